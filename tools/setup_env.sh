@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Create (or update) the project's virtual environment in .venv and install tsad-bench
+# with the workflow and test extras. Idempotent: rerunning only installs what is missing.
+#   TORCH_SPEC   which torch to install when none is present (default torch==2.13.0;
+#                on a CUDA machine pick the build you need, e.g. from the PyTorch index)
+#   PYTHON       interpreter used to create the venv (default python3)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+PY=.venv/bin/python
+"$PY" -m pip install -q --upgrade pip
+if ! "$PY" -c "import torch" 2>/dev/null; then
+  echo "[setup] installing $TORCH_SPEC"
+  "$PY" -m pip install -q "$TORCH_SPEC"
+fi
+echo "[setup] installing tsad-bench (editable) with workflow and test extras"
+"$PY" -m pip install -q -e ".[workflow,test]"
+"$PY" -c "import tsad_models, torch, snakemake; print('[setup] ok: torch', torch.__version__, '| snakemake', snakemake.__version__)"

@@ -1,0 +1,1 @@
+"""Datasets: cards, raw sources, preprocessing to the one processed format."""

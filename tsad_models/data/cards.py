@@ -1,0 +1,66 @@
+"""Dataset cards: one YAML file per dataset in the repository's ``datasets/`` folder.
+
+A card says where the data comes from (``source``), its licence and citation, its
+entities and its train/test convention.  ``load_card`` reads and checks a card;
+``card.entities`` lists the entity names the workflow expands over.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import ConfigError, DataError
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+$")
+REQUIRED_KEYS = ("name", "title", "source", "licence", "citation", "train_test")
+
+
+@dataclass
+class DatasetCard:
+    name: str
+    source: str
+    path: Path
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return self.fields[key]
+        except KeyError:
+            raise DataError(f"{self.path}: dataset card has no key {key!r}") from None
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.fields.get(key, default)
+
+    def resolve(self, relative: str) -> Path:
+        """A path named in the card, relative to the card's folder."""
+        return (self.path.parent / relative).resolve()
+
+    @property
+    def entities(self) -> list[str]:
+        from .sources import get_source
+
+        names = get_source(self.source).entities(self)
+        for name in names:
+            if not NAME_PATTERN.match(name):
+                raise DataError(f"{self.path}: entity name {name!r} may only use letters, digits, '_', '.', '-'")
+        return names
+
+
+def load_card(cards_dir: str | Path, name: str) -> DatasetCard:
+    path = Path(cards_dir) / f"{name}.yaml"
+    if not path.is_file():
+        available = sorted(p.stem for p in Path(cards_dir).glob("*.yaml") if not p.stem.startswith("_"))
+        raise ConfigError(f"config key datasets: unknown dataset {name!r} (no card {path}); available: {', '.join(available)}")
+    with open(path) as handle:
+        fields = yaml.safe_load(handle) or {}
+    missing = [k for k in REQUIRED_KEYS if k not in fields]
+    if missing:
+        raise DataError(f"{path}: dataset card lacks key(s) {missing}")
+    if fields["name"] != name:
+        raise DataError(f"{path}: card name {fields['name']!r} differs from its file name {name!r}")
+    return DatasetCard(name=name, source=fields["source"], path=path, fields=fields)

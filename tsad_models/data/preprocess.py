@@ -1,0 +1,128 @@
+"""From raw arrays to the processed format: checks, train-only normalisation, statistics."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+import numpy as np
+
+from ..errors import DataError
+from .processed import Entity
+
+log = logging.getLogger("tsad_models.data")
+
+
+def label_segments(labels: np.ndarray) -> np.ndarray:
+    """(start, end) pairs, end exclusive, of the runs of 1 in a 0/1 array."""
+    padded = np.concatenate(([0], np.asarray(labels, dtype=np.int8), [0]))
+    change = np.flatnonzero(np.diff(padded))
+    return change.reshape(-1, 2)
+
+
+def normalise(entity: Entity, constant_channels: str = "keep") -> Entity:
+    """Z-score every channel with the mean/std of the training split only.
+
+    A channel that is constant in the training split has std 0: it is centred and not
+    scaled (``keep``, the default, with a warning) or removed (``drop``).
+    """
+    train = entity.train.astype(np.float64)
+    mean = train.mean(axis=0)
+    std = train.std(axis=0)
+    constant = std < 1e-12
+    channels = list(entity.channels)
+    if constant.any():
+        names = [c for c, is_const in zip(channels, constant) if is_const]
+        message = f"{entity.name}: {len(names)} channel(s) constant in the training split: {names[:8]}"
+        if constant_channels == "drop":
+            log.warning("%s; dropped (constant_channels: drop)", message)
+            warnings.warn(message + "; dropped", stacklevel=2)
+            keep = ~constant
+            if not keep.any():
+                raise DataError(f"{entity.name}: every channel is constant in the training split; nothing to learn from")
+            train, mean, std = train[:, keep], mean[keep], std[keep]
+            test = entity.test.astype(np.float64)[:, keep]
+            channels = [c for c, k in zip(channels, keep) if k]
+            constant = constant[keep]
+        elif constant_channels == "keep":
+            log.warning("%s; kept, centred only (constant_channels: keep)", message)
+            warnings.warn(message + "; kept, centred only", stacklevel=2)
+            test = entity.test.astype(np.float64)
+        else:
+            raise DataError(f"constant_channels must be 'keep' or 'drop', got {constant_channels!r}")
+    else:
+        test = entity.test.astype(np.float64)
+    scale = np.where(constant, 1.0, std)
+    meta = dict(entity.meta)
+    meta["normalisation"] = {
+        "method": "z-score, training split statistics only",
+        "mean": mean.tolist(),
+        "std": std.tolist(),
+        "constant_channels": [c for c, k in zip(channels, constant) if k],
+    }
+    return Entity(
+        name=entity.name,
+        train=((train - mean) / scale).astype(np.float32),
+        test=((test - mean) / scale).astype(np.float32),
+        labels=entity.labels.astype(np.int8),
+        channels=channels,
+        meta=meta,
+    )
+
+
+def entity_statistics(entity: Entity) -> dict:
+    segments = label_segments(entity.labels)
+    lengths = (segments[:, 1] - segments[:, 0]) if len(segments) else np.array([], dtype=int)
+    return {
+        "entity": entity.name,
+        "channels": int(entity.train.shape[1]),
+        "train_length": int(len(entity.train)),
+        "test_length": int(len(entity.test)),
+        "anomaly_ratio": float(entity.labels.mean()) if len(entity.labels) else float("nan"),
+        "anomalous_points": int(entity.labels.sum()),
+        "segments": int(len(segments)),
+        "segment_length_min": int(lengths.min()) if len(lengths) else 0,
+        "segment_length_median": float(np.median(lengths)) if len(lengths) else 0.0,
+        "segment_length_max": int(lengths.max()) if len(lengths) else 0,
+    }
+
+
+def dataset_statistics(name: str, stats: list[dict]) -> dict:
+    test_points = sum(s["test_length"] for s in stats)
+    anomalous = sum(s["anomalous_points"] for s in stats)
+    return {
+        "dataset": name,
+        "entities": len(stats),
+        "channels": sorted({s["channels"] for s in stats}),
+        "train_length": sum(s["train_length"] for s in stats),
+        "test_length": test_points,
+        "anomaly_ratio": anomalous / test_points if test_points else float("nan"),
+        "segments": sum(s["segments"] for s in stats),
+        "per_entity": stats,
+    }
+
+
+def preprocess_dataset(card, out_dir, constant_channels: str = "keep") -> dict:
+    """Write ``<out_dir>/<entity>.npz`` for every entity of a card and ``datacard.json`` beside them."""
+    from pathlib import Path
+
+    from .processed import save_entity, save_json_atomic
+    from .sources import get_source
+
+    out_dir = Path(out_dir)
+    expected = card.entities
+    stats = []
+    for raw in get_source(card.source).load(card):
+        raw.validate(f"{card.name}/{raw.name} (source {card.source})")
+        entity = normalise(raw, constant_channels=constant_channels)
+        save_entity(entity, out_dir / f"{entity.name}.npz")
+        stats.append(entity_statistics(entity))
+        log.info("%s/%s: train %s test %s anomaly ratio %.4f", card.name, entity.name,
+                 entity.train.shape, entity.test.shape, stats[-1]["anomaly_ratio"])
+    produced = [s["entity"] for s in stats]
+    if produced != expected:
+        raise DataError(f"{card.path}: source produced entities {produced}, the card lists {expected}")
+    summary = dataset_statistics(card.name, stats)
+    summary.update({"title": card["title"], "licence": card["licence"], "train_test": card["train_test"]})
+    save_json_atomic(out_dir / "datacard.json", summary)
+    return summary

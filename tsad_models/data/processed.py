@@ -1,0 +1,119 @@
+"""The processed format: one ``.npz`` per entity, the only thing models ever read.
+
+Keys:
+  train     float32 (T_train, C)  normalised with statistics of the training split only
+  test      float32 (T_test, C)   normalised with the same statistics
+  labels    int8    (T_test,)     1 = anomalous timestamp
+  channels  str     (C,)          channel names
+  meta      str                   JSON: source, normalisation statistics, provenance
+
+Files are written to a temporary name and renamed, so a killed job leaves no
+half-written file behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import DataError
+
+
+@dataclass
+class Entity:
+    name: str
+    train: np.ndarray
+    test: np.ndarray
+    labels: np.ndarray
+    channels: list[str]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def validate(self, where: str) -> None:
+        if self.train.ndim != 2 or self.test.ndim != 2:
+            raise DataError(f"{where}: train and test must be 2-D (time, channels); got {self.train.shape} and {self.test.shape}")
+        if self.train.shape[1] != self.test.shape[1]:
+            raise DataError(f"{where}: train has {self.train.shape[1]} channels but test has {self.test.shape[1]}")
+        if len(self.channels) != self.train.shape[1]:
+            raise DataError(f"{where}: {len(self.channels)} channel names for {self.train.shape[1]} channels")
+        if self.labels.shape != (len(self.test),):
+            raise DataError(f"{where}: {len(self.labels)} labels for {len(self.test)} test points; the label file does not match the test file")
+        for split, values in (("train", self.train), ("test", self.test)):
+            bad = ~np.isfinite(values)
+            if bad.any():
+                row, col = np.argwhere(bad)[0]
+                raise DataError(
+                    f"{where}: {int(bad.sum())} NaN/inf values in the {split} split "
+                    f"(first at row {row}, channel {self.channels[col]!r}); fix or impute the source file"
+                )
+        if not np.isin(self.labels, (0, 1)).all():
+            raise DataError(f"{where}: labels must be 0/1, found {np.unique(self.labels)[:10]}")
+
+
+def _atomic_write(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def save_npz_atomic(path: str | Path, **arrays) -> None:
+    def write(tmp):
+        with open(tmp, "wb") as handle:
+            np.savez(handle, **arrays)
+
+    _atomic_write(Path(path), write)
+
+
+def save_text_atomic(path: str | Path, text: str) -> None:
+    def write(tmp):
+        Path(tmp).write_text(text)
+
+    _atomic_write(Path(path), write)
+
+
+def save_json_atomic(path: str | Path, obj: Any) -> None:
+    save_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True, allow_nan=True) + "\n")
+
+
+def save_entity(entity: Entity, path: str | Path) -> None:
+    entity.validate(str(path))
+    save_npz_atomic(
+        path,
+        train=entity.train.astype(np.float32, copy=False),
+        test=entity.test.astype(np.float32, copy=False),
+        labels=entity.labels.astype(np.int8, copy=False),
+        channels=np.asarray(entity.channels, dtype=str),
+        meta=np.asarray(json.dumps(entity.meta, sort_keys=True)),
+    )
+
+
+def load_entity(path: str | Path) -> Entity:
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: processed file is missing; run the workflow's preprocess rule for this dataset")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            entity = Entity(
+                name=path.stem,
+                train=data["train"],
+                test=data["test"],
+                labels=data["labels"],
+                channels=[str(c) for c in data["channels"]],
+                meta=json.loads(str(data["meta"])),
+            )
+    except (KeyError, ValueError, OSError) as exc:
+        raise DataError(f"{path}: not a valid processed file ({exc}); delete it and rerun the preprocess rule") from None
+    entity.validate(str(path))
+    return entity

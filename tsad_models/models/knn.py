@@ -1,0 +1,33 @@
+"""``knn``: Euclidean distance of a window to its nearest training window."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..base import WindowConfig, WindowDetector
+from ..registry import register_model
+
+
+@dataclass
+class KNNConfig(WindowConfig):
+    window: int = 16
+    # the k-th nearest training window's distance is the score (k=1: nearest)
+    k: int = 1
+    # stride of the reference (training) windows; >1 trades exactness for speed on long series
+    train_stride: int = 1
+
+
+@register_model("knn", config=KNNConfig)
+class KNNDetector(WindowDetector):
+    def fit(self, train, val=None):
+        from sklearn.neighbors import NearestNeighbors
+
+        from ..windows import sliding_windows
+
+        reference = sliding_windows(train, self.config.window, self.config.train_stride)
+        self.index_ = NearestNeighbors(n_neighbors=self.config.k).fit(reference.reshape(len(reference), -1))
+        return self
+
+    def score_windows(self, windows):
+        distances, _ = self.index_.kneighbors(windows.reshape(len(windows), -1))
+        return distances[:, -1].astype(np.float64)

@@ -1,0 +1,95 @@
+"""The model registry: a table of contents of every detector, by name.
+
+    @register_model("pca", config=PCAConfig)
+    class PCADetector(Detector): ...
+
+    get_model_class("pca"), list_models(), model_config_class("pca")
+
+Registering the same name twice is an error (two files claiming one name is a bug,
+not an override).  Built-in models are imported explicitly by
+``tsad_models.models``; a user's own model file is imported by
+``load_model_files`` (config key ``model_files``).  Nothing scans directories.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from dataclasses import is_dataclass
+from pathlib import Path
+from typing import Callable
+
+from .errors import ConfigError
+
+_REGISTRY: dict[str, tuple[type, type]] = {}
+_builtins_loaded = False
+
+
+def register_model(name: str, *, config: type) -> Callable[[type], type]:
+    """Class decorator that registers a detector under ``name`` with its config dataclass."""
+    if not is_dataclass(config):
+        raise TypeError(f"register_model({name!r}): config must be a dataclass, got {config!r}")
+
+    def wrap(cls: type) -> type:
+        if name in _REGISTRY and _REGISTRY[name][0] is not cls:
+            other = _REGISTRY[name][0]
+            raise ValueError(
+                f"model name {name!r} is already registered by {other.__module__}.{other.__qualname__}; "
+                f"pick another name for {cls.__module__}.{cls.__qualname__}"
+            )
+        _REGISTRY[name] = (cls, config)
+        cls.name = name
+        cls.config_class = config
+        return cls
+
+    return wrap
+
+
+def _ensure_builtins() -> None:
+    global _builtins_loaded
+    if not _builtins_loaded:
+        importlib.import_module("tsad_models.models")
+        _builtins_loaded = True
+
+
+def list_models() -> list[str]:
+    _ensure_builtins()
+    return sorted(_REGISTRY)
+
+
+def _entry(name: str) -> tuple[type, type]:
+    _ensure_builtins()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown model {name!r}; registered models: {', '.join(sorted(_REGISTRY))}. "
+            "Add a model file (see README, 'Adding a model') or fix the name."
+        ) from None
+
+
+def get_model_class(name: str) -> type:
+    return _entry(name)[0]
+
+
+def model_config_class(name: str) -> type:
+    return _entry(name)[1]
+
+
+def load_model_files(paths: list[str] | tuple[str, ...], base_dir: str | Path = ".") -> None:
+    """Import user model files (each registers itself). Paths are relative to ``base_dir``."""
+    for p in paths:
+        path = (Path(base_dir) / p).resolve()
+        if not path.is_file():
+            raise ConfigError(
+                f"config key model_files: {p!r} does not exist (looked at {path}); "
+                "give a path to a .py file relative to the working directory"
+            )
+        module_name = f"tsad_user_model_{path.stem}_{abs(hash(str(path))) % 10**8}"
+        if module_name in sys.modules:
+            continue
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
