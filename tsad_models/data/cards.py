@@ -38,7 +38,7 @@ class DatasetCard:
 
     def resolve(self, relative: str) -> Path:
         """A path named in the card, relative to the card's folder."""
-        return (self.path.parent / relative).resolve()
+        return self.path.parent / relative
 
     @property
     def entities(self) -> list[str]:

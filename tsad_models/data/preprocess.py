@@ -8,16 +8,10 @@ import warnings
 import numpy as np
 
 from ..errors import DataError
+from ..metrics.checks import label_segments
 from .processed import Entity
 
 log = logging.getLogger("tsad_models.data")
-
-
-def label_segments(labels: np.ndarray) -> np.ndarray:
-    """(start, end) pairs, end exclusive, of the runs of 1 in a 0/1 array."""
-    padded = np.concatenate(([0], np.asarray(labels, dtype=np.int8), [0]))
-    change = np.flatnonzero(np.diff(padded))
-    return change.reshape(-1, 2)
 
 
 def normalise(entity: Entity, constant_channels: str = "keep") -> Entity:
@@ -102,27 +96,29 @@ def dataset_statistics(name: str, stats: list[dict]) -> dict:
     }
 
 
-def preprocess_dataset(card, out_dir, constant_channels: str = "keep") -> dict:
-    """Write ``<out_dir>/<entity>.npz`` for every entity of a card and ``datacard.json`` beside them."""
-    from pathlib import Path
-
-    from .processed import save_entity, save_json_atomic
+def preprocess_entity(card, entity_name: str, out_path, constant_channels: str = "keep") -> dict:
+    """Load one raw entity, check it, normalise it, write the processed ``.npz``; return its statistics."""
+    from .processed import save_entity
     from .sources import get_source
 
-    out_dir = Path(out_dir)
-    expected = card.entities
-    stats = []
-    for raw in get_source(card.source).load(card):
-        raw.validate(f"{card.name}/{raw.name} (source {card.source})")
-        entity = normalise(raw, constant_channels=constant_channels)
-        save_entity(entity, out_dir / f"{entity.name}.npz")
-        stats.append(entity_statistics(entity))
-        log.info("%s/%s: train %s test %s anomaly ratio %.4f", card.name, entity.name,
-                 entity.train.shape, entity.test.shape, stats[-1]["anomaly_ratio"])
-    produced = [s["entity"] for s in stats]
-    if produced != expected:
-        raise DataError(f"{card.path}: source produced entities {produced}, the card lists {expected}")
+    if entity_name not in card.entities:
+        raise DataError(f"{card.path}: dataset {card.name!r} has no entity {entity_name!r}")
+    raw = get_source(card.source).load(card, entity_name)
+    raw.validate(f"{card.name}/{entity_name} (source {card.source})")
+    entity = normalise(raw, constant_channels=constant_channels)
+    save_entity(entity, out_path)
+    stats = entity_statistics(entity)
+    log.info("%s/%s: train %s test %s anomaly ratio %.4f", card.name, entity_name,
+             entity.train.shape, entity.test.shape, stats["anomaly_ratio"])
+    return stats
+
+
+def write_datacard(card, entity_paths, out_path) -> dict:
+    """``datacard.json``: dataset statistics computed from the processed entity files."""
+    from .processed import load_entity, save_json_atomic
+
+    stats = [entity_statistics(load_entity(p)) for p in entity_paths]
     summary = dataset_statistics(card.name, stats)
     summary.update({"title": card["title"], "licence": card["licence"], "train_test": card["train_test"]})
-    save_json_atomic(out_dir / "datacard.json", summary)
+    save_json_atomic(out_path, summary)
     return summary

@@ -15,7 +15,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -31,7 +31,7 @@ log = logging.getLogger("tsad_models.data")
 @dataclass(frozen=True)
 class Source:
     entities: Callable[[DatasetCard], list[str]]
-    load: Callable[[DatasetCard], Iterator[Entity]]
+    load: Callable[[DatasetCard, str], Entity]     # one raw (un-normalised) entity by name
     inputs: Callable[[DatasetCard], list[Path]]   # local files the preprocess job depends on
 
 
@@ -74,7 +74,7 @@ class _CollectWarnings(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def _gutentag_load(card: DatasetCard) -> Iterator[Entity]:
+def _gutentag_load(card: DatasetCard, entity: str) -> Entity:
     try:
         from gutenTAG import GutenTAG, TrainingType
     except ImportError:
@@ -92,7 +92,9 @@ def _gutentag_load(card: DatasetCard) -> Iterator[Entity]:
             generator = GutenTAG(seed=int(card["generator_seed"]))
         finally:
             os.chdir(previous)
-    generator.load_config_dict(config)
+    # ``only``: generate this series alone; GutenTAG seeds every series with the same
+    # seed, so it is identical to the one generated with all the others
+    generator.load_config_dict(config, only=entity)
     # GutenTAG only logs a warning when an anomaly kind cannot be applied to a base
     # oscillation, and still labels the region: that label would be a lie, so refuse it.
     refused = _CollectWarnings()
@@ -108,21 +110,17 @@ def _gutentag_load(card: DatasetCard) -> Iterator[Entity]:
             f"{card.resolve(card['generator'])}: GutenTAG could not inject some anomalies but labelled them anyway: "
             f"{sorted(set(refused.messages))[:3]}; choose a base oscillation that supports the anomaly kind"
         )
-    by_name: dict[str, dict] = {}
-    for ts in generated:
-        by_name.setdefault(ts.name, {})[ts.training_type] = ts.timeseries
-    for name in _gutentag_entities(card):
-        test = by_name[name][TrainingType.TEST]
-        train = by_name[name][TrainingType.TRAIN_NO_ANOMALIES]
-        channels = [c for c in test.columns if c != "is_anomaly"]
-        yield Entity(
-            name=name,
-            train=train[channels].to_numpy(np.float64),
-            test=test[channels].to_numpy(np.float64),
-            labels=test["is_anomaly"].to_numpy().astype(np.int8),
-            channels=channels,
-            meta={"source": "timeeval-gutentag", "generator_seed": int(card["generator_seed"])},
-        )
+    parts = {ts.training_type: ts.timeseries for ts in generated if ts.name == entity}
+    test, train = parts[TrainingType.TEST], parts[TrainingType.TRAIN_NO_ANOMALIES]
+    channels = [c for c in test.columns if c != "is_anomaly"]
+    return Entity(
+        name=entity,
+        train=train[channels].to_numpy(np.float64),
+        test=test[channels].to_numpy(np.float64),
+        labels=test["is_anomaly"].to_numpy().astype(np.int8),
+        channels=channels,
+        meta={"source": "timeeval-gutentag 1.5.0", "generator_seed": int(card["generator_seed"])},
+    )
 
 
 register_source("gutentag", Source(
@@ -160,7 +158,7 @@ def _read_timeeval_csv(path: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
     return frame[channels].to_numpy(np.float64), frame["is_anomaly"].to_numpy(), channels
 
 
-def _aeon_load(card: DatasetCard) -> Iterator[Entity]:
+def _aeon_load(card: DatasetCard, entity: str) -> Entity:
     root = _aeon_data_dir(card)
     train, train_labels, channels = _read_timeeval_csv(root / card["train_file"])
     test, labels, test_channels = _read_timeeval_csv(root / card["test_file"])
@@ -171,8 +169,8 @@ def _aeon_load(card: DatasetCard) -> Iterator[Entity]:
         test, labels = test[len(train):], labels[len(train):]
     if train_labels.any():
         raise DataError(f"{root / card['train_file']}: the training part must be anomaly-free, {int(train_labels.sum())} labelled points found")
-    yield Entity(
-        name=card["entity"],
+    return Entity(
+        name=entity,
         train=train,
         test=test,
         labels=labels.astype(np.int8),

@@ -1,0 +1,32 @@
+"""Logging for one workflow job: everything goes to the job's log file (and stderr)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def job_logging(log_path: str | None, threads: int | None = None):
+    """Log to ``log_path``; an exception is written to the log before it propagates."""
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_path:
+        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(log_path, mode="w"))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        handlers=handlers, force=True)
+    logging.captureWarnings(True)
+    if threads:
+        try:
+            import torch
+
+            torch.set_num_threads(int(threads))
+        except ImportError:
+            pass
+    try:
+        yield logging.getLogger("tsad_models.job")
+    except Exception:
+        logging.getLogger("tsad_models.job").exception("job failed")
+        raise

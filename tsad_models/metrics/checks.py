@@ -1,0 +1,33 @@
+"""Input checks shared by every metric: one clear error for bad scores or labels."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def check_scores_labels(scores, labels, name: str = "scores") -> tuple[np.ndarray, np.ndarray]:
+    scores = np.asarray(scores, dtype=np.float64).ravel()
+    labels = np.asarray(labels).ravel()
+    if scores.shape != labels.shape:
+        raise ValueError(f"{name} has {scores.size} values but labels has {labels.size}: they must be aligned per timestamp")
+    bad = ~np.isfinite(scores)
+    if bad.any():
+        raise ValueError(f"{name} contains {int(bad.sum())} NaN/inf values (first at index {int(np.argmax(bad))}); a model must return finite scores")
+    if labels.size and not np.isin(labels, (0, 1)).all():
+        raise ValueError("labels must be 0/1")
+    return scores, labels.astype(np.int8)
+
+
+def check_scores(scores, name: str = "scores") -> np.ndarray:
+    scores = np.asarray(scores, dtype=np.float64).ravel()
+    bad = ~np.isfinite(scores)
+    if bad.any():
+        raise ValueError(f"{name} contains {int(bad.sum())} NaN/inf values (first at index {int(np.argmax(bad))})")
+    return scores
+
+
+def label_segments(labels: np.ndarray) -> np.ndarray:
+    """(start, end) rows, end exclusive, of the runs of 1 in a 0/1 array."""
+    padded = np.concatenate(([0], np.asarray(labels, dtype=np.int8), [0]))
+    change = np.flatnonzero(np.diff(padded))
+    return change.reshape(-1, 2)

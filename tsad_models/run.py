@@ -1,0 +1,79 @@
+"""One job: fit a model variant on one entity's training split and score its validation and test splits.
+
+The training split is cut in two: the head fits the model, the tail (``val_fraction``)
+is the validation split (early stopping, label-free thresholds).  Test labels are
+never loaded here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .config import config_to_dict
+from .data.processed import load_entity, save_json_atomic, save_npz_atomic
+from .errors import DataError
+from .registry import get_model_class
+
+log = logging.getLogger("tsad_models.run")
+
+
+def split_train(train: np.ndarray, val_fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    if not 0.0 <= val_fraction < 1.0:
+        raise ValueError(f"val_fraction must lie in [0, 1), got {val_fraction}")
+    n_val = int(round(len(train) * val_fraction))
+    return train[: len(train) - n_val], train[len(train) - n_val :]
+
+
+def fit_and_score(
+    *,
+    entity_path: str | Path,
+    model: str,
+    model_config,
+    seed: int,
+    device: str,
+    val_fraction: float,
+    scores_path: str | Path,
+    info_path: str | Path,
+    progress: bool = True,
+) -> dict:
+    entity = load_entity(entity_path)
+    fit_split, val_split = split_train(entity.train, val_fraction)
+    detector = get_model_class(model)(model_config, seed=seed, device=device, progress=progress)
+
+    start = time.perf_counter()
+    detector.fit(fit_split, val_split)
+    fit_seconds = time.perf_counter() - start
+
+    start = time.perf_counter()
+    val_scores = np.asarray(detector.score(val_split), dtype=np.float64) if len(val_split) else np.zeros(0)
+    test_scores = np.asarray(detector.score(entity.test), dtype=np.float64)
+    score_seconds = time.perf_counter() - start
+
+    for split, scores, expected in (("test", test_scores, len(entity.test)), ("validation", val_scores, len(val_split))):
+        if scores.shape != (expected,):
+            raise DataError(f"model {model!r} returned {scores.shape} {split} scores for {expected} timestamps: a model must return one score per timestamp")
+        if not np.isfinite(scores).all():
+            raise DataError(f"model {model!r} returned NaN/inf {split} scores on {entity_path}")
+
+    info = {
+        "model": model,
+        "config": config_to_dict(model_config),
+        "seed": seed,
+        "device_requested": device,
+        "val_fraction": val_fraction,
+        "fit_points": len(fit_split),
+        "val_points": len(val_split),
+        "test_points": len(entity.test),
+        "fit_seconds": fit_seconds,
+        "score_seconds": score_seconds,
+        "fit_info": detector.fit_info,
+    }
+    save_npz_atomic(scores_path, test=test_scores, val=val_scores, info=np.asarray(json.dumps(info)))
+    save_json_atomic(info_path, info)
+    log.info("%s on %s: fit %.2fs, score %.2fs", model, entity_path, fit_seconds, score_seconds)
+    return info

@@ -1,0 +1,38 @@
+# Stored scores -> metrics JSON per (dataset, model, variant, seed) -> tidy leaderboard CSV.
+
+
+rule evaluate:
+    input:
+        processed=lambda w: expand(f"{PROCESSED}/{w.dataset}/{{entity}}.npz", entity=ENTITIES[w.dataset]),
+        scores=lambda w: expand(
+            f"results/scores/{w.dataset}/{w.model}/{w.variant}/seed{w.seed}/{{entity}}.npz",
+            entity=ENTITIES[w.dataset],
+        ),
+    output:
+        "results/metrics/{dataset}/{model}/{variant}/seed{seed}.json",
+    params:
+        entities=lambda w: ENTITIES[w.dataset],
+        protocols=config["evaluation"]["protocols"],
+        val_quantile=config["evaluation"]["val_quantile"],
+    log:
+        "logs/evaluate/{dataset}/{model}/{variant}/seed{seed}.log",
+    conda:
+        "../envs/tsad.yaml"
+    script:
+        "../scripts/evaluate.py"
+
+
+rule leaderboard:
+    input:
+        metrics=metric_files(),
+        benchmarks=fit_benchmarks(),
+    output:
+        leaderboard="results/leaderboard.csv",
+        curves="results/pak_curves.csv",
+        runtimes="results/runtimes.csv",
+    log:
+        "logs/leaderboard.log",
+    conda:
+        "../envs/tsad.yaml"
+    script:
+        "../scripts/leaderboard.py"

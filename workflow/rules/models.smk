@@ -1,0 +1,26 @@
+# One job per dataset x model x variant x seed x entity: fit on train, score validation and test.
+
+
+rule fit_score:
+    input:
+        entity=f"{PROCESSED}/{{dataset}}/{{entity}}.npz",
+        model_files=config["model_files"],
+    output:
+        scores="results/scores/{dataset}/{model}/{variant}/seed{seed}/{entity}.npz",
+        info="results/scores/{dataset}/{model}/{variant}/seed{seed}/{entity}.json",
+    params:
+        model_config=lambda w: RESOLVED[(w.model, w.variant)],
+        device=config["device"],
+        val_fraction=config["val_fraction"],
+        model_files=config["model_files"],
+    threads: config["threads_per_job"]
+    resources:
+        gpu=lambda w: 1 if is_deep(w.model) else 0,
+    benchmark:
+        "benchmarks/fit/{dataset}/{model}/{variant}/seed{seed}/{entity}.tsv"
+    log:
+        "logs/fit/{dataset}/{model}/{variant}/seed{seed}/{entity}.log",
+    conda:
+        "../envs/tsad.yaml"
+    script:
+        "../scripts/fit_score.py"

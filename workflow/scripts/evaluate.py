@@ -1,0 +1,17 @@
+"""Snakemake adapter: stored scores of every entity -> metrics JSON."""
+from tsad_models.data.processed import save_json_atomic
+from tsad_models.leaderboard import evaluate_job
+from tsad_models.logs import job_logging
+from tsad_models.metrics.panel import EvalSettings
+
+w = snakemake.wildcards
+with job_logging(snakemake.log[0]):
+    entities = list(snakemake.params.entities)
+    settings = EvalSettings(protocols=tuple(snakemake.params.protocols), val_quantile=float(snakemake.params.val_quantile))
+    result = evaluate_job(
+        processed=dict(zip(entities, snakemake.input.processed)),
+        scores=dict(zip(entities, snakemake.input.scores)),
+        settings=settings,
+        ids={"dataset": w.dataset, "model": w.model, "variant": w.variant, "seed": int(w.seed)},
+    )
+    save_json_atomic(snakemake.output[0], result)

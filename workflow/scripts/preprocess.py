@@ -1,0 +1,8 @@
+"""Snakemake adapter: one raw entity -> processed .npz."""
+from tsad_models.data.cards import load_card
+from tsad_models.data.preprocess import preprocess_entity
+from tsad_models.logs import job_logging
+
+with job_logging(snakemake.log[0]):
+    card = load_card(snakemake.params.cards_dir, snakemake.wildcards.dataset)
+    preprocess_entity(card, snakemake.wildcards.entity, snakemake.output[0], snakemake.params.constant_channels)

@@ -1,0 +1,7 @@
+"""Snakemake adapter: tidy leaderboard -> report/leaderboard.md and figures."""
+from tsad_models.leaderboard import render_report
+from tsad_models.logs import job_logging
+
+with job_logging(snakemake.log[0]):
+    render_report(snakemake.input.leaderboard, snakemake.input.curves, list(snakemake.input.datacards),
+                  snakemake.input.runtimes, snakemake.params.report_dir)
