@@ -54,6 +54,8 @@ class WindowConfig:
     def __post_init__(self):
         if self.window < 1 or self.step < 1:
             raise ValueError("window and step must be >= 1")
+        if self.step > self.window:
+            raise ValueError(f"step ({self.step}) must not exceed window ({self.window}): points would go unscored")
 
 
 class WindowDetector(Detector):

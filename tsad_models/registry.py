@@ -23,6 +23,8 @@ from typing import Callable
 from .errors import ConfigError
 
 _REGISTRY: dict[str, tuple[type, type]] = {}
+_USER_FILES: dict[str, str] = {}   # model name -> the user file that registered it
+_loading_file: str | None = None
 _builtins_loaded = False
 
 
@@ -39,6 +41,8 @@ def register_model(name: str, *, config: type) -> Callable[[type], type]:
                 f"pick another name for {cls.__module__}.{cls.__qualname__}"
             )
         _REGISTRY[name] = (cls, config)
+        if _loading_file is not None:
+            _USER_FILES[name] = _loading_file
         cls.name = name
         cls.config_class = config
         return cls
@@ -77,8 +81,16 @@ def model_config_class(name: str) -> type:
     return _entry(name)[1]
 
 
+def user_model_file(name: str) -> list[str]:
+    """``[path]`` of the user file that registered ``name`` (as given in the config), ``[]`` for built-ins."""
+    _entry(name)
+    return [_USER_FILES[name]] if name in _USER_FILES else []
+
+
 def load_model_files(paths: list[str] | tuple[str, ...], base_dir: str | Path = ".") -> None:
     """Import user model files (each registers itself). Paths are relative to ``base_dir``."""
+    global _loading_file
+    _ensure_builtins()
     for p in paths:
         path = (Path(base_dir) / p).resolve()
         if not path.is_file():
@@ -92,4 +104,11 @@ def load_model_files(paths: list[str] | tuple[str, ...], base_dir: str | Path = 
         spec = importlib.util.spec_from_file_location(module_name, path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[module_name] = module
-        spec.loader.exec_module(module)
+        _loading_file = str(p)
+        try:
+            spec.loader.exec_module(module)
+        except Exception:
+            del sys.modules[module_name]
+            raise
+        finally:
+            _loading_file = None

@@ -22,6 +22,8 @@ from .errors import DataError
 def window_starts(n_timestamps: int, window: int, step: int) -> np.ndarray:
     if window < 1 or step < 1:
         raise ValueError(f"window ({window}) and step ({step}) must be >= 1")
+    if step > window:
+        raise ValueError(f"step ({step}) larger than window ({window}) would leave timestamps without a score")
     if n_timestamps < window:
         raise DataError(
             f"series of {n_timestamps} points is shorter than the window of {window}; "

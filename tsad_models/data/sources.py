@@ -94,7 +94,10 @@ def _gutentag_load(card: DatasetCard, entity: str) -> Entity:
             os.chdir(previous)
     # ``only``: generate this series alone; GutenTAG seeds every series with the same
     # seed, so it is identical to the one generated with all the others
-    generator.load_config_dict(config, only=entity)
+    try:
+        generator.load_config_dict(config, only=entity)
+    except ValueError as exc:
+        raise DataError(f"{card.resolve(card['generator'])}: GutenTAG refused the config: {exc}") from None
     # GutenTAG only logs a warning when an anomaly kind cannot be applied to a base
     # oscillation, and still labels the region: that label would be a lie, so refuse it.
     refused = _CollectWarnings()

@@ -16,7 +16,7 @@ os.environ.update(
 
 from tsad_models.data.cards import load_card
 from tsad_models.data.sources import get_source
-from tsad_models.registry import get_model_class
+from tsad_models.registry import get_model_class, user_model_file
 from tsad_models.workflow_config import check_models
 
 

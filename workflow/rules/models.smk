@@ -4,7 +4,7 @@
 rule fit_score:
     input:
         entity=f"{PROCESSED}/{{dataset}}/{{entity}}.npz",
-        model_files=config["model_files"],
+        model_file=lambda w: user_model_file(w.model),  # [] for built-in models
     output:
         scores="results/scores/{dataset}/{model}/{variant}/seed{seed}/{entity}.npz",
         info="results/scores/{dataset}/{model}/{variant}/seed{seed}/{entity}.json",
@@ -12,7 +12,7 @@ rule fit_score:
         model_config=lambda w: RESOLVED[(w.model, w.variant)],
         device=config["device"],
         val_fraction=config["val_fraction"],
-        model_files=config["model_files"],
+        model_file=lambda w: user_model_file(w.model),
     threads: config["threads_per_job"]
     resources:
         gpu=lambda w: 1 if is_deep(w.model) else 0,

@@ -6,7 +6,7 @@ from tsad_models.run import fit_and_score
 
 w = snakemake.wildcards
 with job_logging(snakemake.log[0], threads=snakemake.threads) as log:
-    load_model_files(snakemake.params.model_files)
+    load_model_files(snakemake.params.model_file)
     config = build_config(model_config_class(w.model), dict(snakemake.params.model_config),
                           f"models.{w.model}.variants.{w.variant}")
     log.info("fit %s/%s seed %s on %s/%s with %s", w.model, w.variant, w.seed, w.dataset, w.entity, config)

@@ -1,0 +1,36 @@
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATASETS = REPO.parent / "shared" / "datasets"
+
+
+def pytest_configure(config):
+    # keep torch on the CPU and single-threaded: tests must not depend on the machine
+    os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+
+
+@pytest.fixture
+def workflow_copy(tmp_path):
+    """A fresh copy of the workflow (no results) in a temporary working directory."""
+    for name in ("Snakefile", "workflow", "config", "datasets", "profiles", ".test"):
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, tmp_path / name)
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def processed_ucr135(tmp_path_factory):
+    """The embedded UCR series 135, preprocessed once per test session."""
+    from tsad_models.data.cards import load_card
+    from tsad_models.data.preprocess import preprocess_entity
+
+    path = tmp_path_factory.mktemp("processed") / "InternalBleeding16.npz"
+    preprocess_entity(load_card(REPO / "datasets", "ucr135"), "InternalBleeding16", path)
+    return path

@@ -1,0 +1,156 @@
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+from tsad_models.metrics import evaluate, evaluate_entities
+from tsad_models.metrics.counts import counts_at_thresholds, f1_from_counts
+from tsad_models.metrics.panel import EntityScores, EvalSettings
+
+from . import metrics_reference as ref
+
+labels_strategy = st.lists(st.integers(0, 1), min_size=2, max_size=40)
+
+
+@st.composite
+def scored_series(draw):
+    labels = np.array(draw(labels_strategy), dtype=np.int8)
+    # few distinct values: many ties, the hard case for threshold search
+    scores = np.array(draw(st.lists(st.integers(0, 6), min_size=len(labels), max_size=len(labels))), dtype=float) / 2
+    return scores, labels
+
+
+@settings(max_examples=300, deadline=None)
+@given(scored_series())
+def test_oracle_equals_brute_force(series):
+    scores, labels = series
+    result = evaluate(scores, labels)
+    if labels.sum() == 0:
+        assert math.isnan(result["f1@oracle"])
+        return
+    expected = ref.brute_force_oracle(scores, labels)
+    for name, value in expected.items():
+        assert result[f"{name}@oracle"] == pytest.approx(value, abs=1e-12), name
+
+
+@settings(max_examples=200, deadline=None)
+@given(scored_series(), st.floats(-1, 4))
+def test_counts_at_any_threshold_equal_brute_force(series, threshold):
+    scores, labels = series
+    counts = counts_at_thresholds(scores, labels, np.array([threshold]))
+    curve = ref.f1_pa_k_curve(scores, labels, threshold)
+    ours = f1_from_counts(counts.tp_k[:, 0], counts.fp[0], counts.n_pos)
+    np.testing.assert_allclose(ours, curve, atol=1e-12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(scored_series())
+def test_ranking_metrics_equal_scikit_learn(series):
+    scores, labels = series
+    result = evaluate(scores, labels)
+    if 0 < labels.sum() < len(labels):
+        assert result["auc_pr"] == pytest.approx(average_precision_score(labels, scores), abs=1e-12)
+        assert result["auc_roc"] == pytest.approx(roc_auc_score(labels, scores), abs=1e-12)
+
+
+def test_agreement_with_tadpak_on_random_cases():
+    from tadpak.pak import pak
+
+    rng = np.random.default_rng(7)
+    checked = 0
+    for _ in range(60):
+        n = int(rng.integers(10, 80))
+        labels = (rng.random(n) < 0.3).astype(np.int8)
+        scores = np.round(rng.random(n), 2)
+        thresholds = np.unique(scores)
+        counts = counts_at_thresholds(scores, labels, thresholds)
+        for k in range(0, 101, 10):  # multiples of 10: tadpak's float "k/100*L" is exact there
+            for i, t in enumerate(thresholds):
+                # tadpak flags scores > thres; ours flags scores >= t: pass the next float below t
+                reference = ref.f1(pak(scores, labels, np.nextafter(t, -np.inf), k=k), labels)
+                assert f1_from_counts(counts.tp_k[k, i], counts.fp[i], counts.n_pos) == pytest.approx(reference, abs=1e-12)
+                checked += 1
+    assert checked > 4_000
+
+
+def test_tadpak_float_rounding_differs_from_the_exact_rule():
+    """tadpak compares ``count > k/100 * L`` in floating point: 0.29 * 100 = 28.999999999999996,
+    so a 100-point segment with exactly 29 flagged points is credited at K = 29 although
+    29 is not more than 29 %.  We use the exact integer rule ``count * 100 > K * L``."""
+    from tadpak.pak import pak
+
+    labels = np.zeros(200, np.int8)
+    labels[50:150] = 1
+    scores = np.zeros(200)
+    scores[50:79] = 1.0                          # 29 of 100 points flagged
+    credited_by_tadpak = pak(scores, labels, 0.5, k=29)[50:150].all()
+    counts = counts_at_thresholds(scores, labels, np.array([1.0]))
+    assert credited_by_tadpak                    # tadpak's rounding
+    assert counts.tp_k[29, 0] == 29              # exact: not credited, 29 true positives
+    assert counts.tp_k[28, 0] == 100             # 29 > 28 %: credited
+
+
+def test_no_anomaly_gives_nan_with_a_reason_not_zero():
+    result = evaluate_entities([EntityScores("e", np.arange(10.0), np.zeros(10), np.arange(5.0))])
+    metrics, notes = result["aggregate"]["metrics"], result["aggregate"]["notes"]
+    assert math.isnan(metrics["f1@oracle"]) and math.isnan(metrics["f1@val-quantile"]) and math.isnan(metrics["auc_pr"])
+    assert "no anomaly in the test labels" in notes["f1@oracle"]
+
+
+def test_all_points_anomalous_and_constant_scores():
+    result = evaluate(np.ones(10), np.ones(10))
+    assert result["f1@oracle"] == 1.0 and math.isnan(result["auc_roc"])
+    constant = evaluate(np.zeros(10), np.array([0, 0, 1, 1, 0, 0, 0, 0, 0, 0]))
+    assert constant["f1@oracle"] == pytest.approx(2 * 2 / (2 * 2 + 8))  # everything flagged
+    assert constant["auc_roc"] == 0.5
+
+
+@pytest.mark.parametrize("scores, labels, message", [
+    (np.array([0.1, np.nan, 0.3]), np.array([0, 1, 0]), "NaN/inf"),
+    (np.array([0.1, np.inf, 0.3]), np.array([0, 1, 0]), "NaN/inf"),
+    (np.array([0.1, 0.2]), np.array([0, 1, 0]), "2 values but labels has 3"),
+])
+def test_bad_scores_are_errors(scores, labels, message):
+    with pytest.raises(ValueError, match=message):
+        evaluate(scores, labels)
+
+
+def test_label_free_thresholds_never_read_test_labels():
+    rng = np.random.default_rng(0)
+    pieces = []
+    for name in ("a", "b"):
+        labels = (rng.random(500) < 0.1).astype(np.int8)
+        pieces.append((name, rng.random(500) + labels, labels, rng.random(200)))
+    settings_ = EvalSettings(protocols=("val-quantile",), val_quantile=0.95)
+    first = evaluate_entities([EntityScores(n, s, l, v) for n, s, l, v in pieces], settings_)
+    shuffled = evaluate_entities([EntityScores(n, s, rng.permutation(l), v) for n, s, l, v in pieces], settings_)
+    assert first["aggregate"]["thresholds"] == shuffled["aggregate"]["thresholds"]
+    assert first["aggregate"]["thresholds"]["val-quantile"]["a"] == pytest.approx(np.quantile(pieces[0][3], 0.95))
+
+
+def test_entities_aggregate_by_adding_counts():
+    """Oracle over entities uses one shared threshold: equal to brute force on the concatenation
+    when segments cannot merge across the boundary."""
+    rng = np.random.default_rng(1)
+    a_labels = np.array([0, 1, 1, 0, 0, 0, 1, 0], np.int8)
+    b_labels = np.array([0, 0, 1, 1, 1, 0, 0, 0], np.int8)
+    a, b = rng.integers(0, 5, 8) / 4, rng.integers(0, 5, 8) / 4
+    result = evaluate_entities([EntityScores("a", a, a_labels), EntityScores("b", b, b_labels)],
+                               EvalSettings(protocols=("oracle",)))
+    expected = ref.brute_force_oracle(np.concatenate([a, b]), np.concatenate([a_labels, b_labels]))
+    for name, value in expected.items():
+        assert result["aggregate"]["metrics"][f"{name}@oracle"] == pytest.approx(value, abs=1e-12)
+    assert set(result["per_entity"]) == {"a", "b"}
+
+
+def test_random_scores_look_strong_under_point_adjustment():
+    """The reason the random row exists (Kim et al., AAAI 2022)."""
+    rng = np.random.default_rng(0)
+    labels = np.zeros(10_000, np.int8)
+    for start in range(500, 10_000, 1000):
+        labels[start:start + 100] = 1
+    result = evaluate(rng.random(10_000), labels)
+    assert result["f1_pa@oracle"] > 0.8 and result["f1@oracle"] < 0.25

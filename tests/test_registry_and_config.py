@@ -1,0 +1,84 @@
+from dataclasses import dataclass
+
+import pytest
+
+from tsad_models.base import Detector
+from tsad_models.config import build_config
+from tsad_models.errors import ConfigError
+from tsad_models.registry import get_model_class, list_models, load_model_files, model_config_class, register_model, user_model_file
+from tsad_models.workflow_config import check_models
+
+
+def test_builtin_models_are_listed():
+    assert {"random", "pca", "knn", "iforest", "autoencoder"} <= set(list_models())
+
+
+def test_registry_refuses_a_duplicate_name():
+    @dataclass
+    class Cfg:
+        pass
+
+    with pytest.raises(ValueError, match="already registered"):
+        @register_model("pca", config=Cfg)
+        class Other(Detector):
+            def fit(self, train, val=None):
+                return self
+
+            def score(self, series):
+                return series[:, 0]
+
+
+def test_registry_needs_a_dataclass_config():
+    with pytest.raises(TypeError, match="dataclass"):
+        register_model("x", config=dict)
+
+
+def test_unknown_model_names_the_model():
+    with pytest.raises(ConfigError, match="unknown model 'nope'.*registered models"):
+        get_model_class("nope")
+
+
+def test_build_config_checks_keys_and_types():
+    cls = model_config_class("autoencoder")
+    config = build_config(cls, {"epochs": 3, "lr": 1}, "models.autoencoder.variants.x")
+    assert config.epochs == 3 and config.lr == 1.0 and isinstance(config.lr, float)
+    with pytest.raises(ConfigError, match=r"models\.autoencoder\.variants\.x: unknown key 'epoch'"):
+        build_config(cls, {"epoch": 3}, "models.autoencoder.variants.x")
+    with pytest.raises(ConfigError, match=r"variants\.x\.epochs: expected an integer"):
+        build_config(cls, {"epochs": "3"}, "models.autoencoder.variants.x")
+    with pytest.raises(ConfigError, match="expected true/false|expected an integer"):
+        build_config(cls, {"epochs": True}, "models.autoencoder.variants.x")
+    with pytest.raises(ConfigError, match="window and step must be >= 1"):
+        build_config(cls, {"window": 0}, "w")
+
+
+def test_check_models_resolves_params_then_variant():
+    config = {"models": {"pca": {"params": {"window": 8}, "variants": {"default": {}, "wide": {"window": 32}}}}}
+    resolved = check_models(config)
+    assert resolved[("pca", "default")]["window"] == 8
+    assert resolved[("pca", "wide")]["window"] == 32
+
+
+def test_check_models_names_the_unknown_model():
+    with pytest.raises(ConfigError, match="models.nosuch: unknown model 'nosuch'"):
+        check_models({"models": {"nosuch": {"variants": {"default": {}}}}})
+
+
+def test_user_model_file_registers_and_is_tracked(tmp_path):
+    (tmp_path / "mine.py").write_text(
+        "from dataclasses import dataclass\n"
+        "import numpy as np\n"
+        "from tsad_models.base import Detector\n"
+        "from tsad_models.registry import register_model\n"
+        "@dataclass\nclass C:\n    scale: float = 2.0\n"
+        "@register_model('mine_for_test', config=C)\n"
+        "class M(Detector):\n"
+        "    def fit(self, train, val=None): return self\n"
+        "    def score(self, series): return self.config.scale * np.abs(series).sum(1)\n"
+    )
+    load_model_files(["mine.py"], base_dir=tmp_path)
+    assert "mine_for_test" in list_models()
+    assert user_model_file("mine_for_test") == ["mine.py"]
+    assert user_model_file("pca") == []
+    with pytest.raises(ConfigError, match="model_files: 'missing.py' does not exist"):
+        load_model_files(["missing.py"], base_dir=tmp_path)
