@@ -49,3 +49,40 @@ def brute_force_oracle(scores, labels):
         best["f1_pa50"] = max(best["f1_pa50"], curve[50])
         best["f1_pa_k_auc"] = max(best["f1_pa_k_auc"], auc_of_curve(curve))
     return best
+
+
+def runs(mask):
+    return segments(mask.astype(int))
+
+
+def range_precision_recall(predictions, labels, alpha_recall=0.0, alpha_precision=0.0):
+    """Tatbul et al. with flat bias and cardinality 1, straight from the definition."""
+    real, predicted = segments(labels), runs(predictions)
+    recall = np.mean([alpha_recall * predictions[s:e].any() + (1 - alpha_recall) * predictions[s:e].mean()
+                      for s, e in real]) if real else float("nan")
+    precision = np.mean([alpha_precision * labels[s:e].any() + (1 - alpha_precision) * labels[s:e].mean()
+                         for s, e in predicted]) if predicted else 0.0
+    return precision, recall
+
+
+def harmonic(p, r):
+    return 0.0 if p + r == 0 else 2 * p * r / (p + r)
+
+
+def event_f1(predictions, labels):
+    """Composite F1 (Garg et al. 2021; TSB-AD's Event-based-F1): event recall, point precision."""
+    real = segments(labels)
+    recall = np.mean([predictions[s:e].any() for s, e in real])
+    flagged = predictions.sum()
+    precision = (predictions & (labels == 1)).sum() / flagged if flagged else 0.0
+    return harmonic(precision, recall)
+
+
+def brute_force_oracle_all(scores, labels):
+    best = brute_force_oracle(scores, labels)
+    best["event_f1"] = best["range_f1"] = 0.0
+    for t in np.append(np.unique(scores), np.inf):
+        predictions = scores >= t
+        best["event_f1"] = max(best["event_f1"], event_f1(predictions, labels))
+        best["range_f1"] = max(best["range_f1"], harmonic(*range_precision_recall(predictions, labels)))
+    return best

@@ -31,7 +31,7 @@ def test_oracle_equals_brute_force(series):
     if labels.sum() == 0:
         assert math.isnan(result["f1@oracle"])
         return
-    expected = ref.brute_force_oracle(scores, labels)
+    expected = ref.brute_force_oracle_all(scores, labels)
     for name, value in expected.items():
         assert result[f"{name}@oracle"] == pytest.approx(value, abs=1e-12), name
 
@@ -124,10 +124,11 @@ def test_label_free_thresholds_never_read_test_labels():
     for name in ("a", "b"):
         labels = (rng.random(500) < 0.1).astype(np.int8)
         pieces.append((name, rng.random(500) + labels, labels, rng.random(200)))
-    settings_ = EvalSettings(protocols=("val-quantile",), val_quantile=0.95)
+    settings_ = EvalSettings(protocols=("val-quantile", "pot"), val_quantile=0.95, pot_level=0.9)
     first = evaluate_entities([EntityScores(n, s, l, v) for n, s, l, v in pieces], settings_)
     shuffled = evaluate_entities([EntityScores(n, s, rng.permutation(l), v) for n, s, l, v in pieces], settings_)
     assert first["aggregate"]["thresholds"] == shuffled["aggregate"]["thresholds"]
+    assert not math.isnan(first["aggregate"]["thresholds"]["pot"]["a"])
     assert first["aggregate"]["thresholds"]["val-quantile"]["a"] == pytest.approx(np.quantile(pieces[0][3], 0.95))
 
 
@@ -154,3 +155,77 @@ def test_random_scores_look_strong_under_point_adjustment():
         labels[start:start + 100] = 1
     result = evaluate(rng.random(10_000), labels)
     assert result["f1_pa@oracle"] > 0.8 and result["f1@oracle"] < 0.25
+
+
+@settings(max_examples=200, deadline=None)
+@given(scored_series(), st.floats(0, 1), st.floats(0, 1))
+def test_range_metrics_at_every_threshold_equal_the_definition(series, alpha_r, alpha_p):
+    from tsad_models.metrics.range_based import range_counts, range_scores
+
+    scores, labels = series
+    if labels.sum() == 0:
+        return
+    thresholds = np.unique(scores)
+    precision, recall, _ = range_scores(range_counts(scores, labels, ref.np.array(ref.segments(labels)), thresholds, alpha_r, alpha_p))
+    for i, t in enumerate(thresholds):
+        p, r = ref.range_precision_recall(scores >= t, labels, alpha_r, alpha_p)
+        assert precision[i] == pytest.approx(p, abs=1e-12) and recall[i] == pytest.approx(r, abs=1e-12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(scored_series(), st.floats(0.05, 0.95))
+def test_every_fixed_threshold_protocol_equals_the_definition(series, q):
+    scores, labels = series
+    if labels.sum() == 0:
+        return
+    val = np.linspace(0, 3, 11)
+    result = evaluate(scores, labels, val, EvalSettings(protocols=("val-quantile", "prior-ratio"), val_quantile=q))
+    for protocol, t in (("val-quantile", np.quantile(val, q)),
+                        ("prior-ratio", np.percentile(np.concatenate([val, scores]), 100 - 100 * labels.mean()))):
+        predictions = scores >= t
+        assert result[f"f1@{protocol}"] == pytest.approx(ref.f1(predictions, labels), abs=1e-12)
+        assert result[f"f1_pa@{protocol}"] == pytest.approx(ref.f1(ref.pa_k_predictions(predictions, labels, 0), labels), abs=1e-12)
+        assert result[f"event_f1@{protocol}"] == pytest.approx(ref.event_f1(predictions, labels), abs=1e-12)
+        p, r = ref.range_precision_recall(predictions, labels)
+        assert result[f"range_f1@{protocol}"] == pytest.approx(ref.harmonic(p, r), abs=1e-12)
+
+
+def test_pot_threshold_matches_the_gpd_quantile():
+    """On exact GPD tails the POT threshold is the GPD quantile of the risk."""
+    from scipy.stats import genpareto
+
+    from tsad_models.metrics.protocols import pot_threshold
+
+    rng = np.random.default_rng(0)
+    val = rng.standard_normal(20_000)
+    threshold, reason = pot_threshold(val, risk=1e-3, level=0.95)
+    assert reason is None
+    # for a Gaussian the 1e-3 upper quantile is 3.09; the GPD tail fit gets close to it
+    assert threshold == pytest.approx(3.09, abs=0.1)
+    tail = genpareto.rvs(0.1, scale=1.0, size=5000, random_state=1)
+    threshold, _ = pot_threshold(tail, risk=1e-3, level=0.5)
+    assert threshold == pytest.approx(genpareto.ppf(1 - 1e-3, 0.1), rel=0.15)
+
+
+def test_pot_with_too_few_exceedances_is_nan_with_a_reason():
+    result = evaluate_entities([EntityScores("e", np.arange(20.0), np.r_[np.zeros(15), np.ones(5)], np.arange(30.0))],
+                               EvalSettings(protocols=("pot",), pot_level=0.98))
+    assert math.isnan(result["aggregate"]["metrics"]["f1@pot"])
+    assert "validation scores above the 0.98 quantile" in result["aggregate"]["notes"]["f1@pot"]
+
+
+def test_prior_ratio_is_tagged_and_reads_labels():
+    """prior-ratio is the one non-oracle protocol that reads labels: shuffling changes nothing
+    (only the ratio is read), but dropping anomalies changes the threshold."""
+    from tsad_models.metrics.protocols import LABEL_FREE, prior_ratio_threshold
+
+    assert "prior-ratio" not in LABEL_FREE
+    scores = np.arange(100.0)
+    assert prior_ratio_threshold(np.zeros(0), scores, np.r_[np.zeros(90), np.ones(10)]) == pytest.approx(np.percentile(scores, 90))
+    assert prior_ratio_threshold(np.zeros(0), scores, np.r_[np.zeros(99), np.ones(1)]) == pytest.approx(np.percentile(scores, 99))
+
+
+def test_without_validation_scores_only_oracle_is_reported():
+    result = evaluate(np.arange(10.0), np.array([0, 0, 1, 1, 0, 0, 0, 0, 0, 0]))
+    assert "f1@oracle" in result and not any(k.endswith(("@val-quantile", "@pot", "@prior-ratio")) for k in result)
+    assert {"vus_roc", "vus_pr", "auc_roc", "auc_pr", "range_f1@oracle", "event_f1@oracle"} <= set(result)

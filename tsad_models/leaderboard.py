@@ -20,13 +20,15 @@ LEADERBOARD_COLUMNS = ["dataset", "model", "variant", "seed", "entity", "metric"
 # the report's headline columns: (metric, protocol, header)
 HEADLINE = [
     ("f1", "val-quantile", "F1 [val-quantile]"),
+    ("f1", "pot", "F1 [pot]"),
     ("f1_pa_k_auc", "val-quantile", "PA%K AUC [val-quantile]"),
     ("f1", "oracle", "F1 [oracle]"),
     ("f1_pa", "oracle", "F1-PA [oracle]"),
     ("f1_pa50", "oracle", "F1-PA50 [oracle]"),
     ("f1_pa_k_auc", "oracle", "PA%K AUC [oracle]"),
+    ("range_f1", "oracle", "range-F1 [oracle]"),
     ("auc_pr", THRESHOLD_FREE_PROTOCOL, "AUC-PR [threshold-free]"),
-    ("auc_roc", THRESHOLD_FREE_PROTOCOL, "AUC-ROC [threshold-free]"),
+    ("vus_pr", THRESHOLD_FREE_PROTOCOL, "VUS-PR [threshold-free]"),
 ]
 
 
@@ -38,7 +40,7 @@ def evaluate_job(processed: dict[str, str], scores: dict[str, str], settings: Ev
         with np.load(score_path, allow_pickle=False) as data:
             pieces.append(EntityScores(entity, data["test"], labels, data["val"]))
     result = evaluate_entities(pieces, settings)
-    return {**ids, "settings": {"protocols": list(settings.protocols), "val_quantile": settings.val_quantile}, **result}
+    return {**ids, "settings": {**settings.__dict__, "protocols": list(settings.protocols)}, **result}
 
 
 def _split_key(key: str) -> tuple[str, str]:

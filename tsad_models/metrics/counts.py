@@ -72,9 +72,12 @@ class Counts:
     fp: np.ndarray
     n_pos: int
     n_neg: int
+    found: np.ndarray          # (M,) true segments with at least one flagged point
+    n_segments: int
 
     def __add__(self, other: "Counts") -> "Counts":
-        return Counts(self.tp_k + other.tp_k, self.fp + other.fp, self.n_pos + other.n_pos, self.n_neg + other.n_neg)
+        return Counts(self.tp_k + other.tp_k, self.fp + other.fp, self.n_pos + other.n_pos, self.n_neg + other.n_neg,
+                      self.found + other.found, self.n_segments + other.n_segments)
 
     @property
     def tp_point(self) -> np.ndarray:
@@ -106,6 +109,7 @@ def counts_at_thresholds(
     tp_point = _count_at_least(positive_sorted, thresholds)
 
     index = SegmentIndex.build(scores, segments)
+    found = _count_at_least(np.sort(index.order_statistic(0)), thresholds)
     tp_k = np.empty((len(K_VALUES), len(thresholds)), dtype=np.int64)
     for k in K_VALUES:
         if k == 100:
@@ -119,7 +123,8 @@ def counts_at_thresholds(
             credited_lengths = cumulative_from_top[np.searchsorted(o[order], thresholds, side="left")]
         effective = np.sort(np.minimum(index.values, o[index.segment_of]))
         tp_k[k] = tp_point + credited_lengths - _count_at_least(effective, thresholds)
-    return Counts(tp_k=tp_k, fp=fp.astype(np.int64), n_pos=int(positive.sum()), n_neg=int((~positive).sum()))
+    return Counts(tp_k=tp_k, fp=fp.astype(np.int64), n_pos=int(positive.sum()), n_neg=int((~positive).sum()),
+                  found=found.astype(np.int64), n_segments=len(segments))
 
 
 def f1_from_counts(tp: np.ndarray, fp: np.ndarray, n_pos: int) -> np.ndarray:

@@ -1,10 +1,11 @@
 """The metric panel: every metric under every protocol, for one series or many entities.
 
 Keys: ``<metric>@<protocol>`` for thresholded metrics, ``<metric>`` for threshold-free
-ones.  Entities are aggregated by adding confusion counts (segments never cross
-entities): under ``oracle`` with one shared threshold over all entities (as papers
-do), under label-free protocols with each entity's own threshold.  Threshold-free
-metrics of the aggregate use the concatenated scores and labels.
+ones.  Entities are aggregated by adding their additive statistics (confusion counts,
+found segments, range sums; segments never cross entities): under ``oracle`` with one
+shared threshold over all entities (as papers do), under the other protocols with each
+entity's own threshold.  Threshold-free metrics of the aggregate use the concatenated
+scores and labels.  Conventions: ``docs/protocol.md``.
 """
 
 from __future__ import annotations
@@ -17,10 +18,14 @@ import numpy as np
 from . import protocols
 from .checks import check_scores, check_scores_labels, label_segments
 from .counts import Counts, area_over_k, counts_at_thresholds, f1_from_counts, precision_recall
+from .range_based import range_counts, range_scores
 from .ranking import auc_pr, auc_roc
+from .vus import vus
 
-THRESHOLDED = ("precision", "recall", "f1", "f1_pa", "f1_pa50", "f1_pa_k_auc")
-THRESHOLD_FREE = ("auc_roc", "auc_pr")
+POINT_METRICS = ("precision", "recall", "f1", "f1_pa", "f1_pa50", "f1_pa_k_auc", "event_f1")
+RANGE_METRICS = ("range_precision", "range_recall", "range_f1")
+THRESHOLDED = POINT_METRICS + RANGE_METRICS
+THRESHOLD_FREE = ("auc_roc", "auc_pr", "vus_roc", "vus_pr")
 ORACLE_CHUNK = 32_768  # candidate thresholds evaluated at once (bounds memory to ~30 MB)
 
 
@@ -28,6 +33,17 @@ ORACLE_CHUNK = 32_768  # candidate thresholds evaluated at once (bounds memory t
 class EvalSettings:
     protocols: tuple[str, ...] = protocols.ALL_PROTOCOLS
     val_quantile: float = 0.99
+    pot_risk: float = 1e-3
+    pot_level: float = 0.98
+    vus_window: int = 100
+    vus_thresholds: int | None = 250
+    range_alpha_recall: float = 0.0
+    range_alpha_precision: float = 0.0
+
+    def __post_init__(self):
+        unknown = set(self.protocols) - set(protocols.ALL_PROTOCOLS)
+        if unknown:
+            raise ValueError(f"unknown protocol(s) {sorted(unknown)}; known: {list(protocols.ALL_PROTOCOLS)}")
 
 
 @dataclass
@@ -45,9 +61,11 @@ class EntityScores:
         self.segments = label_segments(self.labels)
 
 
-def _metrics_from_counts(counts: Counts) -> dict[str, np.ndarray]:
+def _point_metrics(counts: Counts) -> dict[str, np.ndarray]:
     f1_k = f1_from_counts(counts.tp_k, counts.fp[None, :], counts.n_pos)
     precision, recall = precision_recall(counts.tp_point, counts.fp, counts.n_pos)
+    event_recall = counts.found / counts.n_segments if counts.n_segments else np.zeros(len(counts.fp))
+    total = precision + event_recall
     return {
         "precision": precision,
         "recall": recall,
@@ -55,15 +73,37 @@ def _metrics_from_counts(counts: Counts) -> dict[str, np.ndarray]:
         "f1_pa": f1_k[0],
         "f1_pa50": f1_k[50],
         "f1_pa_k_auc": area_over_k(f1_k),
+        "event_f1": np.where(total > 0, 2 * precision * event_recall / np.where(total > 0, total, 1), 0.0),
         "_f1_k": f1_k,
     }
 
 
-def _oracle(pieces: list[EntityScores]) -> tuple[dict, dict, dict]:
-    """Exact best threshold per metric over every distinct anomalous-point score."""
+def _range_at(piece: EntityScores, threshold: float, settings: EvalSettings) -> dict:
+    thresholds = np.unique(np.append(piece.scores, threshold))
+    stats = range_counts(piece.scores, piece.labels, piece.segments, thresholds,
+                         settings.range_alpha_recall, settings.range_alpha_precision)
+    i = int(np.searchsorted(thresholds, threshold))
+    return {"recall_sum": stats["recall_sum"][i:i + 1], "n_segments": stats["n_segments"],
+            "precision_sum": stats["precision_sum"][i:i + 1], "n_runs": stats["n_runs"][i:i + 1]}
+
+
+def _add_range(a: dict | None, b: dict) -> dict:
+    if a is None:
+        return b
+    return {key: a[key] + b[key] for key in a}
+
+
+def _oracle(pieces: list[EntityScores], settings: EvalSettings) -> tuple[dict, dict, dict]:
+    """Exact best threshold per metric.
+
+    Point-wise, PA%K and event-wise F1 can only peak at an anomalous point's score
+    (between two such scores true positives and found segments are constant while false
+    positives only fall), so those are the candidates.  Range precision can rise when a
+    normal point joins two runs, so range metrics search every distinct score.
+    """
     candidates = np.unique(np.concatenate([p.scores[p.labels == 1] for p in pieces]))
     best: dict[str, tuple[float, float]] = {}
-    best_f1_pr = (math.nan, math.nan)
+    at_best_f1 = (math.nan, math.nan)
     best_curve = None
     for begin in range(0, len(candidates), ORACLE_CHUNK):
         chunk = candidates[begin : begin + ORACLE_CHUNK]
@@ -71,47 +111,78 @@ def _oracle(pieces: list[EntityScores]) -> tuple[dict, dict, dict]:
         for p in pieces:
             c = counts_at_thresholds(p.scores, p.labels, chunk, p.segments)
             total = c if total is None else total + c
-        values = _metrics_from_counts(total)
-        for name in ("f1", "f1_pa", "f1_pa50", "f1_pa_k_auc"):
+        values = _point_metrics(total)
+        for name in ("f1", "f1_pa", "f1_pa50", "f1_pa_k_auc", "event_f1"):
             i = int(np.argmax(values[name]))
             if name not in best or values[name][i] > best[name][0]:
                 best[name] = (float(values[name][i]), float(chunk[i]))
                 if name == "f1":
-                    best_f1_pr = (float(values["precision"][i]), float(values["recall"][i]))
+                    at_best_f1 = (float(values["precision"][i]), float(values["recall"][i]))
                 if name == "f1_pa_k_auc":
                     best_curve = values["_f1_k"][:, i].tolist()
-    out = {f"{name}@oracle": v for name, (v, _) in best.items()}
-    out["precision@oracle"], out["recall@oracle"] = best_f1_pr
-    thresholds = {f"{name}@oracle": t for name, (_, t) in best.items()}
-    curves = {"f1_pa_k@oracle": best_curve}
-    return out, thresholds, curves
-
-
-def _label_free(pieces: list[EntityScores], protocol: str, settings: EvalSettings) -> tuple[dict, dict, dict]:
-    total = None
-    thresholds = {}
+    every_score = np.unique(np.concatenate([p.scores for p in pieces]))
+    stats = None
     for p in pieces:
-        if p.val_scores is None:
-            raise ValueError(f"{p.name}: protocol {protocol} needs validation scores")
-        if protocol == protocols.VAL_QUANTILE:
-            t = protocols.val_quantile_threshold(p.val_scores, settings.val_quantile)
-        else:
-            raise ValueError(f"unknown protocol {protocol!r}; known: {protocols.ALL_PROTOCOLS}")
+        stats = _add_range(stats, range_counts(p.scores, p.labels, p.segments, every_score,
+                                               settings.range_alpha_recall, settings.range_alpha_precision))
+    r_precision, r_recall, r_f1 = range_scores(stats)
+    i = int(np.argmax(r_f1))
+    best["range_f1"] = (float(r_f1[i]), float(every_score[i]))
+    out = {f"{name}@oracle": v for name, (v, _) in best.items()}
+    out["precision@oracle"], out["recall@oracle"] = at_best_f1
+    out["range_precision@oracle"], out["range_recall@oracle"] = float(r_precision[i]), float(r_recall[i])
+    thresholds = {f"{name}@oracle": t for name, (_, t) in best.items()}
+    return out, thresholds, {"f1_pa_k@oracle": best_curve}
+
+
+def _entity_threshold(p: EntityScores, protocol: str, settings: EvalSettings) -> tuple[float, str | None]:
+    if p.val_scores is None:
+        raise ValueError(f"{p.name}: protocol {protocol} needs validation scores")
+    if protocol == protocols.VAL_QUANTILE:
+        return protocols.val_quantile_threshold(p.val_scores, settings.val_quantile), None
+    if protocol == protocols.POT:
+        return protocols.pot_threshold(p.val_scores, settings.pot_risk, settings.pot_level)
+    if protocol == protocols.PRIOR_RATIO:
+        return protocols.prior_ratio_threshold(p.val_scores, p.scores, p.labels), None
+    raise ValueError(f"unknown protocol {protocol!r}")
+
+
+def _fixed_threshold(pieces: list[EntityScores], protocol: str, settings: EvalSettings) -> tuple[dict, dict, dict, dict]:
+    """Each entity at its own threshold; additive statistics summed over entities."""
+    thresholds, notes = {}, {}
+    total, stats = None, None
+    for p in pieces:
+        t, reason = _entity_threshold(p, protocol, settings)
         thresholds[p.name] = t
+        if reason:
+            notes[p.name] = reason
+            continue
         c = counts_at_thresholds(p.scores, p.labels, np.array([t]), p.segments)
         total = c if total is None else total + c
-    values = _metrics_from_counts(total)
-    out = {f"{name}@{protocol}": float(values[name][0]) for name in THRESHOLDED}
-    return out, {f"{protocol}": thresholds}, {f"f1_pa_k@{protocol}": values["_f1_k"][:, 0].tolist()}
+        stats = _add_range(stats, _range_at(p, t, settings))
+    if notes:
+        reason = "; ".join(f"{name}: {why}" for name, why in notes.items())
+        out = {f"{name}@{protocol}": math.nan for name in THRESHOLDED}
+        return out, {protocol: thresholds}, {f"f1_pa_k@{protocol}": None}, {k: reason for k in out}
+    values = _point_metrics(total)
+    out = {f"{name}@{protocol}": float(values[name][0]) for name in POINT_METRICS}
+    r_precision, r_recall, r_f1 = range_scores(stats)
+    out.update({f"range_precision@{protocol}": float(r_precision[0]), f"range_recall@{protocol}": float(r_recall[0]),
+                f"range_f1@{protocol}": float(r_f1[0])})
+    return out, {protocol: thresholds}, {f"f1_pa_k@{protocol}": values["_f1_k"][:, 0].tolist()}, {}
 
 
 def _evaluate_pieces(pieces: list[EntityScores], settings: EvalSettings) -> dict:
     scores = np.concatenate([p.scores for p in pieces])
     labels = np.concatenate([p.labels for p in pieces])
+    segments = np.concatenate([p.segments + offset for p, offset in
+                               zip(pieces, np.cumsum([0] + [len(p.scores) for p in pieces[:-1]]))])
     result: dict = {"metrics": {}, "thresholds": {}, "curves": {}, "notes": {}}
     n_pos = int(labels.sum())
-    for name, fn in (("auc_roc", auc_roc), ("auc_pr", auc_pr)):
-        result["metrics"][name] = fn(scores, labels)
+    result["metrics"]["auc_roc"] = auc_roc(scores, labels)
+    result["metrics"]["auc_pr"] = auc_pr(scores, labels)
+    result["metrics"]["vus_roc"], result["metrics"]["vus_pr"] = (
+        vus(scores, labels, segments, settings.vus_window, settings.vus_thresholds) if n_pos else (math.nan, math.nan))
     if n_pos == 0:
         reason = "no anomaly in the test labels: thresholded metrics and AUCs are undefined"
         for protocol in settings.protocols:
@@ -122,15 +193,18 @@ def _evaluate_pieces(pieces: list[EntityScores], settings: EvalSettings) -> dict
             result["notes"][name] = reason
         return result
     if n_pos == len(labels):
-        result["notes"]["auc_roc"] = "every test point is anomalous: AUC-ROC is undefined"
+        for name in ("auc_roc", "vus_roc", "vus_pr"):
+            result["notes"][name] = "every test point is anomalous: undefined"
     for protocol in settings.protocols:
         if protocol == protocols.ORACLE:
-            metrics, thresholds, curves = _oracle(pieces)
+            metrics, thresholds, curves = _oracle(pieces, settings)
+            notes = {}
         else:
-            metrics, thresholds, curves = _label_free(pieces, protocol, settings)
+            metrics, thresholds, curves, notes = _fixed_threshold(pieces, protocol, settings)
         result["metrics"].update(metrics)
         result["thresholds"].update(thresholds)
         result["curves"].update(curves)
+        result["notes"].update(notes)
     return result
 
 
@@ -143,13 +217,11 @@ def evaluate_entities(pieces: list[EntityScores], settings: EvalSettings | None 
 
 
 def evaluate(scores, labels, val_scores=None, settings: EvalSettings | None = None) -> dict[str, float]:
-    """The panel on one series: ``{"f1@oracle": ..., "auc_pr": ...}``.
+    """The panel on one series: ``{"f1@oracle": ..., "vus_pr": ...}``.
 
-    Without ``val_scores`` only the ``oracle`` protocol and threshold-free metrics are computed.
+    Without ``val_scores`` only ``oracle`` and the threshold-free metrics are computed.
     """
     settings = settings or EvalSettings()
     if val_scores is None:
-        settings = EvalSettings(protocols=tuple(p for p in settings.protocols if p not in protocols.LABEL_FREE),
-                                val_quantile=settings.val_quantile)
-    piece = EntityScores("series", scores, labels, val_scores)
-    return _evaluate_pieces([piece], settings)["metrics"]
+        settings = EvalSettings(**{**settings.__dict__, "protocols": (protocols.ORACLE,)})
+    return _evaluate_pieces([EntityScores("series", scores, labels, val_scores)], settings)["metrics"]

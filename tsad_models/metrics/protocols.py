@@ -1,29 +1,82 @@
 """Threshold protocols.  Every thresholded number carries the tag of the protocol that set it.
 
 - ``oracle``: the threshold that maximises the metric on the test labels, searched
-  exactly over every distinct score of an anomalous point (no grid), separately for
-  each metric.  What most papers report; here only to compare with them.
+  exactly over every distinct score (no grid), separately for each metric.  What most
+  papers report; here only to compare with them.
 - ``val-quantile``: the q-quantile of the model's scores on the validation split (the
-  tail of the training split).  Label-free: it never reads test labels or test scores.
+  tail of the training split).  Label-free.
+- ``pot``: peaks over threshold (Siffer et al., KDD 2017): a generalised Pareto
+  distribution fitted by maximum likelihood to the validation scores above their
+  ``pot_level`` quantile; the threshold is the score exceeded with probability
+  ``pot_risk``.  Label-free.
+- ``prior-ratio``: the Anomaly Transformer / TSLib rule: the (100 - r)-th percentile of
+  the validation and test scores together, r the test split's true anomaly ratio in %.
+  It reads the test labels (through r): label-leaking, only to compare with papers that
+  used it.
 
 Label-free protocols take no labels as argument, so they cannot read them.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 ORACLE = "oracle"
 VAL_QUANTILE = "val-quantile"
-LABEL_FREE = (VAL_QUANTILE,)
-ALL_PROTOCOLS = (ORACLE, VAL_QUANTILE)
+POT = "pot"
+PRIOR_RATIO = "prior-ratio"
+LABEL_FREE = (VAL_QUANTILE, POT)
+ALL_PROTOCOLS = (ORACLE, VAL_QUANTILE, POT, PRIOR_RATIO)
+POT_MIN_EXCEEDANCES = 5
+
+
+def _need_val(val_scores: np.ndarray, protocol: str) -> np.ndarray:
+    val_scores = np.asarray(val_scores, dtype=np.float64)
+    if val_scores.size == 0:
+        raise ValueError(f"{protocol} needs validation scores; the validation split is empty (raise val_fraction)")
+    return val_scores
 
 
 def val_quantile_threshold(val_scores: np.ndarray, quantile: float) -> float:
     """The ``quantile`` of the validation scores (linear interpolation, numpy's default)."""
     if not 0.0 < quantile < 1.0:
         raise ValueError(f"val_quantile must lie in (0, 1), got {quantile}")
-    val_scores = np.asarray(val_scores, dtype=np.float64)
-    if val_scores.size == 0:
-        raise ValueError("val-quantile needs validation scores; the validation split is empty (raise val_fraction)")
-    return float(np.quantile(val_scores, quantile))
+    return float(np.quantile(_need_val(val_scores, VAL_QUANTILE), quantile))
+
+
+def pot_threshold(val_scores: np.ndarray, risk: float = 1e-3, level: float = 0.98) -> tuple[float, str | None]:
+    """POT threshold z with P(score > z) = ``risk`` under a GPD tail fitted above the ``level`` quantile.
+
+    z = u + sigma / xi * ((risk * n / n_u) ** -xi - 1)   (xi != 0)
+    z = u - sigma * log(risk * n / n_u)                  (xi == 0)
+    with u the initial threshold, n the number of validation scores and n_u of those above u.
+    Returns (threshold, None) or (nan, reason) when the tail cannot be fitted.
+    """
+    from scipy.stats import genpareto
+
+    if not 0.0 < risk < 1.0 or not 0.0 < level < 1.0:
+        raise ValueError(f"pot_risk and pot_level must lie in (0, 1), got {risk} and {level}")
+    scores = _need_val(val_scores, POT)
+    initial = float(np.quantile(scores, level))
+    excesses = scores[scores > initial] - initial
+    if len(excesses) < POT_MIN_EXCEEDANCES:
+        return math.nan, (f"pot: only {len(excesses)} validation scores above the {level} quantile "
+                          f"(need {POT_MIN_EXCEEDANCES}); lower pot_level or enlarge the validation split")
+    if np.ptp(excesses) == 0:
+        return math.nan, "pot: the validation tail is constant; a generalised Pareto fit is undefined"
+    if risk * len(scores) / len(excesses) >= 1:
+        return initial, None  # the risk is not rarer than the initial threshold's exceedance rate
+    shape, _, scale = genpareto.fit(excesses, floc=0.0)
+    ratio = risk * len(scores) / len(excesses)
+    if abs(shape) < 1e-12:
+        return float(initial - scale * math.log(ratio)), None
+    return float(initial + scale / shape * (ratio ** (-shape) - 1.0)), None
+
+
+def prior_ratio_threshold(val_scores: np.ndarray, test_scores: np.ndarray, test_labels: np.ndarray) -> float:
+    """Percentile (100 - anomaly ratio %) of validation + test scores.  Reads the test labels."""
+    ratio_percent = 100.0 * float(np.mean(test_labels))
+    combined = np.concatenate([np.asarray(val_scores, dtype=np.float64), np.asarray(test_scores, dtype=np.float64)])
+    return float(np.percentile(combined, 100.0 - ratio_percent))

@@ -12,8 +12,7 @@ rule evaluate:
         "results/metrics/{dataset}/{model}/{variant}/seed{seed}.json",
     params:
         entities=lambda w: ENTITIES[w.dataset],
-        protocols=config["evaluation"]["protocols"],
-        val_quantile=config["evaluation"]["val_quantile"],
+        evaluation=config["evaluation"],
     log:
         "logs/evaluate/{dataset}/{model}/{variant}/seed{seed}.log",
     conda:

@@ -7,7 +7,8 @@ from tsad_models.metrics.panel import EvalSettings
 w = snakemake.wildcards
 with job_logging(snakemake.log[0]):
     entities = list(snakemake.params.entities)
-    settings = EvalSettings(protocols=tuple(snakemake.params.protocols), val_quantile=float(snakemake.params.val_quantile))
+    evaluation = dict(snakemake.params.evaluation)
+    settings = EvalSettings(**{**evaluation, "protocols": tuple(evaluation["protocols"])})
     result = evaluate_job(
         processed=dict(zip(entities, snakemake.input.processed)),
         scores=dict(zip(entities, snakemake.input.scores)),

@@ -1,0 +1,84 @@
+"""``tsad-bench``: command-line tools.
+
+    tsad-bench evaluate --scores S.npy --labels L.npy [--val-scores V.npy] [options]
+
+prints one JSON object: ``<metric>@<protocol>`` for thresholded metrics and
+``<metric>`` for threshold-free ones (NaN is written as null).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+def _load_vector(path: str, what: str) -> np.ndarray:
+    file = Path(path)
+    if not file.is_file():
+        raise SystemExit(f"tsad-bench: {what} file {path} does not exist")
+    try:
+        if file.suffix == ".npy":
+            values = np.load(file, allow_pickle=False)
+        else:
+            values = np.loadtxt(file, delimiter="," if file.suffix == ".csv" else None, ndmin=1)
+    except ValueError as exc:
+        raise SystemExit(f"tsad-bench: cannot read {what} file {path}: {exc}") from None
+    values = np.asarray(values)
+    if values.ndim != 1:
+        values = values.squeeze()
+    if values.ndim != 1:
+        raise SystemExit(f"tsad-bench: {what} file {path} must hold one value per timestamp, got shape {values.shape}")
+    return values
+
+
+def _evaluate(args) -> int:
+    from .metrics.panel import EvalSettings, evaluate
+
+    scores = _load_vector(args.scores, "scores")
+    labels = _load_vector(args.labels, "labels")
+    val = _load_vector(args.val_scores, "validation scores") if args.val_scores else None
+    protocols = tuple(args.protocols.split(",")) if args.protocols else None
+    if protocols is None:
+        protocols = ("oracle", "val-quantile", "pot") if val is not None else ("oracle",)
+    if val is None and any(p != "oracle" for p in protocols):
+        raise SystemExit("tsad-bench: protocols other than oracle need --val-scores")
+    try:
+        settings = EvalSettings(protocols=protocols, val_quantile=args.val_quantile, pot_risk=args.pot_risk,
+                                pot_level=args.pot_level, vus_window=args.vus_window,
+                                vus_thresholds=args.vus_thresholds or None)
+        result = evaluate(scores, labels, val, settings)
+    except ValueError as exc:
+        raise SystemExit(f"tsad-bench: {exc}") from None
+    clean = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in result.items()}
+    json.dump(clean, sys.stdout, indent=2 if args.pretty else None, sort_keys=True)
+    sys.stdout.write("\n")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tsad-bench", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    ev = sub.add_parser("evaluate", help="the metric panel on your own scores (JSON to stdout)")
+    ev.add_argument("--scores", required=True, help="per-timestamp test scores (.npy, .csv or text)")
+    ev.add_argument("--labels", required=True, help="per-timestamp 0/1 test labels")
+    ev.add_argument("--val-scores", help="scores on validation data (enables label-free protocols)")
+    ev.add_argument("--protocols", help="comma-separated: oracle,val-quantile,pot,prior-ratio "
+                    "(default: oracle, plus val-quantile,pot with --val-scores)")
+    ev.add_argument("--val-quantile", type=float, default=0.99)
+    ev.add_argument("--pot-risk", type=float, default=1e-3)
+    ev.add_argument("--pot-level", type=float, default=0.98)
+    ev.add_argument("--vus-window", type=int, default=100)
+    ev.add_argument("--vus-thresholds", type=int, default=250, help="0 = every distinct score")
+    ev.add_argument("--pretty", action="store_true", help="indent the JSON")
+    ev.set_defaults(run=_evaluate)
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""Range-based precision and recall (Tatbul et al., NeurIPS 2018) at every threshold at once.
+
+Convention (the reference ``prts`` defaults): flat positional bias, cardinality
+gamma = 1, ``alpha`` the weight of the existence reward (default 0 for both).
+With these, for true segments R_i and predicted runs P_j (maximal runs of flagged points):
+
+    recall    = mean_i [ alpha_r * 1(R_i has a flagged point) + (1 - alpha_r) * |R_i & flagged| / |R_i| ]
+    precision = mean_j [ alpha_p * 1(P_j meets a true segment) + (1 - alpha_p) * |P_j & true| / |P_j| ]
+
+(0 when there is no predicted run).  Recall is a weighted count of positive scores
+>= t.  Precision needs the predicted runs at every threshold: a run that exists at some
+threshold is an interval whose minimum is above both neighbours, i.e. a node of the
+component tree of the score sequence.  For each point the nearest strictly smaller
+value on each side (found for all points at once by binary lifting over a sparse table
+of range minima) gives the run it is the minimum of; each distinct run is alive for the
+thresholds between its neighbours' larger value (exclusive) and its own minimum
+(inclusive), so its contribution is added to a difference array over thresholds.
+O(T log T) time, no loop over thresholds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _previous_smaller(values: np.ndarray) -> np.ndarray:
+    """Index of the nearest j < i with values[j] < values[i], or -1."""
+    n = len(values)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    levels = [values]  # levels[k][j] = min(values[j : j + 2**k])
+    k = 1
+    while (1 << k) <= n:
+        half = 1 << (k - 1)
+        levels.append(np.minimum(levels[-1][:-half], levels[-1][half:]))
+        k += 1
+    pos = np.arange(n)  # invariant: values[pos:i] are all >= values[i]
+    for k in range(len(levels) - 1, -1, -1):
+        start = pos - (1 << k)
+        ok = start >= 0
+        block_min = levels[k][np.where(ok, start, 0)]
+        pos = np.where(ok & (block_min >= values), start, pos)
+    return pos - 1
+
+
+def _next_smaller(values: np.ndarray) -> np.ndarray:
+    n = len(values)
+    return n - 1 - _previous_smaller(values[::-1])[::-1]
+
+
+def range_counts(scores, labels, segments, thresholds_sorted, alpha_recall=0.0, alpha_precision=0.0):
+    """Additive statistics at each threshold of an ascending array of distinct thresholds.
+
+    Returns ``recall_sum`` (sum over true segments of their recall), ``precision_sum``
+    (sum over predicted runs of their precision) and ``n_runs``.  The thresholds must
+    include every distinct score of ``scores`` for the run bookkeeping to be exact.
+    """
+    n = len(scores)
+    m = len(thresholds_sorted)
+    ranks = np.searchsorted(thresholds_sorted, scores).astype(np.int64)
+    if len(ranks) and not np.array_equal(thresholds_sorted[np.minimum(ranks, m - 1)], scores):
+        raise ValueError("thresholds_sorted must contain every distinct score")
+
+    # recall: weighted count of positive points >= t, plus existence via segment maxima
+    lengths = segments[:, 1] - segments[:, 0]
+    recall_diff = np.zeros(m + 1)
+    if len(segments):
+        weights = np.repeat((1.0 - alpha_recall) / lengths, lengths)
+        positions = np.flatnonzero(labels)  # grouped by segment, in order
+        np.add.at(recall_diff, ranks[positions] + 1, -weights)
+        recall_diff[0] += weights.sum()
+        maxima = np.maximum.reduceat(ranks[positions], np.concatenate(([0], np.cumsum(lengths)[:-1])))
+        np.add.at(recall_diff, maxima + 1, -alpha_recall)
+        recall_diff[0] += alpha_recall * len(segments)
+    recall_sum = np.cumsum(recall_diff)[:m]
+
+    # precision: the runs of the component tree
+    left = _previous_smaller(ranks)
+    right = _next_smaller(ranks)
+    key = left * (n + 2) + right
+    _, first = np.unique(key, return_index=True)
+    node_left, node_right, node_level = left[first], right[first], ranks[first]
+    boundary = np.maximum(np.where(node_left >= 0, ranks[np.maximum(node_left, 0)], -1),
+                          np.where(node_right < n, ranks[np.minimum(node_right, n - 1)], -1))
+    prefix = np.concatenate(([0], np.cumsum(labels, dtype=np.int64)))
+    run_length = node_right - node_left - 1
+    run_positive = prefix[node_right] - prefix[node_left + 1]
+    value = alpha_precision * (run_positive > 0) + (1.0 - alpha_precision) * run_positive / run_length
+    precision_diff = np.zeros(m + 1)
+    count_diff = np.zeros(m + 1, dtype=np.int64)
+    np.add.at(precision_diff, boundary + 1, value)
+    np.add.at(precision_diff, node_level + 1, -value)
+    np.add.at(count_diff, boundary + 1, 1)
+    np.add.at(count_diff, node_level + 1, -1)
+    return {
+        "recall_sum": recall_sum,
+        "n_segments": len(segments),
+        "precision_sum": np.cumsum(precision_diff)[:m],
+        "n_runs": np.cumsum(count_diff)[:m],
+    }
+
+
+def range_scores(stats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    recall = stats["recall_sum"] / stats["n_segments"] if stats["n_segments"] else np.full_like(stats["recall_sum"], np.nan)
+    runs = stats["n_runs"]
+    precision = np.where(runs > 0, stats["precision_sum"] / np.maximum(runs, 1), 0.0)
+    total = precision + recall
+    f1 = np.where(total > 0, 2 * precision * recall / np.where(total > 0, total, 1), 0.0)
+    return precision, recall, f1
