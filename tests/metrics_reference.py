@@ -86,3 +86,32 @@ def brute_force_oracle_all(scores, labels):
         best["event_f1"] = max(best["event_f1"], event_f1(predictions, labels))
         best["range_f1"] = max(best["range_f1"], harmonic(*range_precision_recall(predictions, labels)))
     return best
+
+
+def affiliation_precision_recall(predictions, labels, grid=4000):
+    """Huet et al.'s affiliation metrics by numerical integration on a fine grid (slow, obvious)."""
+    n = len(labels)
+    truth = segments(labels)
+    bounds = [0.0] + [(truth[j - 1][1] + truth[j][0]) / 2 for j in range(1, len(truth))] + [float(n)]
+    flagged = [(i, i + 1) for i in np.flatnonzero(predictions)]
+    precisions, recalls = [], []
+    for j, (a, b) in enumerate(truth):
+        e0, e1 = bounds[j], bounds[j + 1]
+        xs = np.linspace(e0, e1, grid, endpoint=False) + (e1 - e0) / grid / 2   # midpoints of the zone
+        distance_to_truth = np.maximum(np.maximum(a - xs, xs - b), 0)
+        predicted = np.zeros(grid, bool)
+        for lo, hi in flagged:
+            predicted |= (xs >= lo) & (xs < hi)
+        if predicted.any():
+            survival = np.array([(distance_to_truth >= d).mean() if d > 0 else 1.0 for d in distance_to_truth[predicted]])
+            precisions.append(survival.mean())
+            in_truth = (xs >= a) & (xs < b)
+            recall_values = []
+            for y in xs[in_truth]:
+                d = np.abs(xs[predicted] - y).min()
+                recall_values.append((np.abs(xs - y) >= d).mean())
+            recalls.append(np.mean(recall_values))
+        else:
+            recalls.append(0.0)
+    precision = float(np.mean(precisions)) if precisions else 0.0
+    return precision, float(np.mean(recalls))

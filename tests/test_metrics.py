@@ -229,3 +229,40 @@ def test_without_validation_scores_only_oracle_is_reported():
     result = evaluate(np.arange(10.0), np.array([0, 0, 1, 1, 0, 0, 0, 0, 0, 0]))
     assert "f1@oracle" in result and not any(k.endswith(("@val-quantile", "@pot", "@prior-ratio")) for k in result)
     assert {"vus_roc", "vus_pr", "auc_roc", "auc_pr", "range_f1@oracle", "event_f1@oracle"} <= set(result)
+
+
+def test_affiliation_at_every_threshold_equals_numerical_integration():
+    """Our exact piecewise-linear integrals against a brute-force grid integration of the definition."""
+    from tsad_models.metrics.affiliation import affiliation_counts, affiliation_scores
+    from tsad_models.metrics.checks import label_segments
+
+    rng = np.random.default_rng(3)
+    for _ in range(12):
+        n = int(rng.integers(6, 25))
+        labels = (rng.random(n) < 0.3).astype(np.int8)
+        if labels.sum() == 0:
+            labels[n // 2] = 1
+        scores = rng.integers(0, 4, n) / 3
+        thresholds = np.unique(scores)
+        precision, recall, _ = affiliation_scores(affiliation_counts(scores, label_segments(labels), thresholds))
+        for i, t in enumerate(thresholds):
+            p, r = ref.affiliation_precision_recall(scores >= t, labels)
+            # the grid integration is accurate to a few 1e-3; exact agreement with the
+            # reference code is checked on stored fixtures (test_reference_fixtures.py)
+            assert precision[i] == pytest.approx(p, abs=5e-3) and recall[i] == pytest.approx(r, abs=5e-3)
+
+
+@settings(max_examples=60, deadline=None)
+@given(scored_series())
+def test_affiliation_and_range_oracles_are_the_best_fixed_threshold(series):
+    scores, labels = series
+    if labels.sum() == 0:
+        return
+    oracle = evaluate(scores, labels)
+    best = {"range_f1": 0.0, "affiliation_f1": 0.0}
+    for t in np.unique(scores):
+        fixed = evaluate(scores, labels, np.array([t, t]), EvalSettings(protocols=("val-quantile",), val_quantile=0.5))
+        for name in best:
+            best[name] = max(best[name], fixed[f"{name}@val-quantile"])
+    for name, value in best.items():
+        assert oracle[f"{name}@oracle"] == pytest.approx(value, abs=1e-12)

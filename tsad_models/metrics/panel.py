@@ -17,6 +17,7 @@ import numpy as np
 
 from . import protocols
 from .checks import check_scores, check_scores_labels, label_segments
+from .affiliation import affiliation_counts, affiliation_scores
 from .counts import Counts, area_over_k, counts_at_thresholds, f1_from_counts, precision_recall
 from .range_based import range_counts, range_scores
 from .ranking import auc_pr, auc_roc
@@ -24,7 +25,8 @@ from .vus import vus
 
 POINT_METRICS = ("precision", "recall", "f1", "f1_pa", "f1_pa50", "f1_pa_k_auc", "event_f1")
 RANGE_METRICS = ("range_precision", "range_recall", "range_f1")
-THRESHOLDED = POINT_METRICS + RANGE_METRICS
+AFFILIATION_METRICS = ("affiliation_precision", "affiliation_recall", "affiliation_f1")
+THRESHOLDED = POINT_METRICS + RANGE_METRICS + AFFILIATION_METRICS
 THRESHOLD_FREE = ("auc_roc", "auc_pr", "vus_roc", "vus_pr")
 ORACLE_CHUNK = 32_768  # candidate thresholds evaluated at once (bounds memory to ~30 MB)
 
@@ -78,19 +80,32 @@ def _point_metrics(counts: Counts) -> dict[str, np.ndarray]:
     }
 
 
-def _range_at(piece: EntityScores, threshold: float, settings: EvalSettings) -> dict:
+def _segment_stats(piece: EntityScores, thresholds: np.ndarray, settings: EvalSettings) -> dict:
+    """Range-based and affiliation statistics (additive over entities) at sorted distinct thresholds."""
+    ranged = range_counts(piece.scores, piece.labels, piece.segments, thresholds,
+                          settings.range_alpha_recall, settings.range_alpha_precision)
+    affiliated = affiliation_counts(piece.scores, piece.segments, thresholds)
+    return {**{f"range_{k}": v for k, v in ranged.items()}, **{f"affiliation_{k}": v for k, v in affiliated.items()}}
+
+
+def _segment_stats_at(piece: EntityScores, threshold: float, settings: EvalSettings) -> dict:
     thresholds = np.unique(np.append(piece.scores, threshold))
-    stats = range_counts(piece.scores, piece.labels, piece.segments, thresholds,
-                         settings.range_alpha_recall, settings.range_alpha_precision)
     i = int(np.searchsorted(thresholds, threshold))
-    return {"recall_sum": stats["recall_sum"][i:i + 1], "n_segments": stats["n_segments"],
-            "precision_sum": stats["precision_sum"][i:i + 1], "n_runs": stats["n_runs"][i:i + 1]}
+    return {k: (v[i:i + 1] if isinstance(v, np.ndarray) else v) for k, v in _segment_stats(piece, thresholds, settings).items()}
 
 
-def _add_range(a: dict | None, b: dict) -> dict:
+def _add(a: dict | None, b: dict) -> dict:
     if a is None:
         return b
     return {key: a[key] + b[key] for key in a}
+
+
+def _segment_metrics(stats: dict) -> dict[str, np.ndarray]:
+    ranged = {k.removeprefix("range_"): v for k, v in stats.items() if k.startswith("range_")}
+    affiliated = {k.removeprefix("affiliation_"): v for k, v in stats.items() if k.startswith("affiliation_")}
+    r = range_scores(ranged)
+    a = affiliation_scores(affiliated)
+    return dict(zip(RANGE_METRICS + AFFILIATION_METRICS, r + a))
 
 
 def _oracle(pieces: list[EntityScores], settings: EvalSettings) -> tuple[dict, dict, dict]:
@@ -98,8 +113,8 @@ def _oracle(pieces: list[EntityScores], settings: EvalSettings) -> tuple[dict, d
 
     Point-wise, PA%K and event-wise F1 can only peak at an anomalous point's score
     (between two such scores true positives and found segments are constant while false
-    positives only fall), so those are the candidates.  Range precision can rise when a
-    normal point joins two runs, so range metrics search every distinct score.
+    positives only fall), so those are the candidates.  Range and affiliation precision
+    can rise when a normal point is flagged, so those search every distinct score.
     """
     candidates = np.unique(np.concatenate([p.scores[p.labels == 1] for p in pieces]))
     best: dict[str, tuple[float, float]] = {}
@@ -123,14 +138,16 @@ def _oracle(pieces: list[EntityScores], settings: EvalSettings) -> tuple[dict, d
     every_score = np.unique(np.concatenate([p.scores for p in pieces]))
     stats = None
     for p in pieces:
-        stats = _add_range(stats, range_counts(p.scores, p.labels, p.segments, every_score,
-                                               settings.range_alpha_recall, settings.range_alpha_precision))
-    r_precision, r_recall, r_f1 = range_scores(stats)
-    i = int(np.argmax(r_f1))
-    best["range_f1"] = (float(r_f1[i]), float(every_score[i]))
-    out = {f"{name}@oracle": v for name, (v, _) in best.items()}
+        stats = _add(stats, _segment_stats(p, every_score, settings))
+    segment_values = _segment_metrics(stats)
+    out = {}
+    for family in ("range", "affiliation"):
+        i = int(np.argmax(segment_values[f"{family}_f1"]))
+        best[f"{family}_f1"] = (float(segment_values[f"{family}_f1"][i]), float(every_score[i]))
+        for part in ("precision", "recall"):
+            out[f"{family}_{part}@oracle"] = float(segment_values[f"{family}_{part}"][i])
+    out.update({f"{name}@oracle": v for name, (v, _) in best.items()})
     out["precision@oracle"], out["recall@oracle"] = at_best_f1
-    out["range_precision@oracle"], out["range_recall@oracle"] = float(r_precision[i]), float(r_recall[i])
     thresholds = {f"{name}@oracle": t for name, (_, t) in best.items()}
     return out, thresholds, {"f1_pa_k@oracle": best_curve}
 
@@ -159,16 +176,14 @@ def _fixed_threshold(pieces: list[EntityScores], protocol: str, settings: EvalSe
             continue
         c = counts_at_thresholds(p.scores, p.labels, np.array([t]), p.segments)
         total = c if total is None else total + c
-        stats = _add_range(stats, _range_at(p, t, settings))
+        stats = _add(stats, _segment_stats_at(p, t, settings))
     if notes:
         reason = "; ".join(f"{name}: {why}" for name, why in notes.items())
         out = {f"{name}@{protocol}": math.nan for name in THRESHOLDED}
         return out, {protocol: thresholds}, {f"f1_pa_k@{protocol}": None}, {k: reason for k in out}
     values = _point_metrics(total)
     out = {f"{name}@{protocol}": float(values[name][0]) for name in POINT_METRICS}
-    r_precision, r_recall, r_f1 = range_scores(stats)
-    out.update({f"range_precision@{protocol}": float(r_precision[0]), f"range_recall@{protocol}": float(r_recall[0]),
-                f"range_f1@{protocol}": float(r_f1[0])})
+    out.update({f"{name}@{protocol}": float(v[0]) for name, v in _segment_metrics(stats).items()})
     return out, {protocol: thresholds}, {f"f1_pa_k@{protocol}": values["_f1_k"][:, 0].tolist()}, {}
 
 

@@ -1,0 +1,155 @@
+"""Affiliation precision and recall (Huet, Navarro, Rossi, KDD 2022) at every threshold at once.
+
+Events are durations: a flagged or anomalous timestamp i is the interval [i, i+1); the
+series is [0, T).  Each true event J_j = [a_j, b_j) owns an affiliation zone
+E_j = [z_j, z_{j+1}), its boundaries the midpoints between consecutive true events
+(z_0 = 0, z_S = T).  Predictions are cut along the zones.
+
+- precision_j = mean over the predicted part of E_j of  Fp(dist(x, J_j)),
+  Fp(d) = P(dist(X, J_j) >= d) for X uniform on E_j  (1 inside J_j);
+  undefined (left out of the mean) for a zone without prediction;
+- recall_j = mean over y in J_j of  Fr_y(dist(y, predictions in E_j)),
+  Fr_y(d) = P(|X - y| >= d) for X uniform on E_j = 1 - (d + min(d, m_y)) / |E_j|,
+  m_y = min(y - z_j, z_{j+1} - y);  0 for a zone without prediction;
+- precision = mean of the defined precision_j (0 when nothing is flagged: our
+  convention, the reference returns NaN); recall = mean of recall_j; F1 harmonic.
+
+Exact at every threshold without a loop over thresholds.  Precision: each flagged
+piece adds a fixed integral and length to its zone, so a zone's precision after each
+piece is a ratio of cumulative sums.  Recall: flagging a piece changes its zone's
+recall only on the gap it splits between its nearest flagged neighbours in the zone
+(nearest neighbours earlier in the sweep, found for all pieces at once by the
+nearest-smaller search of ``range_based``).  Every integrand is continuous and piecewise
+linear between known kinks, so the trapezoid rule over the kinks is exact.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .range_based import _previous_smaller
+
+
+def _trapezoid_over_kinks(f, lo, hi, kinks):
+    """Exact integral of continuous piecewise-linear f on [lo, hi] (row-wise) with the given kinks."""
+    points = np.column_stack([lo, hi] + [np.clip(k, lo, hi) for k in kinks])
+    points.sort(axis=1)
+    values = f(points)
+    return np.sum(np.diff(points, axis=1) * (values[:, 1:] + values[:, :-1]) / 2, axis=1)
+
+
+def _precision_integral(lo, hi, a, b, e0, e1):
+    """Integral of Fp(dist(x, [a, b))) over [lo, hi]: inside J it is 1, outside piecewise linear."""
+    size = e1 - e0
+
+    def outside(x):
+        d = np.maximum(a[:, None] - x, x - b[:, None])
+        d = np.maximum(d, 0.0)
+        return (np.maximum(0.0, a[:, None] - d - e0[:, None]) + np.maximum(0.0, e1[:, None] - b[:, None] - d)) / size[:, None]
+
+    kinks = [a + b - e1, a + b - e0]
+    left = _trapezoid_over_kinks(outside, lo, np.minimum(hi, a), kinks) * (np.minimum(hi, a) > lo)
+    right = _trapezoid_over_kinks(outside, np.maximum(lo, b), hi, kinks) * (hi > np.maximum(lo, b))
+    inside = np.maximum(0.0, np.minimum(hi, b) - np.maximum(lo, a))
+    return left + inside + right
+
+
+def _gap_integral(left_end, right_start, a, b, e0, e1):
+    """Integral of Fr_y(d(y)) over y in [left_end, right_start] & J & E, d the distance to the nearer side.
+
+    ``left_end`` = -inf / ``right_start`` = +inf when there is no prediction on that side.
+    """
+    lo = np.maximum(np.maximum(left_end, a), e0)
+    hi = np.minimum(np.minimum(right_start, b), e1)
+    ok = hi > lo
+    lo, hi = np.where(ok, lo, 0.0), np.where(ok, hi, 0.0)
+    size = e1 - e0
+    with np.errstate(invalid="ignore"):
+        kinks = [(left_end + right_start) / 2, (e0 + e1) / 2, (left_end + e1) / 2, (right_start + e0) / 2]
+    kinks = [np.where(np.isfinite(k), k, lo) for k in kinks]
+    safe_left = np.where(np.isfinite(left_end), left_end, -1e300)
+    safe_right = np.where(np.isfinite(right_start), right_start, 1e300)
+
+    def survival(y):
+        d = np.minimum(y - safe_left[:, None], safe_right[:, None] - y)
+        m = np.minimum(y - e0[:, None], e1[:, None] - y)
+        return 1.0 - (d + np.minimum(d, m)) / size[:, None]
+
+    return np.where(ok, _trapezoid_over_kinks(survival, lo, hi, kinks), 0.0)
+
+
+def affiliation_counts(scores: np.ndarray, segments: np.ndarray, thresholds_sorted: np.ndarray) -> dict:
+    """Per threshold: sum of zone precisions, number of zones with a prediction, sum of zone recalls."""
+    n = len(scores)
+    m = len(thresholds_sorted)
+    starts, ends = segments[:, 0].astype(float), segments[:, 1].astype(float)
+    n_zones = len(segments)
+    bounds = np.concatenate(([0.0], (ends[:-1] + starts[1:]) / 2, [float(n)]))
+
+    # pieces: each timestamp's [i, i+1), cut in two where a zone boundary falls at i + 0.5
+    index = np.arange(n)
+    inner = bounds[1:-1]
+    half_cuts = inner[inner != np.floor(inner)]          # boundaries at i + 0.5
+    cut = np.zeros(n, dtype=bool)
+    cut[(half_cuts - 0.5).astype(np.int64)] = True
+    piece_index = np.concatenate([index, index[cut]])
+    piece_lo = np.concatenate([index.astype(float), index[cut] + 0.5])
+    piece_hi = np.concatenate([np.where(cut, index + 0.5, index + 1.0), index[cut] + 1.0])
+    order = np.argsort(piece_lo, kind="stable")
+    piece_index, piece_lo, piece_hi = piece_index[order], piece_lo[order], piece_hi[order]
+    piece_zone = np.searchsorted(inner, piece_lo, side="right")
+
+    a, b = starts[piece_zone], ends[piece_zone]
+    e0, e1 = bounds[piece_zone], bounds[piece_zone + 1]
+    rank = np.searchsorted(thresholds_sorted, scores[piece_index])
+
+    # sweep order: higher score first, then left to right
+    sweep = np.lexsort((piece_lo, -scores[piece_index]))
+    sweep_position = np.empty(len(sweep), dtype=np.int64)
+    sweep_position[sweep] = np.arange(len(sweep))
+
+    # precision: cumulative integral / cumulative length per zone, in sweep order
+    value = _precision_integral(piece_lo, piece_hi, a, b, e0, e1)
+    length = piece_hi - piece_lo
+    by_zone = np.lexsort((sweep_position, piece_zone))
+    z = piece_zone[by_zone]
+    first_in_zone = np.r_[True, z[1:] != z[:-1]]
+    group_start = np.maximum.accumulate(np.where(first_in_zone, np.arange(len(z)), 0))
+    cum_value = np.cumsum(value[by_zone])
+    cum_length = np.cumsum(length[by_zone])
+    offset_value = np.where(group_start > 0, cum_value[group_start - 1], 0.0)
+    offset_length = np.where(group_start > 0, cum_length[group_start - 1], 0.0)
+    ratio = (cum_value - offset_value) / (cum_length - offset_length)
+    previous_ratio = np.where(first_in_zone, 0.0, np.r_[0.0, ratio[:-1]])
+    precision_delta = np.zeros(m + 1)
+    np.add.at(precision_delta, rank[by_zone], ratio - previous_ratio)
+    defined_delta = np.zeros(m + 1)
+    np.add.at(defined_delta, rank[by_zone], first_in_zone.astype(float))
+
+    # recall: the gap a piece splits between its nearest earlier-swept neighbours in its zone
+    left = _previous_smaller(sweep_position)
+    right = len(sweep_position) - 1 - _previous_smaller(sweep_position[::-1])[::-1]
+    has_left = (left >= 0) & (piece_zone[np.maximum(left, 0)] == piece_zone)
+    has_right = (right < len(sweep_position)) & (piece_zone[np.minimum(right, len(right) - 1)] == piece_zone)
+    left_end = np.where(has_left, piece_hi[np.maximum(left, 0)], -np.inf)
+    right_start = np.where(has_right, piece_lo[np.minimum(right, len(right) - 1)], np.inf)
+    covered = np.maximum(0.0, np.minimum(piece_hi, b) - np.maximum(piece_lo, a))
+    gained = (covered + _gap_integral(left_end, piece_lo, a, b, e0, e1) + _gap_integral(piece_hi, right_start, a, b, e0, e1)
+              - np.where(has_left | has_right, _gap_integral(left_end, right_start, a, b, e0, e1), 0.0))
+    recall_delta = np.zeros(m + 1)
+    np.add.at(recall_delta, rank, gained / (b - a))
+
+    def suffix(x):
+        return np.cumsum(x[::-1])[::-1][:m]
+
+    return {"precision_sum": suffix(precision_delta), "n_defined": suffix(defined_delta),
+            "recall_sum": suffix(recall_delta), "n_zones": n_zones}
+
+
+def affiliation_scores(stats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    defined = stats["n_defined"]
+    precision = np.where(defined > 0, stats["precision_sum"] / np.maximum(defined, 1), 0.0)
+    recall = stats["recall_sum"] / stats["n_zones"]
+    total = precision + recall
+    f1 = np.where(total > 0, 2 * precision * recall / np.where(total > 0, total, 1), 0.0)
+    return precision, recall, f1
