@@ -266,3 +266,16 @@ def test_affiliation_and_range_oracles_are_the_best_fixed_threshold(series):
             best[name] = max(best[name], fixed[f"{name}@val-quantile"])
     for name, value in best.items():
         assert oracle[f"{name}@oracle"] == pytest.approx(value, abs=1e-12)
+
+
+@pytest.mark.parametrize("shape", [-0.4, -0.1, 0.0, 0.2, 0.5])
+def test_gpd_fit_is_at_least_as_likely_as_scipys(shape):
+    from scipy.stats import genpareto
+
+    from tsad_models.metrics.protocols import gpd_fit, gpd_log_likelihood
+
+    y = genpareto.rvs(shape, scale=2.0, size=2000, random_state=np.random.default_rng(1))
+    xi, sigma = gpd_fit(y)
+    c, _, scale = genpareto.fit(y, floc=0)
+    assert gpd_log_likelihood(y, xi, sigma) >= gpd_log_likelihood(y, c, scale) - 1e-9
+    assert xi == pytest.approx(c, abs=0.01) and sigma == pytest.approx(scale, rel=0.01)

@@ -16,7 +16,7 @@ from .metrics.panel import EntityScores, EvalSettings, evaluate_entities
 log = logging.getLogger("tsad_models.leaderboard")
 
 THRESHOLD_FREE_PROTOCOL = "threshold-free"
-LEADERBOARD_COLUMNS = ["dataset", "model", "variant", "seed", "entity", "metric", "protocol", "value"]
+LEADERBOARD_COLUMNS = ["dataset", "model", "variant", "seed", "entity", "metric", "protocol", "value", "note"]
 # the report's headline columns: (metric, protocol, header)
 HEADLINE = [
     ("f1", "val-quantile", "F1 [val-quantile]"),
@@ -57,7 +57,8 @@ def tidy_rows(result: dict) -> list[dict]:
     for entity, block in scopes:
         for key, value in block["metrics"].items():
             metric, protocol = _split_key(key)
-            rows.append({**ids, "entity": entity, "metric": metric, "protocol": protocol, "value": value})
+            rows.append({**ids, "entity": entity, "metric": metric, "protocol": protocol, "value": value,
+                         "note": block["notes"].get(key, "")})
     return rows
 
 
@@ -204,6 +205,11 @@ def render_report(leaderboard_csv: str, curves_csv: str, datacards: list[str], r
             r = runtime.groupby(["dataset", "model", "variant"]).agg(jobs=("seconds", "size"), mean_s=("seconds", "mean"), max_rss_mb=("max_rss_mb", "max")).reset_index()
             lines += ["## Runtime (fit + score jobs, Snakemake benchmark)", "",
                       tabulate(r, headers="keys", tablefmt="github", showindex=False, floatfmt=".2f"), ""]
+    notes = table[(table.entity == "all") & table.note.fillna("").astype(bool)]
+    if not notes.empty:
+        distinct = notes.groupby(["dataset", "model", "protocol", "note"]).metric.apply(lambda m: ", ".join(sorted(set(m)))).reset_index()
+        lines += ["## Undefined values (n/a) and why", "",
+                  tabulate(distinct[["dataset", "model", "protocol", "metric", "note"]], headers="keys", tablefmt="github", showindex=False), ""]
     figures = _figures(table, curves, out_dir)
     lines += ["## Figures", ""] + [f"![{Path(f).stem}](figures/{Path(f).name})" for f in figures] + [""]
     markdown = out_dir / "leaderboard.md"

@@ -27,25 +27,37 @@ from __future__ import annotations
 
 import numpy as np
 
-from .range_based import _previous_smaller
+from .range_based import nearest_smaller
 
 
 def _trapezoid_over_kinks(f, lo, hi, kinks):
-    """Exact integral of continuous piecewise-linear f on [lo, hi] (row-wise) with the given kinks."""
-    points = np.column_stack([lo, hi] + [np.clip(k, lo, hi) for k in kinks])
-    points.sort(axis=1)
-    values = f(points)
-    return np.sum(np.diff(points, axis=1) * (values[:, 1:] + values[:, :-1]) / 2, axis=1)
+    """Exact integral of continuous piecewise-linear f on [lo, hi] (row-wise) with the given kinks.
+
+    ``f`` maps (rows, points) to values and takes ``rows`` (the row indices) as keyword.
+    Rows without a kink strictly inside need only their two ends.
+    """
+    ends = np.column_stack([lo, hi])
+    out = (hi - lo) * f(ends, rows=slice(None)).sum(axis=1) / 2
+    inside = np.zeros(len(lo), dtype=bool)
+    for k in kinks:
+        inside |= (k > lo) & (k < hi)
+    rows = np.flatnonzero(inside)
+    if len(rows):
+        points = np.column_stack([lo[rows], hi[rows]] + [np.clip(k[rows], lo[rows], hi[rows]) for k in kinks])
+        points.sort(axis=1)
+        values = f(points, rows=rows)
+        out[rows] = np.sum(np.diff(points, axis=1) * (values[:, 1:] + values[:, :-1]) / 2, axis=1)
+    return out
 
 
 def _precision_integral(lo, hi, a, b, e0, e1):
     """Integral of Fp(dist(x, [a, b))) over [lo, hi]: inside J it is 1, outside piecewise linear."""
     size = e1 - e0
 
-    def outside(x):
-        d = np.maximum(a[:, None] - x, x - b[:, None])
-        d = np.maximum(d, 0.0)
-        return (np.maximum(0.0, a[:, None] - d - e0[:, None]) + np.maximum(0.0, e1[:, None] - b[:, None] - d)) / size[:, None]
+    def outside(x, rows):
+        a_, b_ = a[rows][:, None], b[rows][:, None]
+        d = np.maximum(np.maximum(a_ - x, x - b_), 0.0)
+        return (np.maximum(0.0, a_ - d - e0[rows][:, None]) + np.maximum(0.0, e1[rows][:, None] - b_ - d)) / size[rows][:, None]
 
     kinks = [a + b - e1, a + b - e0]
     left = _trapezoid_over_kinks(outside, lo, np.minimum(hi, a), kinks) * (np.minimum(hi, a) > lo)
@@ -61,8 +73,12 @@ def _gap_integral(left_end, right_start, a, b, e0, e1):
     """
     lo = np.maximum(np.maximum(left_end, a), e0)
     hi = np.minimum(np.minimum(right_start, b), e1)
-    ok = hi > lo
-    lo, hi = np.where(ok, lo, 0.0), np.where(ok, hi, 0.0)
+    out = np.zeros(len(lo))
+    rows = np.flatnonzero(hi > lo)  # most gaps do not reach the true event: nothing to integrate
+    if not len(rows):
+        return out
+    left_end, right_start, e0, e1 = left_end[rows], right_start[rows], e0[rows], e1[rows]
+    lo, hi = lo[rows], hi[rows]
     size = e1 - e0
     with np.errstate(invalid="ignore"):
         kinks = [(left_end + right_start) / 2, (e0 + e1) / 2, (left_end + e1) / 2, (right_start + e0) / 2]
@@ -70,16 +86,22 @@ def _gap_integral(left_end, right_start, a, b, e0, e1):
     safe_left = np.where(np.isfinite(left_end), left_end, -1e300)
     safe_right = np.where(np.isfinite(right_start), right_start, 1e300)
 
-    def survival(y):
-        d = np.minimum(y - safe_left[:, None], safe_right[:, None] - y)
-        m = np.minimum(y - e0[:, None], e1[:, None] - y)
-        return 1.0 - (d + np.minimum(d, m)) / size[:, None]
+    def survival(y, rows):
+        d = np.minimum(y - safe_left[rows][:, None], safe_right[rows][:, None] - y)
+        m = np.minimum(y - e0[rows][:, None], e1[rows][:, None] - y)
+        return 1.0 - (d + np.minimum(d, m)) / size[rows][:, None]
 
-    return np.where(ok, _trapezoid_over_kinks(survival, lo, hi, kinks), 0.0)
+    out[rows] = _trapezoid_over_kinks(survival, lo, hi, kinks)
+    return out
 
 
-def affiliation_counts(scores: np.ndarray, segments: np.ndarray, thresholds_sorted: np.ndarray) -> dict:
-    """Per threshold: sum of zone precisions, number of zones with a prediction, sum of zone recalls."""
+def affiliation_counts(scores: np.ndarray, segments: np.ndarray, thresholds_sorted: np.ndarray, ranks=None) -> dict:
+    """Per threshold (ascending, any set): sum of zone precisions, zones with a prediction, sum of zone recalls.
+
+    ``ranks`` (index of the largest threshold <= each score, -1 for none) may be passed.
+    Only points flagged at the lowest threshold take part, so one threshold costs
+    O(flagged points), and every distinct score O(T log T).
+    """
     n = len(scores)
     m = len(thresholds_sorted)
     starts, ends = segments[:, 0].astype(float), segments[:, 1].astype(float)
@@ -97,15 +119,20 @@ def affiliation_counts(scores: np.ndarray, segments: np.ndarray, thresholds_sort
     piece_hi = np.concatenate([np.where(cut, index + 0.5, index + 1.0), index[cut] + 1.0])
     order = np.argsort(piece_lo, kind="stable")
     piece_index, piece_lo, piece_hi = piece_index[order], piece_lo[order], piece_hi[order]
+    # rank: index of the largest threshold <= the score (-1: never flagged, dropped here)
+    if ranks is None:
+        ranks = np.searchsorted(thresholds_sorted, scores, side="right") - 1
+    rank = ranks[piece_index]
+    keep = rank >= 0
+    piece_index, piece_lo, piece_hi, rank = piece_index[keep], piece_lo[keep], piece_hi[keep], rank[keep]
     piece_zone = np.searchsorted(inner, piece_lo, side="right")
 
     a, b = starts[piece_zone], ends[piece_zone]
     e0, e1 = bounds[piece_zone], bounds[piece_zone + 1]
-    rank = np.searchsorted(thresholds_sorted, scores[piece_index])
 
     # sweep order: higher score first, then left to right
     sweep = np.lexsort((piece_lo, -scores[piece_index]))
-    sweep_position = np.empty(len(sweep), dtype=np.int64)
+    sweep_position = np.empty(len(sweep), dtype=np.int32 if len(sweep) < 2**31 else np.int64)
     sweep_position[sweep] = np.arange(len(sweep))
 
     # precision: cumulative integral / cumulative length per zone, in sweep order
@@ -127,8 +154,7 @@ def affiliation_counts(scores: np.ndarray, segments: np.ndarray, thresholds_sort
     np.add.at(defined_delta, rank[by_zone], first_in_zone.astype(float))
 
     # recall: the gap a piece splits between its nearest earlier-swept neighbours in its zone
-    left = _previous_smaller(sweep_position)
-    right = len(sweep_position) - 1 - _previous_smaller(sweep_position[::-1])[::-1]
+    left, right = nearest_smaller(sweep_position)
     has_left = (left >= 0) & (piece_zone[np.maximum(left, 0)] == piece_zone)
     has_right = (right < len(sweep_position)) & (piece_zone[np.minimum(right, len(right) - 1)] == piece_zone)
     left_end = np.where(has_left, piece_hi[np.maximum(left, 0)], -np.inf)

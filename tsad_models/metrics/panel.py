@@ -20,7 +20,7 @@ from .checks import check_scores, check_scores_labels, label_segments
 from .affiliation import affiliation_counts, affiliation_scores
 from .counts import Counts, area_over_k, counts_at_thresholds, f1_from_counts, precision_recall
 from .range_based import range_counts, range_scores
-from .ranking import auc_pr, auc_roc
+from .ranking import ranking_metrics
 from .vus import vus
 
 POINT_METRICS = ("precision", "recall", "f1", "f1_pa", "f1_pa50", "f1_pa_k_auc", "event_f1")
@@ -33,7 +33,8 @@ ORACLE_CHUNK = 32_768  # candidate thresholds evaluated at once (bounds memory t
 
 @dataclass
 class EvalSettings:
-    protocols: tuple[str, ...] = protocols.ALL_PROTOCOLS
+    # prior-ratio reads the test labels: only when asked for (config/paper.yaml)
+    protocols: tuple[str, ...] = (protocols.ORACLE, protocols.VAL_QUANTILE, protocols.POT)
     val_quantile: float = 0.99
     pot_risk: float = 1e-3
     pot_level: float = 0.98
@@ -80,18 +81,18 @@ def _point_metrics(counts: Counts) -> dict[str, np.ndarray]:
     }
 
 
-def _segment_stats(piece: EntityScores, thresholds: np.ndarray, settings: EvalSettings) -> dict:
+def _segment_stats(piece: EntityScores, thresholds: np.ndarray, settings: EvalSettings, ranks=None) -> dict:
     """Range-based and affiliation statistics (additive over entities) at sorted distinct thresholds."""
+    if ranks is None:
+        ranks = np.searchsorted(thresholds, piece.scores, side="right") - 1
     ranged = range_counts(piece.scores, piece.labels, piece.segments, thresholds,
-                          settings.range_alpha_recall, settings.range_alpha_precision)
-    affiliated = affiliation_counts(piece.scores, piece.segments, thresholds)
+                          settings.range_alpha_recall, settings.range_alpha_precision, ranks=ranks)
+    affiliated = affiliation_counts(piece.scores, piece.segments, thresholds, ranks=ranks)
     return {**{f"range_{k}": v for k, v in ranged.items()}, **{f"affiliation_{k}": v for k, v in affiliated.items()}}
 
 
 def _segment_stats_at(piece: EntityScores, threshold: float, settings: EvalSettings) -> dict:
-    thresholds = np.unique(np.append(piece.scores, threshold))
-    i = int(np.searchsorted(thresholds, threshold))
-    return {k: (v[i:i + 1] if isinstance(v, np.ndarray) else v) for k, v in _segment_stats(piece, thresholds, settings).items()}
+    return _segment_stats(piece, np.array([threshold]), settings)
 
 
 def _add(a: dict | None, b: dict) -> dict:
@@ -135,10 +136,12 @@ def _oracle(pieces: list[EntityScores], settings: EvalSettings) -> tuple[dict, d
                     at_best_f1 = (float(values["precision"][i]), float(values["recall"][i]))
                 if name == "f1_pa_k_auc":
                     best_curve = values["_f1_k"][:, i].tolist()
-    every_score = np.unique(np.concatenate([p.scores for p in pieces]))
+    every_score, inverse = np.unique(np.concatenate([p.scores for p in pieces]), return_inverse=True)
     stats = None
+    offset = 0
     for p in pieces:
-        stats = _add(stats, _segment_stats(p, every_score, settings))
+        stats = _add(stats, _segment_stats(p, every_score, settings, ranks=inverse[offset:offset + len(p.scores)]))
+        offset += len(p.scores)
     segment_values = _segment_metrics(stats)
     out = {}
     for family in ("range", "affiliation"):
@@ -164,12 +167,13 @@ def _entity_threshold(p: EntityScores, protocol: str, settings: EvalSettings) ->
     raise ValueError(f"unknown protocol {protocol!r}")
 
 
-def _fixed_threshold(pieces: list[EntityScores], protocol: str, settings: EvalSettings) -> tuple[dict, dict, dict, dict]:
-    """Each entity at its own threshold; additive statistics summed over entities."""
+def _fixed_threshold(pieces: list[EntityScores], protocol: str, settings: EvalSettings,
+                     given: dict[str, float] | None = None) -> tuple[dict, dict, dict, dict]:
+    """Each entity at its own threshold (chosen by ``protocol``, or ``given``); statistics summed over entities."""
     thresholds, notes = {}, {}
     total, stats = None, None
     for p in pieces:
-        t, reason = _entity_threshold(p, protocol, settings)
+        t, reason = (given[p.name], None) if given is not None else _entity_threshold(p, protocol, settings)
         thresholds[p.name] = t
         if reason:
             notes[p.name] = reason
@@ -194,8 +198,7 @@ def _evaluate_pieces(pieces: list[EntityScores], settings: EvalSettings) -> dict
                                zip(pieces, np.cumsum([0] + [len(p.scores) for p in pieces[:-1]]))])
     result: dict = {"metrics": {}, "thresholds": {}, "curves": {}, "notes": {}}
     n_pos = int(labels.sum())
-    result["metrics"]["auc_roc"] = auc_roc(scores, labels)
-    result["metrics"]["auc_pr"] = auc_pr(scores, labels)
+    result["metrics"]["auc_roc"], result["metrics"]["auc_pr"] = ranking_metrics(scores, labels)
     result["metrics"]["vus_roc"], result["metrics"]["vus_pr"] = (
         vus(scores, labels, segments, settings.vus_window, settings.vus_thresholds) if n_pos else (math.nan, math.nan))
     if n_pos == 0:
@@ -240,3 +243,13 @@ def evaluate(scores, labels, val_scores=None, settings: EvalSettings | None = No
     if val_scores is None:
         settings = EvalSettings(**{**settings.__dict__, "protocols": (protocols.ORACLE,)})
     return _evaluate_pieces([EntityScores("series", scores, labels, val_scores)], settings)["metrics"]
+
+
+def evaluate_at_threshold(scores, labels, threshold: float, settings: EvalSettings | None = None) -> dict[str, float]:
+    """Every thresholded metric at one given threshold (flag = score >= threshold), keys without protocol."""
+    settings = settings or EvalSettings()
+    piece = EntityScores("series", scores, labels)
+    if piece.labels.sum() == 0:
+        return {name: math.nan for name in THRESHOLDED}
+    metrics, _, _, _ = _fixed_threshold([piece], "given", settings, given={"series": float(threshold)})
+    return {key.partition("@")[0]: value for key, value in metrics.items()}

@@ -22,49 +22,58 @@ from __future__ import annotations
 
 import numpy as np
 
+from .checks import label_segments
 
-def _previous_smaller(values: np.ndarray) -> np.ndarray:
-    """Index of the nearest j < i with values[j] < values[i], or -1."""
+
+def nearest_smaller(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For every i, the nearest j < i and the nearest j > i with values[j] < values[i] (-1 / n if none).
+
+    One sparse table of range minima (levels[k][j] = min(values[j : j + 2**k])) serves
+    both directions; each index then descends the levels (binary lifting), all indices at
+    once.  O(n log n) time and memory, no Python loop over n.
+    """
     n = len(values)
     if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    levels = [values]  # levels[k][j] = min(values[j : j + 2**k])
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    levels = [values]
     k = 1
     while (1 << k) <= n:
         half = 1 << (k - 1)
         levels.append(np.minimum(levels[-1][:-half], levels[-1][half:]))
         k += 1
-    pos = np.arange(n)  # invariant: values[pos:i] are all >= values[i]
+    left = np.arange(n)   # invariant: values[left:i] >= values[i]
+    right = np.arange(n)  # invariant: values[i+1:right+1] >= values[i]
     for k in range(len(levels) - 1, -1, -1):
-        start = pos - (1 << k)
+        step = 1 << k
+        level = levels[k]
+        start = left - step
         ok = start >= 0
-        block_min = levels[k][np.where(ok, start, 0)]
-        pos = np.where(ok & (block_min >= values), start, pos)
-    return pos - 1
+        left = np.where(ok & (level[np.where(ok, start, 0)] >= values), start, left)
+        start = right + 1
+        ok = start + step <= n
+        right = np.where(ok & (level[np.where(ok, start, 0)] >= values), right + step, right)
+    return left - 1, right + 1
 
 
-def _next_smaller(values: np.ndarray) -> np.ndarray:
-    n = len(values)
-    return n - 1 - _previous_smaller(values[::-1])[::-1]
-
-
-def range_counts(scores, labels, segments, thresholds_sorted, alpha_recall=0.0, alpha_precision=0.0):
+def range_counts(scores, labels, segments, thresholds_sorted, alpha_recall=0.0, alpha_precision=0.0, ranks=None):
     """Additive statistics at each threshold of an ascending array of distinct thresholds.
 
     Returns ``recall_sum`` (sum over true segments of their recall), ``precision_sum``
-    (sum over predicted runs of their precision) and ``n_runs``.  The thresholds must
-    include every distinct score of ``scores`` for the run bookkeeping to be exact.
+    (sum over predicted runs of their precision) and ``n_runs``.  Any ascending set of
+    thresholds works (a single one takes a direct O(T) path).
     """
     n = len(scores)
     m = len(thresholds_sorted)
-    ranks = np.searchsorted(thresholds_sorted, scores).astype(np.int64)
-    if len(ranks) and not np.array_equal(thresholds_sorted[np.minimum(ranks, m - 1)], scores):
-        raise ValueError("thresholds_sorted must contain every distinct score")
+    # rank: index of the largest threshold <= the score; -1 = never flagged
+    if ranks is None:
+        ranks = np.searchsorted(thresholds_sorted, scores, side="right") - 1
+    ranks = ranks.astype(np.int32 if n < 2**31 - 2 else np.int64, copy=False)
 
     # recall: weighted count of positive points >= t, plus existence via segment maxima
     lengths = segments[:, 1] - segments[:, 0]
     recall_diff = np.zeros(m + 1)
     if len(segments):
+        # a positive point with rank r counts for thresholds 0..r: +w at 0, -w at r + 1
         weights = np.repeat((1.0 - alpha_recall) / lengths, lengths)
         positions = np.flatnonzero(labels)  # grouped by segment, in order
         np.add.at(recall_diff, ranks[positions] + 1, -weights)
@@ -74,9 +83,17 @@ def range_counts(scores, labels, segments, thresholds_sorted, alpha_recall=0.0, 
         recall_diff[0] += alpha_recall * len(segments)
     recall_sum = np.cumsum(recall_diff)[:m]
 
+    if m == 1:  # one threshold: the predicted runs directly
+        flagged = ranks >= 0
+        runs = label_segments(flagged)
+        prefix = np.concatenate(([0], np.cumsum(labels, dtype=np.int64)))
+        positive = prefix[runs[:, 1]] - prefix[runs[:, 0]]
+        value = alpha_precision * (positive > 0) + (1.0 - alpha_precision) * positive / np.maximum(runs[:, 1] - runs[:, 0], 1)
+        return {"recall_sum": recall_sum, "n_segments": len(segments),
+                "precision_sum": np.array([value.sum()]), "n_runs": np.array([len(runs)])}
+
     # precision: the runs of the component tree
-    left = _previous_smaller(ranks)
-    right = _next_smaller(ranks)
+    left, right = nearest_smaller(ranks)
     key = left * (n + 2) + right
     _, first = np.unique(key, return_index=True)
     node_left, node_right, node_level = left[first], right[first], ranks[first]

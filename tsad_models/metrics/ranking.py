@@ -1,4 +1,4 @@
-"""Threshold-free metrics: AUC-ROC and AUC-PR (average precision)."""
+"""Threshold-free ranking metrics: AUC-ROC and AUC-PR (average precision), from one sort."""
 
 from __future__ import annotations
 
@@ -17,24 +17,29 @@ def _distinct_threshold_counts(scores: np.ndarray, labels: np.ndarray):
     return tp, fp
 
 
-def auc_pr(scores: np.ndarray, labels: np.ndarray) -> float:
-    """Average precision: sum over distinct thresholds of (R_i - R_{i-1}) * P_i (scikit-learn's definition)."""
-    n_pos = int(labels.sum())
+def _auc_pr(tp, fp, n_pos) -> float:
     if n_pos == 0:
         return float("nan")
-    tp, fp = _distinct_threshold_counts(scores, labels)
     precision = tp / (tp + fp)
     recall = tp / n_pos
     return float(np.sum(np.diff(np.concatenate(([0.0], recall))) * precision))
 
 
-def auc_roc(scores: np.ndarray, labels: np.ndarray) -> float:
-    """Area under the ROC curve (trapezoids between distinct thresholds; ties count one half)."""
-    n_pos = int(labels.sum())
-    n_neg = len(labels) - n_pos
+def _auc_roc(tp, fp, n_pos, n_neg) -> float:
     if n_pos == 0 or n_neg == 0:
         return float("nan")
-    tp, fp = _distinct_threshold_counts(scores, labels)
     tpr = np.concatenate(([0.0], tp / n_pos))
     fpr = np.concatenate(([0.0], fp / n_neg))
     return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+
+
+def ranking_metrics(scores: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """(AUC-ROC, AUC-PR) from one sort.
+
+    AUC-PR is average precision, sum over distinct thresholds of (R_i - R_{i-1}) * P_i
+    (scikit-learn's definition); AUC-ROC uses trapezoids between distinct thresholds
+    (ties count one half).
+    """
+    n_pos = int(labels.sum())
+    tp, fp = _distinct_threshold_counts(scores, labels)
+    return _auc_roc(tp, fp, n_pos, len(labels) - n_pos), _auc_pr(tp, fp, n_pos)

@@ -35,21 +35,21 @@ def _existence_ranges(segments_inclusive: np.ndarray, half: int, n: int) -> np.n
     return np.asarray(out, dtype=np.int64)
 
 
-def _buffer_weights(segments_inclusive: np.ndarray, width: int, n: int) -> np.ndarray:
+def _buffer(segments_inclusive: np.ndarray, width: int, n: int, is_true: np.ndarray):
+    """Positions and weights of the soft buffer outside the true points (overlaps add, capped at 1)."""
     half = width // 2
-    weights = np.zeros(n)
     if half == 0:
-        return weights
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
     d = np.arange(1, half + 1)
     w = np.sqrt(1 - d / width)
-    for s, e in segments_inclusive:
-        right = e + d
-        keep = right < n
-        np.add.at(weights, right[keep], w[keep])
-        left = s - d
-        keep = left >= 0
-        np.add.at(weights, left[keep], w[keep])
-    return weights
+    positions = np.concatenate([(segments_inclusive[:, 1:2] + d).ravel(), (segments_inclusive[:, 0:1] - d).ravel()])
+    weights = np.tile(w, 2 * len(segments_inclusive))
+    keep = (positions >= 0) & (positions < n)
+    positions, weights = positions[keep], weights[keep]
+    unique, inverse = np.unique(positions, return_inverse=True)
+    summed = np.minimum(np.bincount(inverse, weights=weights), 1.0)
+    outside = ~is_true[unique]
+    return unique[outside], summed[outside]
 
 
 def vus(scores: np.ndarray, labels: np.ndarray, segments: np.ndarray, window: int = 100,
@@ -71,11 +71,10 @@ def vus(scores: np.ndarray, labels: np.ndarray, segments: np.ndarray, window: in
     is_true = labels.astype(bool)
     aucs, aps = [], []
     for width in range(window + 1):
-        weights = np.minimum(_buffer_weights(inclusive, width, n) + is_true, 1.0)
-        buffer = np.flatnonzero((weights > 0) & ~is_true)
+        buffer, weights = _buffer(inclusive, width, n, is_true)
         order = np.argsort(scores[buffer])
         buffer_scores = scores[buffer][order]
-        tail_sums = np.concatenate((np.cumsum(weights[buffer][order][::-1])[::-1], [0.0]))
+        tail_sums = np.concatenate((np.cumsum(weights[order][::-1])[::-1], [0.0]))
         buffered = tail_sums[np.searchsorted(buffer_scores, thresholds, side="left")]
         ranges = _existence_ranges(inclusive, width // 2, n)
         lengths = ranges[:, 1] - ranges[:, 0] + 1

@@ -1,0 +1,149 @@
+"""Benchmark: the metric panel against TSB-AD 1.5's get_metrics, then alone at 1M and 10M points.
+
+    python tools/benchmark_metrics.py [--reference-python .venv-reference/bin/python] [--sizes 100000 1000000 10000000]
+
+Series: n points, 1 % anomalous in 20 segments of equal length, scores = uniform noise
+plus a random lift inside the segments; validation scores = n/5 points of noise.
+Everything is timed as a separate process (start-up and imports included), and also
+in-process for the panel's parts.  TSB-AD runs in its own environment (numpy<2; make it
+with tools/reference/setup_env.sh) on the same .npy files, in the same run.
+Targets (issue 3): >= 100x faster than TSB-AD at 100k; the full panel at 1M within 20x
+one numpy.sort of the scores (process start included); 10x the points <= 12x the time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+
+PANEL_CHILD = """
+import sys, time, json
+import numpy as np
+t0 = time.perf_counter()
+from tsad_models.metrics.panel import evaluate
+scores, labels, val = (np.load(sys.argv[i]) for i in (1, 2, 3))
+t1 = time.perf_counter()
+result = evaluate(scores, labels, val)
+t2 = time.perf_counter()
+print(json.dumps({"import_and_load_s": t1 - t0, "panel_s": t2 - t1, "metrics": len(result)}))
+"""
+
+SORT_CHILD = """
+import sys, time, json
+import numpy as np
+scores = np.load(sys.argv[1])
+t = time.perf_counter(); np.sort(scores); print(json.dumps({"sort_s": time.perf_counter() - t}))
+"""
+
+TSB_AD_CHILD = """
+import sys, time, json, warnings
+warnings.filterwarnings("ignore")
+import numpy as np
+from TSB_AD.evaluation.metrics import get_metrics
+scores, labels = np.load(sys.argv[1]), np.load(sys.argv[2]).astype(int)
+t = time.perf_counter()
+result = get_metrics(scores, labels, slidingWindow=100)
+print(json.dumps({"get_metrics_s": time.perf_counter() - t, "metrics": result}))
+"""
+
+
+def make_series(n: int, folder: Path, seed: int = 0) -> tuple[Path, Path, Path]:
+    rng = np.random.default_rng(seed)
+    labels = np.zeros(n, dtype=np.int8)
+    length = n // 2000                     # 20 segments x n/2000 points = 1 %
+    slots = rng.choice(np.arange(20 * 5), 20, replace=False)
+    for slot in slots:                     # 100 slots of n/100 points, segments never touch
+        start = slot * (n // 100) + int(rng.integers(0, n // 100 - length))
+        labels[start:start + length] = 1
+    scores = rng.random(n) + labels * rng.random(n)
+    val = rng.random(n // 5)
+    paths = folder / f"scores_{n}.npy", folder / f"labels_{n}.npy", folder / f"val_{n}.npy"
+    for path, array in zip(paths, (scores, labels, val)):
+        np.save(path, array)
+    return paths
+
+
+def run_child(python: str, code: str, *args) -> tuple[dict, float]:
+    start = time.perf_counter()
+    out = subprocess.run([python, "-c", code, *map(str, args)], capture_output=True, text=True, cwd=REPO)
+    wall = time.perf_counter() - start
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr[-2000:])
+    return json.loads(out.stdout.strip().splitlines()[-1]), wall
+
+
+def parts_in_process(paths) -> dict[str, float]:
+    """Time of each part of the panel (in this process, imports excluded)."""
+    from tsad_models.metrics import panel
+
+    scores, labels, val = (np.load(p) for p in paths)
+    piece = panel.EntityScores("s", scores, labels, val)
+    settings = panel.EvalSettings()
+    out = {}
+    for name, call in [
+        ("auc_roc+auc_pr", lambda: panel.ranking_metrics(scores, labels)),
+        ("vus_roc+vus_pr", lambda: panel.vus(scores, labels, piece.segments, 100, 250)),
+        ("oracle (all thresholded metrics)", lambda: panel._oracle([piece], settings)),
+        ("val-quantile", lambda: panel._fixed_threshold([piece], "val-quantile", settings)),
+        ("pot", lambda: panel._fixed_threshold([piece], "pot", settings)),
+    ]:
+        start = time.perf_counter()
+        call()
+        out[name] = time.perf_counter() - start
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reference-python", default=str(REPO / ".venv-reference/bin/python"))
+    parser.add_argument("--compare-at", type=int, default=100_000)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    args = parser.parse_args()
+    python = sys.executable
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        n = args.compare_at
+        paths = make_series(n, folder)
+        ours, ours_wall = run_child(python, PANEL_CHILD, *paths)
+        print(f"== {n:,} points, 1 % anomalous in 20 segments")
+        print(f"tsad-bench panel: {ours_wall:.2f} s wall (process start + imports {ours['import_and_load_s']:.2f} s, "
+              f"panel {ours['panel_s']:.2f} s), {ours['metrics']} numbers")
+        if Path(args.reference_python).exists():
+            theirs, theirs_wall = run_child(args.reference_python, TSB_AD_CHILD, paths[0], paths[1])
+            print(f"TSB-AD 1.5 get_metrics: {theirs['get_metrics_s']:.2f} s in the call, {theirs_wall:.2f} s wall, "
+                  f"{len(theirs['metrics'])} numbers")
+            print(f"speed-up: {theirs['get_metrics_s'] / ours['panel_s']:.0f}x (call vs panel), "
+                  f"{theirs_wall / ours_wall:.0f}x (wall vs wall)")
+        else:
+            print(f"TSB-AD not run: {args.reference_python} missing (bash tools/reference/setup_env.sh)")
+        previous = None
+        for n in args.sizes:
+            paths = make_series(n, folder)
+            sort, _ = run_child(python, SORT_CHILD, paths[0])
+            ours, ours_wall = run_child(python, PANEL_CHILD, *paths)
+            print(f"== {n:,} points")
+            print(f"numpy.sort of the scores: {sort['sort_s']:.3f} s")
+            print(f"panel: {ours_wall:.2f} s wall (imports {ours['import_and_load_s']:.2f} s, panel {ours['panel_s']:.2f} s) "
+                  f"= {ours_wall / sort['sort_s']:.0f}x the sort (wall), {ours['panel_s'] / sort['sort_s']:.0f}x (panel only)")
+            if n <= 2_000_000:
+                for part, seconds in parts_in_process(paths).items():
+                    print(f"   {part}: {seconds:.2f} s")
+            if previous:
+                factor = n / previous[0]
+                print(f"{factor:.0f}x the points: {ours_wall / previous[1]:.1f}x the wall time, "
+                      f"{ours['panel_s'] / previous[2]:.1f}x the panel time")
+            previous = (n, ours_wall, ours["panel_s"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
