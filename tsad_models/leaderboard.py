@@ -170,7 +170,9 @@ def render_report(leaderboard_csv: str, curves_csv: str, datacards: list[str], r
         "",
         "Every thresholded column names the protocol that chose its threshold. "
         "`oracle` = best threshold on the test labels (what most papers report; shown only to compare with them). "
-        "`val-quantile` = a quantile of the model's scores on the validation split (label-free: the honest headline). "
+        "`val-quantile` = a quantile of the model's scores on the validation split; `pot` = a generalised Pareto tail "
+        "fitted on those scores (both label-free: the honest headline). `prior-ratio`, where shown, reads the test "
+        "anomaly ratio (label-leaking, for comparison with papers). "
         "Values are mean ± sample std over seeds, on all test points of a dataset's entities together. "
         "`random` is the sanity floor: under point adjustment (F1-PA) it often looks strong.",
         "",
