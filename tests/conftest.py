@@ -15,8 +15,11 @@ def pytest_configure(config):
 
 @pytest.fixture
 def workflow_copy(tmp_path):
-    """A fresh copy of the workflow (no results) in a temporary working directory."""
-    for name in ("Snakefile", "workflow", "config", "datasets", "profiles", ".test"):
+    """A fresh copy of the workflow and the package (no results) in a temporary working directory.
+
+    The workflow puts its own checkout first on the jobs' PYTHONPATH, so the copy's
+    package is the code that runs (editing it there is what a developer does)."""
+    for name in ("Snakefile", "workflow", "config", "datasets", "profiles", ".test", "tsad_models"):
         source = REPO / name
         if source.is_dir():
             shutil.copytree(source, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))

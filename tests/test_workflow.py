@@ -131,3 +131,19 @@ def test_end_to_end_then_incremental(workflow_copy):
     snakemake(workflow_copy, "--configfile", with_toy)
     board = pd.read_csv(workflow_copy / "results/leaderboard.csv")
     assert {"toy"} <= set(board.model) and set(board[board.model == "toy"].variant) == {"default", "double"}
+
+
+def test_code_changes_rerun_exactly_the_affected_jobs(workflow_copy):
+    test_config = str(workflow_copy / ".test/config/config.yaml")
+    snakemake(workflow_copy, "--configfile", test_config)
+    pca = workflow_copy / "tsad_models/models/pca.py"
+    pca.write_text(pca.read_text() + "\n# an edit\n")
+    jobs = planned_jobs(workflow_copy, "--configfile", test_config)
+    assert {w["model"] for rule, w in jobs if rule in ("fit_score", "evaluate")} == {"pca"}
+    pca.write_text(pca.read_text().replace("\n# an edit\n", ""))
+    assert planned_jobs(workflow_copy, "--configfile", test_config) == []
+    metrics = workflow_copy / "tsad_models/metrics/counts.py"
+    metrics.write_text(metrics.read_text() + "\n# an edit\n")
+    jobs = planned_jobs(workflow_copy, "--configfile", test_config)
+    assert {rule for rule, _ in jobs} == {"evaluate", "leaderboard", "report", "default"}
+    assert len([1 for rule, _ in jobs if rule == "evaluate"]) == 3

@@ -1,10 +1,12 @@
 # Parse-time setup: validate the config, resolve every model variant, list every job.
 import os
 import sys
+from pathlib import Path
 
 from snakemake.utils import validate
 
-REPO_ROOT = os.path.abspath(os.path.join(workflow.basedir, ".."))
+# this file is <repo>/workflow/rules/common.smk, whichever Snakefile included it
+REPO_ROOT = str(Path(workflow.current_basedir).resolve().parents[1])
 # Jobs import tsad_models from this checkout, whichever environment runs them (also a
 # --sdm conda one, which cannot pip-install a relative path). The workflow sets this
 # variable for its jobs; it asks nothing of the user, so no envvars directive.
@@ -14,6 +16,7 @@ os.environ.update(
     PYTHONPATH=os.pathsep.join([REPO_ROOT] + [p for p in os.getenv("PYTHONPATH", "").split(os.pathsep) if p])
 )
 
+import tsad_models
 from tsad_models.data.cards import load_card
 from tsad_models.data.sources import get_source
 from tsad_models.registry import get_model_class, user_model_file
@@ -36,6 +39,32 @@ wildcard_constraints:
     model="[A-Za-z0-9_.-]+",
     variant="[A-Za-z0-9_.-]+",
     seed="[0-9]+",
+
+
+def source_digest(paths):
+    """sha256 of source files: as a rule param, editing the code re-runs exactly its jobs
+    (Snakemake's own code trigger sees only the rule's script, not the package)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(str(p) for p in paths):
+        with open(path, "rb") as handle:
+            digest.update(handle.read())
+    return digest.hexdigest()[:16]
+
+
+def model_code(model):
+    """The model's own file plus the shared code every model runs through."""
+    import inspect
+    from pathlib import Path
+
+    shared = [PACKAGE_DIR / name for name in ("base.py", "trainer.py", "windows.py", "run.py", "device.py")]
+    return source_digest([inspect.getsourcefile(get_model_class(model)), *shared])
+
+
+PACKAGE_DIR = Path(tsad_models.__file__).parent  # the code the jobs import
+METRICS_CODE = source_digest((PACKAGE_DIR / "metrics").glob("*.py"))
+REPORT_CODE = source_digest([PACKAGE_DIR / "leaderboard.py"])
 
 
 def is_deep(model):

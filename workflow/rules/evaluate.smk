@@ -13,6 +13,7 @@ rule evaluate:
     params:
         entities=lambda w: ENTITIES[w.dataset],
         evaluation=config["evaluation"],
+        metrics_code=METRICS_CODE,
     log:
         "logs/evaluate/{dataset}/{model}/{variant}/seed{seed}.log",
     conda:
@@ -25,6 +26,8 @@ rule leaderboard:
     input:
         metrics=metric_files(),
         benchmarks=fit_benchmarks(),
+    params:
+        report_code=REPORT_CODE,
     output:
         leaderboard="results/leaderboard.csv",
         curves="results/pak_curves.csv",
