@@ -147,3 +147,20 @@ def test_code_changes_rerun_exactly_the_affected_jobs(workflow_copy):
     jobs = planned_jobs(workflow_copy, "--configfile", test_config)
     assert {rule for rule, _ in jobs} == {"evaluate", "leaderboard", "report", "default"}
     assert len([1 for rule, _ in jobs if rule == "evaluate"]) == 3
+
+
+def test_smd_through_the_workflow_with_the_mirror(workflow_copy):
+    from .conftest import SHARED_DATASETS
+
+    if not (SHARED_DATASETS / "SMD").is_dir():
+        pytest.skip(f"real SMD files not found at {SHARED_DATASETS} (the shared dataset mirror)")
+    config = {"datasets": ["smd"], "entities": {"smd": ["machine-1-2", "machine-3-2"]}, "seeds": [0],
+              "device": "cpu", "mirror": str(SHARED_DATASETS),
+              "models": {"random": {"variants": {"default": {}}}, "pca": {"variants": {"default": {}}}}}
+    path = write_config(workflow_copy / "smd.yaml", config)
+    snakemake(workflow_copy, "--configfile", path)
+    verified = yaml.safe_load((workflow_copy / "resources/raw/smd/verified.json").read_text())
+    assert len(verified["files"]) == 8 and verified["unpinned"] == []
+    board = pd.read_csv(workflow_copy / "results/leaderboard.csv")
+    assert set(board.dataset) == {"smd"} and {"machine-1-2", "machine-3-2", "all"} <= set(board.entity)
+    assert "| smd " in (workflow_copy / "report/leaderboard.md").read_text()

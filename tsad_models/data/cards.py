@@ -64,3 +64,25 @@ def load_card(cards_dir: str | Path, name: str) -> DatasetCard:
     if fields["name"] != name:
         raise DataError(f"{path}: card name {fields['name']!r} differs from its file name {name!r}")
     return DatasetCard(name=name, source=fields["source"], path=path, fields=fields)
+
+
+def custom_card(name: str, spec: dict) -> DatasetCard:
+    """A card for your own TimeEval-format files, from the config key ``custom_datasets``."""
+    if not NAME_PATTERN.match(name):
+        raise ConfigError(f"config key custom_datasets: name {name!r} may only use letters, digits, '_', '.', '-'")
+    unknown = sorted(set(spec) - {"test", "train", "train_fraction", "allow_train_anomalies", "licence", "citation"})
+    if unknown or "test" not in spec:
+        raise ConfigError(f"config key custom_datasets.{name}: needs `test` (and optionally `train`, `train_fraction`, "
+                          f"`allow_train_anomalies`); unknown keys: {unknown}")
+    fields = {"name": name, "title": f"your data: {spec['test']}", "source": "timeeval",
+              "licence": spec.get("licence", "yours"), "citation": spec.get("citation", ""),
+              "train_test": "a separate train file" if spec.get("train") else
+              f"the first {spec.get('train_fraction', 0.3):.0%} of the file trains, the rest tests", **spec}
+    return DatasetCard(name=name, source="timeeval", path=Path(spec["test"]), fields=fields)
+
+
+def resolve_card(name: str, cards_dir: str | Path, custom_datasets: dict | None = None) -> DatasetCard:
+    """The card of a configured dataset: your own files (``custom_datasets``) or ``<cards_dir>/<name>.yaml``."""
+    if custom_datasets and name in custom_datasets:
+        return custom_card(name, custom_datasets[name])
+    return load_card(cards_dir, name)

@@ -14,17 +14,29 @@ from .processed import Entity
 log = logging.getLogger("tsad_models.data")
 
 
+def _column_std(values: np.ndarray, mean: np.ndarray, rows: int = 4096) -> np.ndarray:
+    """Population std per column, two-pass in float64 over row blocks (``ndarray.std`` would
+    materialise a float64 copy of the whole split)."""
+    total = np.zeros(values.shape[1])
+    for begin in range(0, len(values), rows):
+        block = values[begin : begin + rows].astype(np.float64) - mean
+        total += np.einsum("ij,ij->j", block, block)
+    return np.sqrt(total / max(len(values), 1))
+
+
 def normalise(entity: Entity, constant_channels: str = "keep") -> Entity:
     """Z-score every channel with the mean/std of the training split only.
 
     A channel that is constant in the training split has std 0: it is centred and not
-    scaled (``keep``, the default, with a warning) or removed (``drop``).
+    scaled (``keep``, the default, with a warning) or removed (``drop``).  Statistics are
+    accumulated in float64; the data become float32, scaled in place where they already
+    are float32 (memory stays near the data's float32 size).
     """
-    train = entity.train.astype(np.float64)
-    mean = train.mean(axis=0)
-    std = train.std(axis=0)
+    mean = entity.train.mean(axis=0, dtype=np.float64)
+    std = _column_std(entity.train, mean)
     constant = std < 1e-12
     channels = list(entity.channels)
+    train, test = entity.train, entity.test
     if constant.any():
         names = [c for c, is_const in zip(channels, constant) if is_const]
         message = f"{entity.name}: {len(names)} channel(s) constant in the training split: {names[:8]}"
@@ -34,19 +46,22 @@ def normalise(entity: Entity, constant_channels: str = "keep") -> Entity:
             keep = ~constant
             if not keep.any():
                 raise DataError(f"{entity.name}: every channel is constant in the training split; nothing to learn from")
-            train, mean, std = train[:, keep], mean[keep], std[keep]
-            test = entity.test.astype(np.float64)[:, keep]
+            train, test = train[:, keep], test[:, keep]
+            mean, std, constant = mean[keep], std[keep], constant[keep]
             channels = [c for c, k in zip(channels, keep) if k]
-            constant = constant[keep]
         elif constant_channels == "keep":
             log.warning("%s; kept, centred only (constant_channels: keep)", message)
             warnings.warn(message + "; kept, centred only", stacklevel=2)
-            test = entity.test.astype(np.float64)
         else:
             raise DataError(f"constant_channels must be 'keep' or 'drop', got {constant_channels!r}")
-    else:
-        test = entity.test.astype(np.float64)
     scale = np.where(constant, 1.0, std)
+
+    def standardise(values: np.ndarray) -> np.ndarray:
+        out = values if values.dtype == np.float32 and values.flags.writeable else values.astype(np.float32)
+        out -= mean.astype(np.float32)
+        out /= scale.astype(np.float32)
+        return out
+
     meta = dict(entity.meta)
     meta["normalisation"] = {
         "method": "z-score, training split statistics only",
@@ -54,14 +69,8 @@ def normalise(entity: Entity, constant_channels: str = "keep") -> Entity:
         "std": std.tolist(),
         "constant_channels": [c for c, k in zip(channels, constant) if k],
     }
-    return Entity(
-        name=entity.name,
-        train=((train - mean) / scale).astype(np.float32),
-        test=((test - mean) / scale).astype(np.float32),
-        labels=entity.labels.astype(np.int8),
-        channels=channels,
-        meta=meta,
-    )
+    return Entity(name=entity.name, train=standardise(train), test=standardise(test),
+                  labels=entity.labels.astype(np.int8), channels=channels, meta=meta)
 
 
 def entity_statistics(entity: Entity) -> dict:
@@ -96,14 +105,16 @@ def dataset_statistics(name: str, stats: list[dict]) -> dict:
     }
 
 
-def preprocess_entity(card, entity_name: str, out_path, constant_channels: str = "keep") -> dict:
+def preprocess_entity(card, entity_name: str, out_path, constant_channels: str = "keep", raw_dir="resources/raw") -> dict:
     """Load one raw entity, check it, normalise it, write the processed ``.npz``; return its statistics."""
     from .processed import save_entity
     from .sources import get_source
 
     if entity_name not in card.entities:
         raise DataError(f"{card.path}: dataset {card.name!r} has no entity {entity_name!r}")
-    raw = get_source(card.source).load(card, entity_name)
+    from pathlib import Path
+
+    raw = get_source(card.source).load(card, entity_name, Path(raw_dir))
     raw.validate(f"{card.name}/{entity_name} (source {card.source})")
     entity = normalise(raw, constant_channels=constant_channels)
     save_entity(entity, out_path)

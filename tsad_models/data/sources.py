@@ -31,8 +31,10 @@ log = logging.getLogger("tsad_models.data")
 @dataclass(frozen=True)
 class Source:
     entities: Callable[[DatasetCard], list[str]]
-    load: Callable[[DatasetCard, str], Entity]     # one raw (un-normalised) entity by name
-    inputs: Callable[[DatasetCard], list[Path]]   # local files the preprocess job depends on
+    load: Callable[[DatasetCard, str, Path], Entity]  # one raw (un-normalised) entity: (card, name, raw_dir)
+    inputs: Callable[[DatasetCard], list[Path]]      # local files the preprocess job depends on
+    # files to download for an entity: [{"path": canonical path, "sha256": pin or None}]; None = embedded
+    files: Callable[[DatasetCard, str], list[dict]] | None = None
 
 
 _SOURCES: dict[str, Source] = {}
@@ -74,7 +76,7 @@ class _CollectWarnings(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def _gutentag_load(card: DatasetCard, entity: str) -> Entity:
+def _gutentag_load(card: DatasetCard, entity: str, raw_dir: Path | None = None) -> Entity:
     try:
         from gutenTAG import GutenTAG, TrainingType
     except ImportError:
@@ -161,7 +163,7 @@ def _read_timeeval_csv(path: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
     return frame[channels].to_numpy(np.float64), frame["is_anomaly"].to_numpy(), channels
 
 
-def _aeon_load(card: DatasetCard, entity: str) -> Entity:
+def _aeon_load(card: DatasetCard, entity: str, raw_dir: Path | None = None) -> Entity:
     root = _aeon_data_dir(card)
     train, train_labels, channels = _read_timeeval_csv(root / card["train_file"])
     test, labels, test_channels = _read_timeeval_csv(root / card["test_file"])
@@ -186,4 +188,164 @@ register_source("aeon_csv", Source(
     entities=lambda card: [card["entity"]],
     load=_aeon_load,
     inputs=lambda card: [],
+))
+
+
+# --- SMD -----------------------------------------------------------------------
+
+def _smd_files(card: DatasetCard, entity: str) -> list[dict]:
+    try:
+        return card["files"][entity]
+    except KeyError:
+        raise DataError(f"{card.path}: no files listed for entity {entity!r}") from None
+
+
+def _read_matrix(path: Path, columns: int | None) -> np.ndarray:
+    if not path.is_file():
+        raise DataError(f"{path}: file is missing; rerun the download rule")
+    try:
+        # NumPy's C parser straight to float32: the raw text has 6 decimals, and memory
+        # stays near the size of the data (pandas would parse through float64)
+        values = np.loadtxt(path, delimiter=",", dtype=np.float32, ndmin=2)
+    except ValueError as exc:
+        raise DataError(f"{path}: cannot be read as comma-separated numbers ({exc}); the file is corrupt or truncated: "
+                        "delete it and rerun") from None
+    if columns is not None and values.shape[1] != columns:
+        raise DataError(f"{path}: {values.shape[1]} columns, expected {columns}; the file is truncated or not an SMD file")
+    return values
+
+
+def parse_interpretation(path: Path, n_channels: int) -> list[dict]:
+    """SMD interpretation labels: ``start-end:c1,c2,...`` = test points [start, end) (0-based, as the
+    test_label runs) caused by channels c (1-based in the file, 0-based here)."""
+    out = []
+    for number, line in enumerate(path.read_text().split(), start=1):
+        try:
+            span, channels = line.split(":")
+            start, end = (int(v) for v in span.split("-"))
+            chans = [int(c) - 1 for c in channels.split(",") if c]
+        except ValueError:
+            raise DataError(f"{path}:{number}: cannot parse {line!r}; expected 'start-end:c1,c2,...'") from None
+        if not all(0 <= c < n_channels for c in chans):
+            raise DataError(f"{path}:{number}: channel outside 1..{n_channels} in {line!r}")
+        out.append({"start": start, "end": end, "channels": chans})
+    return out
+
+
+def _smd_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
+    root = Path(raw_dir) / card.name / "ServerMachineDataset"
+    columns = int(card["channels"])
+    train = _read_matrix(root / "train" / f"{entity}.txt", columns)
+    test = _read_matrix(root / "test" / f"{entity}.txt", columns)
+    labels = _read_matrix(root / "test_label" / f"{entity}.txt", 1)[:, 0]
+    if len(labels) != len(test):
+        raise DataError(f"{root / 'test_label' / (entity + '.txt')}: {len(labels)} labels for {len(test)} test rows; "
+                        "the label file does not belong to this test file")
+    root_causes = parse_interpretation(root / "interpretation_label" / f"{entity}.txt", columns)
+    from ..metrics.checks import label_segments
+
+    runs = {tuple(r) for r in label_segments(labels.astype(np.int8)).tolist()}
+    unmatched = [c for c in root_causes if (c["start"], c["end"]) not in runs]
+    if unmatched:
+        log.warning("%s/%s: %d interpretation ranges do not match a test_label run", card.name, entity, len(unmatched))
+    return Entity(
+        name=entity, train=train, test=test, labels=labels.astype(np.int8),
+        channels=[f"ch{i + 1}" for i in range(columns)],
+        meta={"source": "OmniAnomaly ServerMachineDataset", "root_causes": root_causes},
+    )
+
+
+register_source("smd", Source(
+    entities=lambda card: list(card["files"]),
+    load=_smd_load,
+    inputs=lambda card: [],
+    files=_smd_files,
+))
+
+
+def download_dataset(card: DatasetCard, entities: list[str], raw_dir: str | Path, mirror: str | None) -> dict:
+    """Fetch and verify every file the entities need; return the record written to verified.json."""
+    from .download import fetch
+
+    source = get_source(card.source)
+    if source.files is None:
+        raise DataError(f"{card.path}: dataset {card.name!r} is embedded; it has nothing to download")
+    record = {"dataset": card.name, "entities": entities, "mirror": mirror, "files": {}, "unpinned": []}
+    wanted = [item for entity in entities for item in source.files(card, entity)]
+    for done, item in enumerate(wanted):
+        path = item["path"]
+        try:
+            sha = fetch(card["url_root"] + path, Path(raw_dir) / card.name / path, item.get("sha256"),
+                        mirror=mirror, key=card.get("mirror_root", "") + path)
+        except DataError as exc:
+            if "sha256 mismatch" in str(exc):
+                raise
+            missing = [i["path"] for i in wanted[done:]]
+            raise DataError(
+                f"dataset {card.name!r}: {len(missing)} file(s) could not be obtained, first {missing[0]} ({exc}). "
+                f"Missing: {', '.join(missing[:6])}{' ...' if len(missing) > 6 else ''}. "
+                f"Get them from {card['url_root']} (see {card.path}), or point the config key `mirror` at a copy, "
+                f"or run fewer entities with the config key `entities`"
+            ) from None
+        record["files"][path] = sha
+        if not item.get("sha256"):
+            record["unpinned"].append(path)
+            log.warning("%s: no sha256 pin in %s; recorded %s on first download", path, card.path, sha)
+    return record
+
+
+# --- your own data: TimeEval canonical CSV / Parquet ------------------------------
+
+def _read_table(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise DataError(f"{path}: file is missing; fix the path in the config key custom_datasets")
+    if path.suffix == ".parquet":
+        try:
+            return pd.read_parquet(path)
+        except ImportError:
+            raise DataError(f"{path}: reading Parquet needs pyarrow: pip install pyarrow") from None
+    return pd.read_csv(path)
+
+
+def _timeeval_split(path: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    frame = _read_table(path)
+    if frame.shape[1] < 3 or frame.columns[0] != "timestamp" or frame.columns[-1] != "is_anomaly":
+        raise DataError(f"{path}: expected the TimeEval columns 'timestamp, <channels...>, is_anomaly', "
+                        f"got {list(frame.columns)[:6]}")
+    channels = [str(c) for c in frame.columns[1:-1]]
+    try:
+        values = frame[channels].to_numpy(np.float64)
+    except ValueError as exc:
+        raise DataError(f"{path}: non-numeric values in the channel columns ({exc})") from None
+    labels = frame["is_anomaly"].to_numpy()
+    if not np.isin(labels, (0, 1)).all():
+        raise DataError(f"{path}: is_anomaly must be 0/1")
+    return values, labels.astype(np.int8), channels
+
+
+def _timeeval_load(card: DatasetCard, entity: str, raw_dir: Path | None = None) -> Entity:
+    test_path = Path(card["test"])
+    test, labels, channels = _timeeval_split(test_path)
+    if card.get("train"):
+        train_path = Path(card["train"])
+        train, train_labels, train_channels = _timeeval_split(train_path)
+        if train_channels != channels:
+            raise DataError(f"{train_path}: channels {train_channels[:5]} differ from the test file's {channels[:5]}; "
+                            "the train and test files must have the same columns")
+    else:
+        fraction = float(card.get("train_fraction", 0.3))
+        cut = int(len(test) * fraction)
+        train, train_labels, test, labels = test[:cut], labels[:cut], test[cut:], labels[cut:]
+        train_path = f"{test_path} (first {fraction:.0%})"
+    if train_labels.any() and not card.get("allow_train_anomalies", False):
+        raise DataError(f"{train_path}: {int(train_labels.sum())} labelled anomalies in the training part; models must "
+                        "train on normal data: give an anomaly-free train file, or set allow_train_anomalies: true")
+    return Entity(name=entity, train=train, test=test, labels=labels, channels=channels,
+                  meta={"source": "custom TimeEval file", "test_file": str(test_path), "train_file": str(train_path)})
+
+
+register_source("timeeval", Source(
+    entities=lambda card: [card.name],
+    load=_timeeval_load,
+    inputs=lambda card: [Path(card["test"])] + ([Path(card["train"])] if card.get("train") else []),
 ))

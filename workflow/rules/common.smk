@@ -17,7 +17,7 @@ os.environ.update(
 )
 
 import tsad_models
-from tsad_models.data.cards import load_card
+from tsad_models.data.cards import resolve_card
 from tsad_models.data.sources import get_source
 from tsad_models.registry import get_model_class, user_model_file
 from tsad_models.workflow_config import check_models
@@ -26,8 +26,24 @@ from tsad_models.workflow_config import check_models
 validate(config, "../schemas/config.schema.yaml")
 
 RESOLVED = check_models(config)  # {(model, variant): resolved config dict}
-CARDS = {name: load_card(config["cards_dir"], name) for name in config["datasets"]}
-ENTITIES = {name: card.entities for name, card in CARDS.items()}
+CARDS = {name: resolve_card(name, config["cards_dir"], config["custom_datasets"]) for name in config["datasets"]}
+
+
+def chosen_entities(name, card):
+    """The entities of a dataset to run: all of the card's, or the config's `entities` subset."""
+    wanted = config["entities"].get(name)
+    if wanted is None:
+        return card.entities
+    unknown = sorted(set(wanted) - set(card.entities))
+    if unknown:
+        raise ValueError(f"config key entities.{name}: unknown entities {unknown}; the card {card.path} lists {card.entities[:5]}...")
+    return list(wanted)
+
+
+unknown_datasets = sorted(set(config["entities"]) - set(config["datasets"]))
+if unknown_datasets:
+    raise ValueError(f"config key entities: datasets {unknown_datasets} are not in `datasets`")
+ENTITIES = {name: chosen_entities(name, card) for name, card in CARDS.items()}
 SEEDS = [int(s) for s in config["seeds"]]
 PROCESSED = "resources/processed"
 REPORT_DIR = config["report_dir"]
@@ -65,6 +81,17 @@ def model_code(model):
 PACKAGE_DIR = Path(tsad_models.__file__).parent  # the code the jobs import
 METRICS_CODE = source_digest((PACKAGE_DIR / "metrics").glob("*.py"))
 REPORT_CODE = source_digest([PACKAGE_DIR / "leaderboard.py"])
+
+
+def is_downloaded(dataset):
+    return get_source(CARDS[dataset].source).files is not None
+
+
+def raw_inputs(dataset):
+    """What preprocessing needs besides the card: the source's local files, or the download stamp."""
+    card = CARDS[dataset]
+    stamp = [f"resources/raw/{dataset}/verified.json"] if is_downloaded(dataset) else []
+    return [str(p) for p in get_source(card.source).inputs(card)] + stamp
 
 
 def is_deep(model):

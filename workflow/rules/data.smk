@@ -1,14 +1,33 @@
-# Raw data -> processed per-entity .npz (train-only normalisation) and a data card per dataset.
+# Download (verified) -> processed per-entity .npz (train-only normalisation) -> a data card per dataset.
+
+
+rule download:
+    input:
+        card=lambda w: CARDS[w.dataset].path,
+    output:
+        "resources/raw/{dataset}/verified.json",
+    params:
+        cards_dir=config["cards_dir"],
+        entities=lambda w: ENTITIES[w.dataset],
+        mirror=config["mirror"],
+    retries: 1
+    log:
+        "logs/download/{dataset}.log",
+    conda:
+        "../envs/tsad.yaml"
+    script:
+        "../scripts/download.py"
 
 
 rule preprocess:
     input:
         card=lambda w: CARDS[w.dataset].path,
-        sources=lambda w: get_source(CARDS[w.dataset].source).inputs(CARDS[w.dataset]),
+        sources=lambda w: raw_inputs(w.dataset),
     output:
         f"{PROCESSED}/{{dataset}}/{{entity}}.npz",
     params:
         cards_dir=config["cards_dir"],
+        custom=lambda w: {k: v for k, v in config["custom_datasets"].items() if k == w.dataset},
         constant_channels=config["constant_channels"],
     log:
         "logs/preprocess/{dataset}/{entity}.log",
@@ -26,6 +45,7 @@ rule datacard:
         f"{PROCESSED}/{{dataset}}/datacard.json",
     params:
         cards_dir=config["cards_dir"],
+        custom=lambda w: {k: v for k, v in config["custom_datasets"].items() if k == w.dataset},
     log:
         "logs/datacard/{dataset}.log",
     conda:

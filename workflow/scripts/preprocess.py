@@ -1,8 +1,8 @@
 """Snakemake adapter: one raw entity -> processed .npz."""
-from tsad_models.data.cards import load_card
+from tsad_models.data.cards import resolve_card
 from tsad_models.data.preprocess import preprocess_entity
 from tsad_models.logs import job_logging
 
 with job_logging(snakemake.log[0]):
-    card = load_card(snakemake.params.cards_dir, snakemake.wildcards.dataset)
+    card = resolve_card(snakemake.wildcards.dataset, snakemake.params.cards_dir, snakemake.params.custom)
     preprocess_entity(card, snakemake.wildcards.entity, snakemake.output[0], snakemake.params.constant_channels)
