@@ -129,3 +129,151 @@ def test_your_own_files_shape_errors(tmp_path):
         preprocess_entity(card, "y", tmp_path / "y.npz")
     with pytest.raises(ConfigError, match="needs `test`"):
         resolve_card("z", REPO / "datasets", {"z": {"tset": "a.csv"}})
+
+
+needs_telemanom = pytest.mark.skipif(not (SHARED_DATASETS / "SMAP_MSL/SMAP_MSL_npy.tar.gz").is_file(),
+                                     reason=f"SMAP/MSL archive not found under {SHARED_DATASETS}")
+
+
+@needs_telemanom
+@pytest.mark.parametrize("name, channels, dims, train, test, ratio", [
+    ("smap", 53, 25, 135_183, 427_617, 0.1279),   # P-2 dropped; current label file
+    ("msl", 27, 55, 58_317, 73_729, 0.1053),
+])
+def test_smap_msl_all_channels_from_the_mirror(tmp_path, name, channels, dims, train, test, ratio):
+    from tsad_models.data.preprocess import write_datacard
+
+    card = load_card(REPO / "datasets", name)
+    assert len(card.entities) == channels and "P-2" not in card.entities
+    record = download_dataset(card, card.entities, tmp_path / "raw", str(SHARED_DATASETS))
+    assert len(record["files"]) == 2 * channels + 1
+    paths = []
+    for entity in card.entities:
+        preprocess_entity(card, entity, tmp_path / f"{entity}.npz", raw_dir=tmp_path / "raw")
+        paths.append(tmp_path / f"{entity}.npz")
+    summary = write_datacard(card, paths, tmp_path / "datacard.json")
+    assert summary["channels"] == [dims]
+    assert (summary["train_length"], summary["test_length"]) == (train, test)
+    assert summary["anomaly_ratio"] == pytest.approx(ratio, abs=5e-5)
+
+
+@needs_telemanom
+def test_telemanom_archive_with_a_changed_member_is_refused(tmp_path):
+    import tarfile
+
+    card = load_card(REPO / "datasets", "msl")
+    mirror = tmp_path / "mirror/SMAP_MSL"
+    mirror.mkdir(parents=True)
+    (mirror / "labeled_anomalies.csv").write_bytes((SHARED_DATASETS / "SMAP_MSL/labeled_anomalies.csv").read_bytes())
+    with tarfile.open(SHARED_DATASETS / "SMAP_MSL/SMAP_MSL_npy.tar.gz") as tar:
+        tar.extractall(tmp_path / "x", filter="data")
+    np.save(tmp_path / "x/SMAP/train/M-1.npy", np.zeros((10, 55)))
+    with tarfile.open(mirror / "SMAP_MSL_npy.tar.gz", "w:gz") as tar:
+        tar.add(tmp_path / "x/SMAP", arcname="SMAP")
+    # the rebuilt archive no longer has the pinned archive hash: refused before extraction
+    with pytest.raises(DataError, match="SMAP_MSL_npy.tar.gz: sha256 mismatch"):
+        download_dataset(card, ["M-1"], tmp_path / "raw", str(tmp_path / "mirror"))
+
+
+@pytest.mark.skipif(not (SHARED_DATASETS / "NAB/labels/combined_windows.json").is_file(),
+                    reason=f"NAB not found under {SHARED_DATASETS}")
+def test_nab_all_series_from_the_mirror(tmp_path):
+    from tsad_models.data.preprocess import write_datacard
+
+    card = load_card(REPO / "datasets", "nab")
+    assert len(card.entities) == 58
+    record = download_dataset(card, card.entities, tmp_path / "raw", str(SHARED_DATASETS))
+    assert len(record["files"]) == 59 and record["unpinned"] == []
+    paths = []
+    for entity in card.entities:
+        preprocess_entity(card, entity, tmp_path / f"{entity}.npz", raw_dir=tmp_path / "raw")
+        paths.append(tmp_path / f"{entity}.npz")
+    summary = write_datacard(card, paths, tmp_path / "datacard.json")
+    assert (summary["train_length"], summary["test_length"], summary["segments"]) == (54_800, 310_758, 107)
+    aapl = load_entity(tmp_path / "realTweets.Twitter_volume_AAPL.npz")
+    assert aapl.meta["train_labelled_points"] == 397   # a window reaching into the probationary period
+
+
+def test_psm_in_its_documented_layout(tmp_path):
+    """Small files the test makes in PSM's layout (the real ones are not in the mirror)."""
+    card = load_card(REPO / "datasets", "psm")
+    root = tmp_path / "raw/psm/data"
+    root.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    columns = ["timestamp_(min)"] + [f"feature_{i}" for i in range(25)]
+    train = pd.DataFrame(np.c_[np.arange(400), rng.random((400, 25))], columns=columns)
+    train.iloc[3, 5] = np.nan                               # PSM's training file has gaps
+    test = pd.DataFrame(np.c_[np.arange(400, 700), rng.random((300, 25))], columns=columns)
+    labels = pd.DataFrame({"timestamp_(min)": np.arange(400, 700), "label": (np.arange(300) % 50 < 5).astype(int)})
+    for name, frame in (("train", train), ("test", test), ("test_label", labels)):
+        frame.to_csv(root / f"{name}.csv", index=False)
+    stats = preprocess_entity(card, "psm", tmp_path / "psm.npz", raw_dir=tmp_path / "raw")
+    entity = load_entity(tmp_path / "psm.npz")
+    assert stats["channels"] == 25 and stats["segments"] == 6
+    assert entity.meta["missing_values_set_to_0"] == {"train": 1, "test": 0}
+    labels.iloc[:-2].to_csv(root / "test_label.csv", index=False)
+    with pytest.raises(DataError, match="298 labels for 300 test rows"):
+        preprocess_entity(card, "psm", tmp_path / "psm2.npz", raw_dir=tmp_path / "raw")
+
+
+def _small_hand_placed_card(tmp_path, name):
+    """The real card with the row counts of the small files below."""
+    import yaml
+
+    card = yaml.safe_load((REPO / "datasets" / f"{name}.yaml").read_text())
+    card["hand_placed"]["train"]["rows"], card["hand_placed"]["test"]["rows"] = 200, 150
+    (tmp_path / "cards").mkdir(exist_ok=True)
+    (tmp_path / "cards" / f"{name}.yaml").write_text(yaml.safe_dump(card))
+    return load_card(tmp_path / "cards", name)
+
+
+@pytest.mark.parametrize("name", ["swat", "wadi"])
+def test_missing_hand_placed_files_say_where_to_get_them(tmp_path, name):
+    card = load_card(REPO / "datasets", name)
+    with pytest.raises(DataError, match=r"missing\. .* request it at https://itrust\.sutd\.edu\.sg.*found there: nothing"):
+        preprocess_entity(card, name, tmp_path / "x.npz", raw_dir=tmp_path / "resources/raw")
+    assert not (tmp_path / "x.npz").exists()
+
+
+def test_swat_in_its_documented_layout(tmp_path):
+    card = _small_hand_placed_card(tmp_path, "swat")
+    folder = tmp_path / "resources/hand_placed/swat"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    sensors = [f"S{i}" for i in range(51)]
+    for file, rows, labels in (("SWaT_Dataset_Normal_v1.csv", 200, ["Normal"] * 200),
+                               ("SWaT_Dataset_Attack_v0.csv", 150, ["Normal"] * 100 + ["Attack"] * 30 + ["A ttack"] * 20)):
+        frame = pd.DataFrame(rng.random((rows, 51)), columns=sensors)
+        frame.insert(0, " Timestamp", pd.date_range("2015-12-22", periods=rows, freq="s").astype(str))
+        frame["Normal/Attack"] = labels
+        with open(folder / file, "w") as handle:
+            handle.write(",".join([""] * 53) + "\n")          # the title line of the xlsx export
+            frame.to_csv(handle, index=False)
+    stats = preprocess_entity(card, "swat", tmp_path / "swat.npz", raw_dir=tmp_path / "resources/raw")
+    assert (stats["channels"], stats["train_length"], stats["test_length"], stats["anomalous_points"]) == (51, 200, 150, 50)
+    text = (folder / "SWaT_Dataset_Attack_v0.csv").read_text().splitlines()
+    (folder / "SWaT_Dataset_Attack_v0.csv").write_text("\n".join(text[:-10]) + "\n")   # truncated
+    with pytest.raises(DataError, match="140 rows, expected 150"):
+        preprocess_entity(card, "swat", tmp_path / "swat2.npz", raw_dir=tmp_path / "resources/raw")
+
+
+def test_wadi_in_its_documented_layout(tmp_path):
+    card = _small_hand_placed_card(tmp_path, "wadi")
+    folder = tmp_path / "resources/hand_placed/wadi"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    sensors = [f"W{i}" for i in range(123)]
+    empty = ["2_LS_001_AL", "2_LS_002_AL", "2_P_001_STATUS", "2_P_002_STATUS"]
+    for file, rows, label in (("WADI_14days_new.csv", 200, None), ("WADI_attackdataLABLE.csv", 150, "Attack LABLE (1:No Attack, -1:Attack)")):
+        frame = pd.DataFrame(rng.random((rows, 123)), columns=sensors)
+        frame.iloc[5, 3] = np.nan                            # a gap: forward-filled
+        for column in empty:
+            frame[column] = np.nan
+        frame.insert(0, "Time", "10:00:00")
+        frame.insert(0, "Date", "10/9/2017")
+        frame.insert(0, "Row", np.arange(rows))
+        if label:
+            frame[label] = np.where(np.arange(rows) % 30 < 3, -1, 1)
+        frame.to_csv(folder / file, index=False)
+    stats = preprocess_entity(card, "wadi", tmp_path / "wadi.npz", raw_dir=tmp_path / "resources/raw")
+    assert (stats["channels"], stats["test_length"], stats["anomalous_points"]) == (123, 150, 15)

@@ -35,6 +35,12 @@ class Source:
     inputs: Callable[[DatasetCard], list[Path]]      # local files the preprocess job depends on
     # files to download for an entity: [{"path": canonical path, "sha256": pin or None}]; None = embedded
     files: Callable[[DatasetCard, str], list[dict]] | None = None
+    # a download of its own (archives): (card, entities, raw_dir, mirror) -> verified record
+    fetch: Callable[[DatasetCard, list[str], Path, str | None], dict] | None = None
+
+    @property
+    def downloads(self) -> bool:
+        return self.files is not None or self.fetch is not None
 
 
 _SOURCES: dict[str, Source] = {}
@@ -268,6 +274,8 @@ def download_dataset(card: DatasetCard, entities: list[str], raw_dir: str | Path
     from .download import fetch
 
     source = get_source(card.source)
+    if source.fetch is not None:
+        return source.fetch(card, entities, Path(raw_dir), mirror)
     if source.files is None:
         raise DataError(f"{card.path}: dataset {card.name!r} is embedded; it has nothing to download")
     record = {"dataset": card.name, "entities": entities, "mirror": mirror, "files": {}, "unpinned": []}
@@ -276,7 +284,7 @@ def download_dataset(card: DatasetCard, entities: list[str], raw_dir: str | Path
         path = item["path"]
         try:
             sha = fetch(card["url_root"] + path, Path(raw_dir) / card.name / path, item.get("sha256"),
-                        mirror=mirror, key=card.get("mirror_root", "") + path)
+                        mirror=mirror, key=card.get("mirror_root", "") + item.get("key", path))
         except DataError as exc:
             if "sha256 mismatch" in str(exc):
                 raise
@@ -348,4 +356,224 @@ register_source("timeeval", Source(
     entities=lambda card: [card.name],
     load=_timeeval_load,
     inputs=lambda card: [Path(card["test"])] + ([Path(card["train"])] if card.get("train") else []),
+))
+
+
+# --- SMAP / MSL (telemanom) -------------------------------------------------------
+
+def _telemanom_fetch(card: DatasetCard, entities: list[str], raw_dir: Path, mirror: str | None) -> dict:
+    """The archive (the mirror's pinned one first, else telemanom's data.zip), extracted safely;
+    each needed channel file verified against its own pin and moved into place."""
+    import shutil
+
+    from .download import fetch, safe_extract, sha256_of
+
+    root = Path(raw_dir) / card.name
+    label = card["label_file"]
+    record = {"dataset": card.name, "entities": entities, "mirror": mirror, "files": {}, "unpinned": []}
+    record["files"]["labeled_anomalies.csv"] = fetch(label["url"], root / "labeled_anomalies.csv", label["sha256"],
+                                                     mirror=mirror, key=label["key"])
+    needed = {f"{split}/{chan}.npy": card["channels"][chan][split] for chan in entities for split in ("train", "test")}
+    if all((root / path).is_file() and sha256_of(root / path) == sha for path, sha in needed.items()):
+        record["files"].update(needed)
+        return record
+    spec = card["mirror_archive"]
+    if mirror and "://" not in mirror and (Path(mirror) / spec["key"]).is_file():
+        # the mirror's archive (pinned); a checksum error here is final, not a reason to go online
+        archive = root / Path(spec["key"]).name
+        fetch("", archive, spec["sha256"], mirror=mirror, key=spec["key"])
+    else:
+        spec = card["archive"]
+        archive = root / "data.zip"
+        fetch(spec["url"], archive, spec["sha256"])
+    extracted = root / ".extracted"
+    safe_extract(archive, extracted)
+    try:
+        for path, sha in needed.items():
+            member = extracted / spec["member_root"] / path
+            if not member.is_file():
+                raise DataError(f"{archive}: has no {spec['member_root']}{path}; the archive is not the expected one")
+            actual = sha256_of(member)
+            if actual != sha:
+                raise DataError(f"{archive}: {path} has sha256 {actual}, the card {card.path} pins {sha}; "
+                                "the archive's content changed: delete it and rerun, or update the card")
+            (root / path).parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(member), root / path)
+            record["files"][path] = sha
+    finally:
+        shutil.rmtree(extracted, ignore_errors=True)
+    return record
+
+
+def _telemanom_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
+    import ast
+
+    root = Path(raw_dir) / card.name
+    labels_file = root / "labeled_anomalies.csv"
+    rows = pd.read_csv(labels_file)
+    rows = rows[(rows.chan_id == entity) & (rows.spacecraft == card["spacecraft"])]
+    if len(rows) != 1:
+        raise DataError(f"{labels_file}: {len(rows)} rows for channel {entity} of {card['spacecraft']}, expected 1")
+    row = rows.iloc[0]
+    train, test = (np.load(root / split / f"{entity}.npy", allow_pickle=False) for split in ("train", "test"))
+    if int(row.num_values) != len(test):
+        raise DataError(f"{labels_file}: num_values {row.num_values} for {entity} but its test file has {len(test)} rows")
+    labels = np.zeros(len(test), dtype=np.int8)
+    for start, end in ast.literal_eval(row.anomaly_sequences):  # 0-based, inclusive
+        labels[start : end + 1] = 1
+    channels = ["telemetry"] + [f"command{i}" for i in range(1, test.shape[1])]
+    return Entity(name=entity, train=train, test=test, labels=labels, channels=channels,
+                  meta={"source": "telemanom", "spacecraft": card["spacecraft"], "anomaly_classes": row["class"]})
+
+
+register_source("telemanom", Source(
+    entities=lambda card: list(card["channels"]),
+    load=_telemanom_load,
+    inputs=lambda card: [],
+    fetch=_telemanom_fetch,
+))
+
+
+# --- NAB ---------------------------------------------------------------------------
+
+def _nab_files(card: DatasetCard, entity: str) -> list[dict]:
+    return [card["series"][entity], card["label_file"]]
+
+
+def _nab_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
+    import json
+
+    root = Path(raw_dir) / card.name
+    path = card["series"][entity]["path"]
+    frame = pd.read_csv(root / path)
+    if list(frame.columns) != ["timestamp", "value"]:
+        raise DataError(f"{root / path}: expected columns timestamp,value, got {list(frame.columns)}")
+    stamps = pd.to_datetime(frame["timestamp"])
+    windows = json.loads((root / card["label_file"]["path"]).read_text()).get(path.removeprefix("data/"), None)
+    if windows is None:
+        raise DataError(f"{root / card['label_file']['path']}: no entry for {path}")
+    labels = np.zeros(len(frame), dtype=np.int8)
+    for start, end in windows:  # inclusive timestamps
+        labels[((stamps >= pd.Timestamp(start)) & (stamps <= pd.Timestamp(end))).to_numpy()] = 1
+    cut = int(len(frame) * float(card["probationary_fraction"]))
+    values = frame[["value"]].to_numpy(np.float64)
+    return Entity(name=entity, train=values[:cut], test=values[cut:], labels=labels[cut:], channels=["value"],
+                  meta={"source": "NAB", "file": path, "train_labelled_points": int(labels[:cut].sum())})
+
+
+register_source("nab", Source(
+    entities=lambda card: list(card["series"]),
+    load=_nab_load,
+    inputs=lambda card: [],
+    files=_nab_files,
+))
+
+
+# --- PSM ---------------------------------------------------------------------------
+
+def _psm_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
+    root = Path(raw_dir) / card.name / "data"
+    frames = {}
+    for name in ("train", "test", "test_label"):
+        path = root / f"{name}.csv"
+        if not path.is_file():
+            raise DataError(f"{path}: file is missing; rerun the download rule")
+        frames[name] = pd.read_csv(path)
+    features = [c for c in frames["train"].columns if c != "timestamp_(min)"]
+    if len(features) != int(card["channels"]) or list(frames["test"].columns) != list(frames["train"].columns):
+        raise DataError(f"{root}: expected timestamp_(min) and {card['channels']} features in train.csv and test.csv, "
+                        f"got {len(features)} and {frames['test'].shape[1] - 1}")
+    if len(frames["test_label"]) != len(frames["test"]):
+        raise DataError(f"{root / 'test_label.csv'}: {len(frames['test_label'])} labels for {len(frames['test'])} test rows")
+    train = frames["train"][features].to_numpy(np.float64)
+    test = frames["test"][features].to_numpy(np.float64)
+    missing = {"train": int(np.isnan(train).sum()), "test": int(np.isnan(test).sum())}
+    return Entity(name=entity, train=np.nan_to_num(train), test=np.nan_to_num(test),
+                  labels=frames["test_label"]["label"].to_numpy().astype(np.int8), channels=features,
+                  meta={"source": "PSM (RANSynCoders)", "missing_values_set_to_0": missing})
+
+
+register_source("psm", Source(
+    entities=lambda card: ["psm"],
+    load=_psm_load,
+    inputs=lambda card: [],
+    files=lambda card, entity: card["files"][entity],
+))
+
+
+# --- placed by hand: SWaT, WADI ------------------------------------------------------
+
+def hand_placed_dir(card: DatasetCard, raw_dir: Path) -> Path:
+    return Path(raw_dir).parent / "hand_placed" / card.name
+
+
+def _read_hand_placed(card: DatasetCard, folder: Path, part: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    spec, layout = card["hand_placed"][part], card["hand_placed"]
+    path = folder / spec["file"]
+    if not path.is_file():
+        present = sorted(p.name for p in folder.glob("*")) if folder.is_dir() else []
+        raise DataError(
+            f"{path}: missing. {card['title']} is given out on request only: request it at "
+            f"https://itrust.sutd.edu.sg/itrust-labs_datasets/dataset_info/ and place "
+            f"{' and '.join(layout[p]['file'] for p in ('train', 'test'))} in {folder} "
+            f"(found there: {present or 'nothing'}); see {card.path}"
+        )
+    header = 0
+    with open(path, errors="replace") as handle:   # skip title lines above the header
+        for number, line in enumerate(handle):
+            if layout["label_column"].split(" (")[0] in line or "Timestamp" in line or line.startswith("Row"):
+                header = number
+                break
+            if number > 10:
+                break
+    frame = pd.read_csv(path, skiprows=header, low_memory=False)
+    frame.columns = [str(c).strip() for c in frame.columns]
+    if part == "train" and layout["label_column"] not in frame.columns:
+        frame[layout["label_column"]] = layout["normal_values"][0]
+    if layout["label_column"] not in frame.columns:
+        raise DataError(f"{path}: no label column {layout['label_column']!r}; is this the expected release? See {card.path}")
+    if len(frame) != int(spec["rows"]):
+        raise DataError(f"{path}: {len(frame)} rows, expected {spec['rows']} for this release; another version "
+                        f"or a truncated file? See {card.path}")
+    raw_labels = frame.pop(layout["label_column"])
+    raw_labels = raw_labels.astype(str).str.strip() if raw_labels.dtype == object else raw_labels
+    anomalous = raw_labels.isin([str(v) if raw_labels.dtype == object else v for v in layout["anomaly_values"]])
+    normal = raw_labels.isin([str(v) if raw_labels.dtype == object else v for v in layout["normal_values"]])
+    if not (anomalous | normal).all():
+        odd = sorted(set(raw_labels[~(anomalous | normal)].astype(str)))[:5]
+        raise DataError(f"{path}: unknown label values {odd} in {layout['label_column']!r}")
+    frame = frame.drop(columns=[c for c in layout.get("drop_columns", []) if c in frame.columns])
+    if frame.shape[1] != int(layout["channels"]):
+        raise DataError(f"{path}: {frame.shape[1]} channels after dropping {layout.get('drop_columns', [])}, "
+                        f"expected {layout['channels']}; see {card.path}")
+    values = frame.apply(pd.to_numeric, errors="coerce")
+    if layout.get("fill_missing") == "ffill":
+        values = values.ffill().fillna(0.0)
+    return values.to_numpy(np.float64), anomalous.to_numpy().astype(np.int8), [str(c) for c in frame.columns]
+
+
+def _hand_placed_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
+    folder = hand_placed_dir(card, raw_dir)
+    train, train_labels, channels = _read_hand_placed(card, folder, "train")
+    test, labels, test_channels = _read_hand_placed(card, folder, "test")
+    if channels != test_channels:
+        raise DataError(f"{folder}: the two files have different channels; see {card.path}")
+    if train_labels.any():
+        raise DataError(f"{folder / card['hand_placed']['train']['file']}: {int(train_labels.sum())} attack rows in the normal file")
+    return Entity(name=entity, train=train, test=test, labels=labels, channels=channels,
+                  meta={"source": f"{card.name} (placed by hand)", "files": [card["hand_placed"][p]["file"] for p in ("train", "test")]})
+
+
+def _hand_placed_inputs(card: DatasetCard) -> list[Path]:
+    """The placed files that exist (so that replacing one re-runs preprocessing); a missing
+    one is reported by the loader with the full instructions."""
+    folder = hand_placed_dir(card, Path("resources/raw"))
+    files = [folder / card["hand_placed"][part]["file"] for part in ("train", "test")]
+    return [f for f in files if f.is_file()]
+
+
+register_source("hand_placed", Source(
+    entities=lambda card: [card.name],
+    load=_hand_placed_load,
+    inputs=_hand_placed_inputs,
 ))

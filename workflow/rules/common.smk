@@ -84,7 +84,7 @@ REPORT_CODE = source_digest([PACKAGE_DIR / "leaderboard.py"])
 
 
 def is_downloaded(dataset):
-    return get_source(CARDS[dataset].source).files is not None
+    return get_source(CARDS[dataset].source).downloads
 
 
 def raw_inputs(dataset):
