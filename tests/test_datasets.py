@@ -277,3 +277,33 @@ def test_wadi_in_its_documented_layout(tmp_path):
         frame.to_csv(folder / file, index=False)
     stats = preprocess_entity(card, "wadi", tmp_path / "wadi.npz", raw_dir=tmp_path / "resources/raw")
     assert (stats["channels"], stats["test_length"], stats["anomalous_points"]) == (123, 150, 15)
+
+
+@pytest.mark.skipif(not (SHARED_DATASETS / "UCR").is_dir(), reason=f"UCR series not found under {SHARED_DATASETS}")
+def test_ucr_series_from_the_mirror_equals_aeons_copy(tmp_path, processed_ucr135):
+    card = load_card(REPO / "datasets", "ucr2021")
+    assert len(card.entities) == 250
+    download_dataset(card, ["135"], tmp_path / "raw", str(SHARED_DATASETS))
+    preprocess_entity(card, "135", tmp_path / "135.npz", raw_dir=tmp_path / "raw")
+    mirror, aeon = load_entity(tmp_path / "135.npz"), load_entity(processed_ucr135)
+    np.testing.assert_array_equal(mirror.labels, aeon.labels)
+    np.testing.assert_allclose(mirror.test, aeon.test, rtol=1e-6)
+
+
+def test_ucr_archive_route_finds_series_by_id(tmp_path):
+    import zipfile
+
+    values = np.sin(np.arange(3000) / 20)
+    raw = tmp_path / "raw/ucr2021"
+    raw.mkdir(parents=True)
+    with zipfile.ZipFile(raw / "UCR_TimeSeriesAnomalyDatasets2021.zip", "w") as z:
+        z.writestr("AnomalyDatasets_2021/UCR_Anomaly_FullData/007_UCR_Anomaly_toy_1000_2000_2050.txt",
+                   "\n".join(f"{v:.6f}" for v in values))
+    card = load_card(REPO / "datasets", "ucr2021")
+    record = download_dataset(card, ["007"], tmp_path / "raw", None)   # the archive is already there
+    assert record["unpinned"] == ["UCR_TimeSeriesAnomalyDatasets2021.zip"]
+    stats = preprocess_entity(card, "007", tmp_path / "7.npz", raw_dir=tmp_path / "raw")
+    assert (stats["train_length"], stats["test_length"], stats["anomalous_points"]) == (1000, 2000, 50)
+    assert not (raw / ".extracted").exists()
+    with pytest.raises(DataError, match="no series 008_UCR_Anomaly"):
+        download_dataset(card, ["008"], tmp_path / "raw", None)

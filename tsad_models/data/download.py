@@ -92,8 +92,11 @@ def fetch(url: str, dest: str | Path, sha256: str | None, *, mirror: str | None 
     """Make ``dest`` hold the verified file; return its sha256."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    if dest.exists() and sha256 and sha256_of(dest) == sha256:
-        return sha256
+    if dest.exists():
+        if sha256 is None:
+            return sha256_of(dest)   # unpinned: trust on first use, as recorded in verified.json
+        if sha256_of(dest) == sha256:
+            return sha256
     if mirror and key:
         if "://" in mirror:
             try:

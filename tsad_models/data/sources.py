@@ -12,6 +12,7 @@ import contextlib
 import io
 import logging
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -576,4 +577,87 @@ register_source("hand_placed", Source(
     entities=lambda card: [card.name],
     load=_hand_placed_load,
     inputs=_hand_placed_inputs,
+))
+
+
+# --- UCR Anomaly Archive 2021 ----------------------------------------------------------
+
+_UCR_NAME = re.compile(r"^(\d{3})_UCR_Anomaly_(.+)_(\d+)_(\d+)_(\d+)\.txt$")
+
+
+def _ucr_entities(card: DatasetCard) -> list[str]:
+    return [f"{i:03d}" for i in range(1, 251)]
+
+
+def _ucr_find(folder: Path, entity: str) -> Path | None:
+    found = sorted(folder.rglob(f"{entity}_UCR_Anomaly_*.txt")) if folder.is_dir() else []
+    return found[0] if found else None
+
+
+def _ucr_fetch(card: DatasetCard, entities: list[str], raw_dir: Path, mirror: str | None) -> dict:
+    """Series from a mirror folder of loose files when it has them all, else the archive (extracted safely)."""
+    import shutil
+
+    from .download import fetch, safe_extract, sha256_of
+
+    root = Path(raw_dir) / card.name / "series"
+    root.mkdir(parents=True, exist_ok=True)
+    record = {"dataset": card.name, "entities": entities, "mirror": mirror, "files": {}, "unpinned": []}
+    pins = card.get("series_sha256") or {}
+    missing = [e for e in entities if _ucr_find(root, e) is None]
+    if missing and mirror and "://" not in mirror:
+        for entity in list(missing):
+            found = _ucr_find(Path(mirror) / card["mirror_folder"], entity)
+            if found is not None:
+                fetch("", root / found.name, pins.get(found.name), mirror=str(found.parent), key=found.name)
+                missing.remove(entity)
+    if missing:
+        archive = Path(raw_dir) / card.name / "UCR_TimeSeriesAnomalyDatasets2021.zip"
+        sha = fetch(card["archive"]["url"], archive, card["archive"]["sha256"])
+        if not card["archive"]["sha256"]:
+            record["unpinned"].append(archive.name)
+            log.warning("%s: the archive's sha256 is not pinned; recorded %s", archive.name, sha)
+        extracted = Path(raw_dir) / card.name / ".extracted"
+        safe_extract(archive, extracted)
+        try:
+            for entity in missing:
+                found = _ucr_find(extracted, entity)
+                if found is None:
+                    raise DataError(f"{archive}: no series {entity}_UCR_Anomaly_*.txt; is this the 2021 archive?")
+                shutil.move(str(found), root / found.name)
+        finally:
+            shutil.rmtree(extracted, ignore_errors=True)
+    for entity in entities:
+        path = _ucr_find(root, entity)
+        actual = sha256_of(path)
+        if path.name in pins and pins[path.name] != actual:
+            raise DataError(f"{path}: sha256 {actual}, the card {card.path} pins {pins[path.name]}; delete it and rerun")
+        record["files"][path.name] = actual
+    return record
+
+
+def _ucr_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
+    path = _ucr_find(Path(raw_dir) / card.name / "series", entity)
+    if path is None:
+        raise DataError(f"{Path(raw_dir) / card.name / 'series'}: no file {entity}_UCR_Anomaly_*.txt; rerun the download rule")
+    match = _UCR_NAME.match(path.name)
+    if match is None:
+        raise DataError(f"{path}: the name does not read <id>_UCR_Anomaly_<name>_<trainEnd>_<begin>_<end>.txt")
+    train_end, begin, end = (int(match.group(i)) for i in (3, 4, 5))
+    # some archive files hold several values on one line, separated by blanks
+    values = np.asarray(path.read_text().split(), dtype=np.float64).reshape(-1, 1)
+    if not 0 < train_end <= begin < end <= len(values):
+        raise DataError(f"{path}: trainEnd {train_end}, anomaly [{begin}, {end}) do not fit a series of {len(values)} points")
+    labels = np.zeros(len(values), dtype=np.int8)
+    labels[begin:end] = 1
+    return Entity(name=entity, train=values[:train_end], test=values[train_end:], labels=labels[train_end:],
+                  channels=["value"], meta={"source": "UCR Anomaly Archive 2021", "file": path.name,
+                                            "series": match.group(2), "anomaly": [begin, end]})
+
+
+register_source("ucr2021", Source(
+    entities=_ucr_entities,
+    load=_ucr_load,
+    inputs=lambda card: [],
+    fetch=_ucr_fetch,
 ))
