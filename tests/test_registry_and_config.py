@@ -18,8 +18,25 @@ def test_registry_refuses_a_duplicate_name():
     class Cfg:
         pass
 
-    with pytest.raises(ValueError, match="already registered"):
+    with pytest.raises(ValueError, match="belongs to the built-in model"):
         @register_model("pca", config=Cfg)
+        class Other(Detector):
+            def fit(self, train, val=None):
+                return self
+
+            def score(self, series):
+                return series[:, 0]
+
+    @register_model("twice_for_test", config=Cfg)
+    class First(Detector):
+        def fit(self, train, val=None):
+            return self
+
+        def score(self, series):
+            return series[:, 0]
+
+    with pytest.raises(ValueError, match="already registered"):
+        @register_model("twice_for_test", config=Cfg)
         class Other(Detector):
             def fit(self, train, val=None):
                 return self
@@ -82,3 +99,13 @@ def test_user_model_file_registers_and_is_tracked(tmp_path):
     assert user_model_file("pca") == []
     with pytest.raises(ConfigError, match="model_files: 'missing.py' does not exist"):
         load_model_files(["missing.py"], base_dir=tmp_path)
+
+
+def test_a_builtin_model_is_imported_only_when_asked_for():
+    import subprocess
+    import sys
+
+    code = ("import sys; from tsad_models.registry import get_model_class, list_models; "
+            "assert 'latad' in list_models(); get_model_class('pca'); print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

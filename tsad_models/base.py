@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import DataError
 from .windows import sliding_windows, window_scores_to_timestamps
 
 log = logging.getLogger("tsad_models")
@@ -103,6 +104,13 @@ class DeepDetector(WindowDetector):
     def make_optimizer(self):
         return None  # the trainer's Adam over all parameters
 
+    def training_windows(self, series: np.ndarray) -> np.ndarray:
+        """The samples the trainer iterates over; by default the scoring windows."""
+        return self.windows(series)
+
+    def after_fit(self, train: np.ndarray) -> None:
+        """Hook run once training is over (e.g. fitting a scorer on the training latents)."""
+
     def fit(self, train, val=None):
         import torch
 
@@ -118,9 +126,14 @@ class DeepDetector(WindowDetector):
             patience=c.patience, grad_clip=c.grad_clip, device=self.device, seed=self.seed,
             progress=self.progress,
         )
-        val_windows = self.windows(val) if val is not None and len(val) >= c.window else None
-        history = trainer.fit(self.network, self.training_loss, self.windows(train), val_windows,
+        training = self.training_windows(train)
+        try:
+            val_windows = self.training_windows(val) if val is not None else None
+        except DataError:
+            val_windows = None  # validation split shorter than a training sample: no early stopping
+        history = trainer.fit(self.network, self.training_loss, training, val_windows,
                               optimizer=self.make_optimizer())
+        self.after_fit(train)
         self.fit_info["history"] = history.as_dict()
         self.fit_info["device"] = str(self.device)
         self.fit_info["n_parameters"] = int(sum(p.numel() for p in self.network.parameters()))

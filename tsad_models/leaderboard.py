@@ -29,17 +29,28 @@ HEADLINE = [
     ("range_f1", "oracle", "range-F1 [oracle]"),
     ("auc_pr", THRESHOLD_FREE_PROTOCOL, "AUC-PR [threshold-free]"),
     ("vus_pr", THRESHOLD_FREE_PROTOCOL, "VUS-PR [threshold-free]"),
+    ("hitrate_100", THRESHOLD_FREE_PROTOCOL, "HitRate@100% [diagnosis]"),
 ]
 
 
 def evaluate_job(processed: dict[str, str], scores: dict[str, str], settings: EvalSettings, ids: dict) -> dict:
     """Metrics of one (dataset, model, variant, seed): aggregate over entities and per entity."""
-    pieces = []
+    from .diagnosis import hit_rate
+
+    pieces, diagnosis = [], {}
     for entity, score_path in scores.items():
-        labels = load_entity(processed[entity]).labels
+        data_entity = load_entity(processed[entity])
         with np.load(score_path, allow_pickle=False) as data:
-            pieces.append(EntityScores(entity, data["test"], labels, data["val"]))
+            pieces.append(EntityScores(entity, data["test"], data_entity.labels, data["val"]))
+            if "attributions" in data.files and data_entity.meta.get("root_causes"):
+                diagnosis[entity] = {f"hitrate_{p}": hit_rate(data["attributions"], data_entity.meta["root_causes"], p)
+                                     for p in (100, 150)}
     result = evaluate_entities(pieces, settings)
+    if diagnosis:
+        for entity, values in diagnosis.items():
+            result["per_entity"][entity]["metrics"].update(values)
+        for key in ("hitrate_100", "hitrate_150"):   # aggregate: mean over entities
+            result["aggregate"]["metrics"][key] = float(np.nanmean([v[key] for v in diagnosis.values()]))
     return {**ids, "settings": {**settings.__dict__, "protocols": list(settings.protocols)}, **result}
 
 
@@ -178,7 +189,9 @@ def render_report(leaderboard_csv: str, curves_csv: str, datacards: list[str], r
         "",
     ]
     for dataset, group in summary.groupby("dataset", sort=True):
-        lines += [f"## {dataset}", "", tabulate(group.drop(columns="dataset"), headers="keys", tablefmt="github", showindex=False), ""]
+        group = group.drop(columns="dataset")
+        group = group.loc[:, [c for c in group.columns if not (group[c] == "n/a").all()]]  # e.g. no diagnosis labels
+        lines += [f"## {dataset}", "", tabulate(group, headers="keys", tablefmt="github", showindex=False), ""]
     ratio = random_ratio_table(table)
     if not ratio.empty and ratio["random F1-PA [oracle]"].notna().any():
         lines += ["## Point adjustment against the random floor", "",

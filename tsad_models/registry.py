@@ -6,9 +6,10 @@
     get_model_class("pca"), list_models(), model_config_class("pca")
 
 Registering the same name twice is an error (two files claiming one name is a bug,
-not an override).  Built-in models are imported explicitly by
-``tsad_models.models``; a user's own model file is imported by
-``load_model_files`` (config key ``model_files``).  Nothing scans directories.
+not an override), and so is a user model taking a built-in's name.  Built-in models are
+listed by name and module in ``tsad_models.models.BUILTIN`` and imported on first use;
+a user's own model file is imported by ``load_model_files`` (config key
+``model_files``).  Nothing scans directories.
 """
 
 from __future__ import annotations
@@ -25,7 +26,12 @@ from .errors import ConfigError
 _REGISTRY: dict[str, tuple[type, type]] = {}
 _USER_FILES: dict[str, str] = {}   # model name -> the user file that registered it
 _loading_file: str | None = None
-_builtins_loaded = False
+
+
+def _builtin_modules() -> dict[str, str]:
+    from .models import BUILTIN
+
+    return BUILTIN
 
 
 def register_model(name: str, *, config: type) -> Callable[[type], type]:
@@ -34,6 +40,12 @@ def register_model(name: str, *, config: type) -> Callable[[type], type]:
         raise TypeError(f"register_model({name!r}): config must be a dataclass, got {config!r}")
 
     def wrap(cls: type) -> type:
+        builtin = _builtin_modules().get(name)
+        if builtin is not None and cls.__module__ != builtin:
+            raise ValueError(
+                f"model name {name!r} belongs to the built-in model in {builtin}; "
+                f"pick another name for {cls.__module__}.{cls.__qualname__}"
+            )
         if name in _REGISTRY and _REGISTRY[name][0] is not cls:
             other = _REGISTRY[name][0]
             raise ValueError(
@@ -50,25 +62,18 @@ def register_model(name: str, *, config: type) -> Callable[[type], type]:
     return wrap
 
 
-def _ensure_builtins() -> None:
-    global _builtins_loaded
-    if not _builtins_loaded:
-        importlib.import_module("tsad_models.models")
-        _builtins_loaded = True
-
-
 def list_models() -> list[str]:
-    _ensure_builtins()
-    return sorted(_REGISTRY)
+    return sorted(set(_builtin_modules()) | set(_REGISTRY))
 
 
 def _entry(name: str) -> tuple[type, type]:
-    _ensure_builtins()
+    if name not in _REGISTRY and name in _builtin_modules():
+        importlib.import_module(_builtin_modules()[name])
     try:
         return _REGISTRY[name]
     except KeyError:
         raise ConfigError(
-            f"unknown model {name!r}; registered models: {', '.join(sorted(_REGISTRY))}. "
+            f"unknown model {name!r}; registered models: {', '.join(list_models())}. "
             "Add a model file (see README, 'Adding a model') or fix the name."
         ) from None
 
@@ -90,7 +95,6 @@ def user_model_file(name: str) -> list[str]:
 def load_model_files(paths: list[str] | tuple[str, ...], base_dir: str | Path = ".") -> None:
     """Import user model files (each registers itself). Paths are relative to ``base_dir``."""
     global _loading_file
-    _ensure_builtins()
     for p in paths:
         path = (Path(base_dir) / p).resolve()
         if not path.is_file():

@@ -53,6 +53,10 @@ def fit_and_score(
     val_scores = np.asarray(detector.score(val_split), dtype=np.float64) if len(val_split) else np.zeros(0)
     test_scores = np.asarray(detector.score(entity.test), dtype=np.float64)
     score_seconds = time.perf_counter() - start
+    # per-channel attributions, where the model gives them and the data can grade them
+    extra = {}
+    if hasattr(detector, "attributions") and entity.meta.get("root_causes"):
+        extra["attributions"] = np.asarray(detector.attributions(entity.test), dtype=np.float32)
 
     for split, scores, expected in (("test", test_scores, len(entity.test)), ("validation", val_scores, len(val_split))):
         if scores.shape != (expected,):
@@ -73,7 +77,7 @@ def fit_and_score(
         "score_seconds": score_seconds,
         "fit_info": detector.fit_info,
     }
-    save_npz_atomic(scores_path, test=test_scores, val=val_scores, info=np.asarray(json.dumps(info)))
+    save_npz_atomic(scores_path, test=test_scores, val=val_scores, info=np.asarray(json.dumps(info)), **extra)
     save_json_atomic(info_path, info)
     log.info("%s on %s: fit %.2fs, score %.2fs", model, entity_path, fit_seconds, score_seconds)
     return info

@@ -1,12 +1,16 @@
-"""Built-in models: one file each, imported here so that they register themselves.
+"""Built-in models: one file each.  This table is the table of contents.
 
-This list is the table of contents.  To add a model to the package, add its file and
-one line here; to add one without touching the package, use the workflow config key
+A model's module is imported the first time the model is asked for, so that a job that
+runs ``pca`` does not import torch.  To add a model to the package, add its file and one
+line here; to add one without touching the package, use the workflow config key
 ``model_files`` (see README, "Adding a model").
 """
 
-from . import random_scores  # noqa: F401  sanity row: seeded uniform noise
-from . import pca            # noqa: F401  sanity row: PCA reconstruction error
-from . import knn            # noqa: F401  sanity row: nearest-training-window distance
-from . import iforest        # noqa: F401  sanity row: isolation forest on windows
-from . import autoencoder    # noqa: F401  small deep model through the shared trainer
+BUILTIN = {
+    "random": "tsad_models.models.random_scores",   # sanity row: seeded uniform noise
+    "pca": "tsad_models.models.pca",                 # sanity row: PCA reconstruction error
+    "knn": "tsad_models.models.knn",                 # sanity row: nearest-training-window distance
+    "iforest": "tsad_models.models.iforest",         # sanity row: isolation forest on windows
+    "autoencoder": "tsad_models.models.autoencoder", # small deep model through the shared trainer
+    "latad": "tsad_models.models.latad",             # LATAD (Choi et al. 2024): learnable augmentation + triplets
+}

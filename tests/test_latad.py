@@ -1,0 +1,132 @@
+import numpy as np
+import pytest
+import torch
+
+from tsad_models.config import build_config
+from tsad_models.diagnosis import hit_rate
+from tsad_models.errors import ConfigError
+from tsad_models.models.latad import CausalBlock, FeatureGraphAttention, LATADModule, TemporalTransformer
+from tsad_models.registry import get_model_class, model_config_class
+
+SMALL = dict(window=32, step=4, epochs=2, d_model=16, n_heads=2, n_layers=1, tcn_channels=16, latent=16, eta=8,
+             batch_size=32, patience=0)
+
+
+def config(**overrides):
+    return build_config(model_config_class("latad"), {**SMALL, **overrides}, "latad")
+
+
+def detector(seed=0, **overrides):
+    return get_model_class("latad")(config(**overrides), seed=seed, device="cpu", progress=False)
+
+
+@pytest.fixture(scope="module")
+def series():
+    rng = np.random.default_rng(0)
+    t = np.arange(900)
+    train = np.stack([np.sin(t / 10), np.cos(t / 7), 0.1 * rng.standard_normal(900), np.sin(t / 3)], axis=1)
+    test = train[:400].copy()
+    test[200:220, 0] += 3.0
+    return train[:700], train[700:], test
+
+
+def test_shapes(series):
+    fit, val, test = series
+    model = detector().fit(fit, val)
+    assert model.score(test).shape == (400,)
+    assert model.attributions(test).shape == (400, 4)
+    z = model.network(torch.zeros(5, 32, 4))
+    assert z.shape == (5, 16)
+
+
+def test_gradients_reach_the_generators(series):
+    fit, _, _ = series
+    model = detector()
+    model.network = model.build_network(4)
+    model.device = torch.device("cpu")
+    batch = torch.from_numpy(model.training_windows(fit)[:8].astype(np.float32))
+    loss, parts = model.training_loss(batch)
+    loss.backward()
+    assert set(parts) == {"comp", "sep", "reg", "smooth"}
+    for generator in model.network.generators:
+        assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in generator.parameters())
+
+
+def test_learnable_masks_change_during_training(series):
+    fit, val, _ = series
+    torch.manual_seed(0)
+    probe = torch.randn(2, 32, 4)
+    untrained = LATADModule(4, config())
+    before = [g.mask(probe).detach().clone() for g in untrained.generators]
+    assert all(torch.allclose(m, torch.ones_like(m), atol=0.8) for m in before)  # bias starts at 0
+    model = detector(epochs=3).fit(fit, val)
+    after = [g.mask(probe).detach() for g in model.network.generators]
+    assert any(not torch.allclose(a, b) for a, b in zip(after, before))
+
+
+def test_same_seed_same_scores_on_cpu(series):
+    fit, val, test = series
+    a = detector(seed=5).fit(fit, val).score(test)
+    b = detector(seed=5).fit(fit, val).score(test)
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("flag, module_class", [
+    ("gat", FeatureGraphAttention), ("transformer", TemporalTransformer), ("tcn", CausalBlock)])
+def test_each_ablation_removes_its_module(flag, module_class):
+    full = LATADModule(4, config())
+    ablated = LATADModule(4, config(**{flag: False}))
+    count = lambda m: sum(p.numel() for p in m.parameters())
+    assert count(ablated) < count(full)
+    assert not any(isinstance(m, module_class) for m in ablated.modules())
+    calls = []
+    for m in full.modules():
+        if isinstance(m, module_class):
+            m.register_forward_hook(lambda *args: calls.append(1))
+    full(torch.zeros(2, 32, 4))
+    assert calls                      # the full model does call it
+    calls.clear()
+    ablated(torch.zeros(2, 32, 4))
+    assert not calls
+
+
+def test_fixed_augmentation_has_no_generators_and_checks_names():
+    fixed = LATADModule(4, config(augmentation="fixed"))
+    assert len(fixed.generators) == 0
+    with pytest.raises(ConfigError, match="unknown augmentation 'rotate'"):
+        config(augmentation="fixed", fixed_augmentations=["rotate"])
+    with pytest.raises(ConfigError, match="must be a multiple of n_heads"):
+        config(d_model=10, n_heads=4)
+
+
+def test_score_is_the_distance_to_the_nearest_training_centroid(series):
+    fit, val, _ = series
+    model = detector().fit(fit, val)
+    windows = model.windows(fit)[:20]
+    latents = model._latents(windows)
+    expected = model.kmeans_.distances(latents).min(axis=1)
+    np.testing.assert_allclose(model.score_windows(windows), expected, rtol=1e-4)
+
+
+def test_hit_rate_convention():
+    attributions = np.zeros((10, 5))
+    attributions[2:4] = [0.9, 0.1, 0.8, 0.0, 0.7]       # ranking: 0, 2, 4, 1, 3
+    causes = [{"start": 2, "end": 4, "channels": [0, 1]}]
+    assert hit_rate(attributions, causes, 100) == pytest.approx(0.5)   # top 2 = {0, 2}: one of two
+    assert hit_rate(attributions, causes, 150) == pytest.approx(0.5)   # top 3 = {0, 2, 4}
+    causes = [{"start": 2, "end": 4, "channels": [0, 2]}]
+    assert hit_rate(attributions, causes, 100) == 1.0
+
+
+def test_numpy_kmeans_matches_scikit_learn_inertia():
+    from sklearn.cluster import KMeans
+
+    from tsad_models.cluster import kmeans
+
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(c, 0.3, (80, 6)) for c in range(5)])
+    ours = kmeans(x, 5, seed=1)
+    theirs = KMeans(n_clusters=5, n_init=10, random_state=1).fit(x)
+    assert ours.inertia == pytest.approx(theirs.inertia_, rel=1e-6)
+    assert kmeans(x[:3], 10).centers.shape == (3, 6)          # fewer points than clusters
+    np.testing.assert_array_equal(kmeans(x, 4, seed=2).centers, kmeans(x, 4, seed=2).centers)
