@@ -13,6 +13,7 @@ the file, both hashes and the fix.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -127,43 +128,36 @@ def safe_extract(archive: str | Path, dest_dir: str | Path) -> list[str]:
     links and devices; all members are checked before anything is written, and the
     extraction happens in a temporary folder that is renamed at the end."""
     archive, dest_dir = Path(archive), Path(dest_dir)
-    if zipfile.is_zipfile(archive):
-        with zipfile.ZipFile(archive) as z:
+    with contextlib.ExitStack() as stack:
+        if zipfile.is_zipfile(archive):
+            z = stack.enter_context(zipfile.ZipFile(archive))
             members = []
             for info in z.infolist():
                 mode = (info.external_attr >> 16) & 0o170000
                 kind = "dir" if info.is_dir() else ("link" if mode == 0o120000 else "file")
-                members.append((_check_member(info.filename, kind, archive), info))
-            tmp = Path(tempfile.mkdtemp(dir=dest_dir.parent, prefix=f".{dest_dir.name}."))
-            try:
-                for path, info in members:
-                    if not info.is_dir():
-                        target = tmp.joinpath(*path.parts)
-                        target.parent.mkdir(parents=True, exist_ok=True)
-                        with z.open(info) as source, open(target, "wb") as out:
-                            shutil.copyfileobj(source, out, CHUNK)
-            except BaseException:
-                shutil.rmtree(tmp, ignore_errors=True)
-                raise
-    elif tarfile.is_tarfile(archive):
-        with tarfile.open(archive) as t:
+                opener = None if info.is_dir() else (lambda info=info: z.open(info))
+                members.append((_check_member(info.filename, kind, archive), opener))
+        elif tarfile.is_tarfile(archive):
+            t = stack.enter_context(tarfile.open(archive))
             members = []
             for info in t.getmembers():
                 kind = "file" if info.isfile() else "dir" if info.isdir() else "link" if (info.issym() or info.islnk()) else "device or special file"
-                members.append((_check_member(info.name, kind, archive), info))
-            tmp = Path(tempfile.mkdtemp(dir=dest_dir.parent, prefix=f".{dest_dir.name}."))
-            try:
-                for path, info in members:
-                    if info.isfile():
-                        target = tmp.joinpath(*path.parts)
-                        target.parent.mkdir(parents=True, exist_ok=True)
-                        with t.extractfile(info) as source, open(target, "wb") as out:
-                            shutil.copyfileobj(source, out, CHUNK)
-            except BaseException:
-                shutil.rmtree(tmp, ignore_errors=True)
-                raise
-    else:
-        raise DataError(f"{archive}: not a tar or zip archive (truncated download?); delete it and rerun")
+                opener = (lambda info=info: t.extractfile(info)) if info.isfile() else None
+                members.append((_check_member(info.name, kind, archive), opener))
+        else:
+            raise DataError(f"{archive}: not a tar or zip archive (truncated download?); delete it and rerun")
+        # every member was checked above; only now is anything written
+        tmp = Path(tempfile.mkdtemp(dir=dest_dir.parent, prefix=f".{dest_dir.name}."))
+        try:
+            for path, opener in members:
+                if opener is not None:
+                    target = tmp.joinpath(*path.parts)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    with opener() as source, open(target, "wb") as out:
+                        shutil.copyfileobj(source, out, CHUNK)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
     if dest_dir.exists():
         shutil.rmtree(dest_dir)
     os.replace(tmp, dest_dir)
