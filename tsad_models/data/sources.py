@@ -661,3 +661,7 @@ register_source("ucr2021", Source(
     inputs=lambda card: [],
     fetch=_ucr_fetch,
 ))
+
+
+# the activity datasets (DSADS, PAMAP2, WESAD) live in their own module
+from . import activity  # noqa: E402,F401  (registers its sources)

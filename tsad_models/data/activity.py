@@ -1,0 +1,344 @@
+"""Activity datasets used by AMSL (Zhang et al., TKDE 2022): DSADS, PAMAP2, WESAD.
+
+They are classification recordings, not anomaly benchmarks: a card names which classes
+are normal and which are anomalous, and one rule turns a subject's recording into the
+processed train/test format (one entity per subject):
+
+- the recording is cut into blocks, a block being a run of one class (classes the card
+  neither calls normal nor anomalous, e.g. PAMAP2's transient class 0, are dropped);
+- each normal block is split in time: its first ``train_fraction`` goes to train, the rest
+  to test; anomalous blocks go to test whole;
+- train and test are the concatenations of their pieces in recording order, and a test
+  point is anomalous when its block's class is anomalous.
+
+AMSL itself pools all subjects, shuffles 5-second segments and puts 60 % of the normal ones
+in train; here the split is in time within each block (no segment of the future trains
+the model) and per subject, and normalisation is fitted on train alone (AMSL's min-max
+scaler saw every segment, anomalies included). ``downsample`` (block means) is a card key.
+
+Each dataset comes as one archive (nested zips are unpacked, all safely); a mirror
+folder may hold the archive under its canonical name or the unpacked layout.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError
+from .cards import DatasetCard
+from .processed import Entity
+from .sources import Source, register_source
+
+log = logging.getLogger("tsad_models.data")
+
+
+# --- the shared rule ---------------------------------------------------------------------
+
+def blocks_of(classes: np.ndarray) -> list[tuple[int, int, int]]:
+    """Runs of equal class: [(class, begin, end)] with end exclusive."""
+    classes = np.asarray(classes)
+    if len(classes) == 0:
+        return []
+    edges = np.flatnonzero(classes[1:] != classes[:-1]) + 1
+    begins = np.r_[0, edges]
+    ends = np.r_[edges, len(classes)]
+    return [(int(classes[b]), int(b), int(e)) for b, e in zip(begins, ends)]
+
+
+def split_recording(values: np.ndarray, classes: np.ndarray, normal: list[int], anomalous: list[int],
+                    train_fraction: float, where: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+    """(train, test, labels, counts) by the module's rule."""
+    if set(normal) & set(anomalous):
+        raise DataError(f"{where}: classes {sorted(set(normal) & set(anomalous))} are both normal and anomalous in the card")
+    if not 0 < train_fraction < 1:
+        raise DataError(f"{where}: train_fraction must lie in (0, 1), got {train_fraction}")
+    train, test, labels = [], [], []
+    counts = {"normal_blocks": 0, "anomalous_blocks": 0, "dropped_points": 0}
+    for cls, begin, end in blocks_of(classes):
+        if cls in anomalous:
+            test.append(values[begin:end])
+            labels.append(np.ones(end - begin, dtype=np.int8))
+            counts["anomalous_blocks"] += 1
+        elif cls in normal:
+            cut = begin + int(round((end - begin) * train_fraction))
+            train.append(values[begin:cut])
+            test.append(values[cut:end])
+            labels.append(np.zeros(end - cut, dtype=np.int8))
+            counts["normal_blocks"] += 1
+        else:
+            counts["dropped_points"] += end - begin
+    if not counts["normal_blocks"]:
+        raise DataError(f"{where}: no block of a normal class {normal}; is this the right file?")
+    width = values.shape[1]
+    return (np.concatenate(train) if train else np.zeros((0, width)),
+            np.concatenate(test) if test else np.zeros((0, width)),
+            np.concatenate(labels) if labels else np.zeros(0, dtype=np.int8), counts)
+
+
+def downsample(values: np.ndarray, classes: np.ndarray, factor: int) -> tuple[np.ndarray, np.ndarray]:
+    """Means of ``factor`` consecutive points within each block (a block's tail shorter than
+    ``factor`` is dropped), so no downsampled point mixes two classes."""
+    if factor <= 1:
+        return values, classes
+    out_values, out_classes = [], []
+    for cls, begin, end in blocks_of(classes):
+        n = (end - begin) // factor
+        if n:
+            out_values.append(values[begin : begin + n * factor].reshape(n, factor, -1).mean(axis=1))
+            out_classes.append(np.full(n, cls))
+    if not out_values:
+        return values[:0], classes[:0]
+    return np.concatenate(out_values), np.concatenate(out_classes)
+
+
+def _classes(card: DatasetCard) -> tuple[list[int], list[int]]:
+    classes = card["classes"]
+    return [int(c) for c in classes["normal"]], [int(c) for c in classes["anomalous"]]
+
+
+def _activity_entity(card: DatasetCard, entity: str, values: np.ndarray, classes: np.ndarray,
+                     channels: list[str], where: str, meta: dict) -> Entity:
+    if not np.isfinite(values).all():
+        raise DataError(f"{where}: NaN/inf left after the documented filling; the file may be corrupt: delete it and rerun")
+    values, classes = downsample(values, classes, int(card.get("downsample", 1)))
+    normal, anomalous = _classes(card)
+    train, test, labels, counts = split_recording(values, classes, normal, anomalous,
+                                                  float(card.get("train_fraction", 0.6)), where)
+    return Entity(name=entity, train=train, test=test, labels=labels, channels=channels,
+                  meta={**meta, **counts, "normal_classes": normal, "anomalous_classes": anomalous,
+                        "train_fraction": float(card.get("train_fraction", 0.6)),
+                        "downsample": int(card.get("downsample", 1))})
+
+
+# --- download: one archive, or its unpacked layout in a mirror folder ----------------------
+
+def _find(folder: Path, marker: str) -> Path | None:
+    """The folder that holds ``marker`` (a relative path) anywhere under ``folder``."""
+    if (folder / marker).exists():
+        return folder
+    found = sorted(folder.rglob(Path(marker).name)) if folder.is_dir() else []
+    for path in found:
+        root = path
+        for _ in Path(marker).parts:
+            root = root.parent
+        if (root / marker).exists():
+            return root
+    return None
+
+
+def _extract_nested(archive: Path, dest: Path, depth: int = 2) -> None:
+    """Extract ``archive`` safely; zips found inside are extracted beside themselves (UCI
+    wraps some datasets in a zip within a zip)."""
+    from .download import safe_extract
+
+    safe_extract(archive, dest)
+    for _ in range(depth):
+        inner = [p for p in dest.rglob("*.zip")]
+        if not inner:
+            return
+        for path in inner:
+            safe_extract(path, path.with_suffix(""))
+            path.unlink()
+
+
+def _archive_fetch(card: DatasetCard, entities: list[str], raw_dir: Path, mirror: str | None) -> dict:
+    from .download import fetch, sha256_of
+
+    root = Path(raw_dir) / card.name / "data"
+    marker = card["layout_marker"]
+    record = {"dataset": card.name, "entities": entities, "mirror": mirror, "files": {}, "unpinned": []}
+    if _find(root, marker) is None and mirror and "://" not in mirror:
+        unpacked = _find(Path(mirror) / card["mirror_root"], marker)
+        if unpacked is not None:
+            tmp = root.with_name(".data.copying")
+            shutil.rmtree(tmp, ignore_errors=True)
+            shutil.copytree(unpacked, tmp)
+            shutil.rmtree(root, ignore_errors=True)
+            tmp.rename(root)
+            record["copied_from"] = str(unpacked)
+    if _find(root, marker) is None:
+        spec = card["archive"]
+        archive = Path(raw_dir) / card.name / spec["name"]
+        try:
+            sha = fetch(spec["url"], archive, spec.get("sha256"), mirror=mirror, key=card["mirror_root"] + spec["name"])
+        except DataError as exc:
+            if "sha256 mismatch" in str(exc):
+                raise
+            raise DataError(
+                f"dataset {card.name!r}: the archive {spec['name']} could not be obtained ({exc}). Get it from "
+                f"{spec['url']} (see {card.path}), or point the config key `mirror` at a folder holding "
+                f"{card['mirror_root']}{spec['name']} or the unpacked layout ({card['mirror_root']}...{card['layout_marker']})"
+            ) from None
+        record["files"][spec["name"]] = sha
+        if not spec.get("sha256"):
+            record["unpinned"].append(spec["name"])
+            log.warning("%s: the archive's sha256 is not pinned in %s; recorded %s on first download", spec["name"], card.path, sha)
+        staging = root.with_name(".data.extracting")
+        shutil.rmtree(staging, ignore_errors=True)
+        _extract_nested(archive, staging)
+        found = _find(staging, marker)
+        if found is None:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise DataError(f"{archive}: no {marker} inside; is this the archive named in {card.path}? Delete it and rerun")
+        shutil.rmtree(root, ignore_errors=True)
+        found.rename(root)
+        shutil.rmtree(staging, ignore_errors=True)
+    data = _find(root, marker)
+    files = {e: sorted(p for p in data.glob(card["entity_files"].format(entity=e)) if p.is_file()) for e in entities}
+    missing = [e for e in entities if not files[e]]
+    if missing:
+        raise DataError(f"{data}: no data for {', '.join(missing)} (expected {card['entity_files']}); "
+                        f"the archive or mirror is incomplete, or run fewer entities with the config key `entities`")
+    for entity in entities:
+        for file in files[entity]:
+            record["files"][str(file.relative_to(data))] = sha256_of(file)
+    return record
+
+
+def _data_root(card: DatasetCard, raw_dir: Path) -> Path:
+    root = _find(Path(raw_dir) / card.name / "data", card["layout_marker"])
+    if root is None:
+        raise DataError(f"{Path(raw_dir) / card.name / 'data'}: no {card['layout_marker']}; rerun the download rule")
+    return root
+
+
+# --- DSADS: UCI Daily and Sports Activities ---------------------------------------------------
+
+def _dsads_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
+    root = _data_root(card, raw_dir)
+    channels = int(card["channels"])
+    pieces, classes = [], []
+    for activity in range(1, 20):
+        folder = root / f"a{activity:02d}" / entity
+        segments = sorted(folder.glob("s*.txt"))
+        if not segments:
+            raise DataError(f"{folder}: no s01.txt ... s60.txt; the DSADS archive is incomplete: delete it and rerun")
+        for path in segments:
+            try:
+                block = np.loadtxt(path, delimiter=",", ndmin=2)
+            except ValueError as exc:
+                raise DataError(f"{path}: not comma-separated numbers ({exc}); delete the download and rerun") from None
+            if block.shape[1] != channels:
+                raise DataError(f"{path}: {block.shape[1]} columns, DSADS has {channels} (5 units x 9 sensors)")
+            pieces.append(block)
+            classes.append(np.full(len(block), activity))
+    return _activity_entity(card, entity, np.concatenate(pieces), np.concatenate(classes),
+                            [f"{unit}_{sensor}" for unit in ("T", "RA", "LA", "RL", "LL")
+                             for sensor in ("xacc", "yacc", "zacc", "xgyro", "ygyro", "zgyro", "xmag", "ymag", "zmag")][:channels],
+                            str(root / "a01" / entity), {"source": "DSADS (UCI 256)"})
+
+
+register_source("dsads", Source(
+    entities=lambda card: [f"p{i}" for i in range(1, 9)],
+    load=_dsads_load,
+    inputs=lambda card: [],
+    fetch=_archive_fetch,
+))
+
+
+# --- PAMAP2 -------------------------------------------------------------------------------
+
+_PAMAP2_IMU = ["temperature", "acc16_x", "acc16_y", "acc16_z", "acc6_x", "acc6_y", "acc6_z",
+               "gyro_x", "gyro_y", "gyro_z", "mag_x", "mag_y", "mag_z", "orient_1", "orient_2", "orient_3", "orient_4"]
+PAMAP2_COLUMNS = ["timestamp", "activity", "heart_rate"] + [f"{unit}_{name}" for unit in ("hand", "chest", "ankle") for name in _PAMAP2_IMU]
+# The dataset's readme: the +-6 g accelerometer saturates and the orientation is invalid in
+# this collection; the usual choice (kept here) is heart rate + temperature, +-16 g
+# acceleration, gyroscope and magnetometer of each unit: 31 channels.
+PAMAP2_CHANNELS = ["heart_rate"] + [f"{unit}_{name}" for unit in ("hand", "chest", "ankle")
+                                    for name in ("temperature", "acc16_x", "acc16_y", "acc16_z",
+                                                 "gyro_x", "gyro_y", "gyro_z", "mag_x", "mag_y", "mag_z")]
+
+
+def _pamap2_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
+    root = _data_root(card, raw_dir)
+    path = root / card["entity_files"].format(entity=entity)
+    if not path.is_file():
+        raise DataError(f"{path}: file is missing; rerun the download rule")
+    frame = pd.read_csv(path, sep=r"\s+", header=None, engine="c")
+    if frame.shape[1] != len(PAMAP2_COLUMNS):
+        raise DataError(f"{path}: {frame.shape[1]} columns, PAMAP2 has {len(PAMAP2_COLUMNS)} (timestamp, activity, heart rate, 3 x 17 IMU)")
+    frame.columns = PAMAP2_COLUMNS
+    classes = frame["activity"].to_numpy()
+    values = frame[PAMAP2_CHANNELS]
+    # heart rate is sampled at ~9 Hz (NaN between samples): carried forward, then back for the
+    # first rows; IMU dropouts (NaN) are interpolated linearly, within each activity block
+    missing = int(values.drop(columns="heart_rate").isna().to_numpy().sum())
+    filled = []
+    for _, begin, end in blocks_of(classes):
+        block = values.iloc[begin:end]
+        block = block.assign(heart_rate=block["heart_rate"].ffill().bfill())
+        filled.append(block.interpolate(limit_direction="both"))
+    values = pd.concat(filled).to_numpy(np.float64)
+    if np.isnan(values).any():
+        columns = [PAMAP2_CHANNELS[j] for j in np.flatnonzero(np.isnan(values).any(axis=0))]
+        raise DataError(f"{path}: an activity block has no value at all in {', '.join(columns)}; the file is truncated or corrupt")
+    return _activity_entity(card, entity, values, classes, PAMAP2_CHANNELS, str(path),
+                            {"source": "PAMAP2 (UCI 231)", "imu_dropouts_interpolated": missing})
+
+
+register_source("pamap2", Source(
+    entities=lambda card: [f"subject{i}" for i in range(101, 110)],
+    load=_pamap2_load,
+    inputs=lambda card: [],
+    fetch=_archive_fetch,
+))
+
+
+# --- WESAD --------------------------------------------------------------------------------
+
+class _ArraysOnly(pickle.Unpickler):
+    """WESAD ships Python pickles; a pickle can run code, so only what holds NumPy arrays,
+    dicts, lists and strings may be built."""
+
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+        ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
+    }
+
+    def find_class(self, module, name):
+        if (module, name) in self.ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing {module}.{name}: the file holds more than arrays")
+
+
+WESAD_CHEST = ["ACC", "ECG", "EMG", "EDA", "Temp", "Resp"]
+
+
+def _wesad_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
+    root = _data_root(card, raw_dir)
+    path = root / card["entity_files"].format(entity=entity)
+    if not path.is_file():
+        raise DataError(f"{path}: file is missing; rerun the download rule")
+    try:
+        with open(path, "rb") as handle:
+            record = _ArraysOnly(handle, encoding="latin1").load()  # pickled by Python 2
+        chest = record["signal"]["chest"]
+        labels = np.asarray(record["label"]).reshape(-1)
+    except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError) as exc:
+        raise DataError(f"{path}: not a WESAD subject file ({type(exc).__name__}: {exc}); delete it and rerun") from None
+    columns, names = [], []
+    for signal in WESAD_CHEST:
+        if signal not in chest:
+            raise DataError(f"{path}: no chest signal {signal!r}; is this WESAD?")
+        array = np.asarray(chest[signal], dtype=np.float64).reshape(len(labels), -1) if len(chest[signal]) == len(labels) else None
+        if array is None:
+            raise DataError(f"{path}: chest {signal} has {len(chest[signal])} samples for {len(labels)} labels")
+        columns.append(array)
+        names += [f"chest_{signal}_{axis}" for axis in "xyz"] if array.shape[1] == 3 else [f"chest_{signal}"]
+    return _activity_entity(card, entity, np.concatenate(columns, axis=1), labels, names, str(path),
+                            {"source": "WESAD (chest, RespiBAN, 700 Hz)"})
+
+
+register_source("wesad", Source(
+    entities=lambda card: [f"S{i}" for i in list(range(2, 12)) + list(range(13, 18))],
+    load=_wesad_load,
+    inputs=lambda card: [],
+    fetch=_archive_fetch,
+))
