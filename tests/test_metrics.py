@@ -279,3 +279,37 @@ def test_gpd_fit_is_at_least_as_likely_as_scipys(shape):
     c, _, scale = genpareto.fit(y, floc=0)
     assert gpd_log_likelihood(y, xi, sigma) >= gpd_log_likelihood(y, c, scale) - 1e-9
     assert xi == pytest.approx(c, abs=0.01) and sigma == pytest.approx(scale, rel=0.01)
+
+
+def _nearest_smaller_by_stack(values, or_equal=False):
+    n = len(values)
+    left, right = np.full(n, -1), np.full(n, n)
+    for out, order in ((left, range(n)), (right, range(n - 1, -1, -1))):
+        stack = []
+        for i in order:
+            while stack and (values[stack[-1]] > values[i] if or_equal else values[stack[-1]] >= values[i]):
+                stack.pop()
+            if stack:
+                out[i] = stack[-1]
+            stack.append(i)
+    return left, right
+
+
+@pytest.mark.parametrize("pattern", ["random", "ties", "random walk", "long ramp then a dip", "repeated ramps",
+                                     "sawtooth", "decreasing", "constant", "smoothed"])
+def test_nearest_smaller_matches_the_stack_algorithm(pattern):
+    """Pointer jumping, and its sparse-table finish for the indices that walk long monotone runs."""
+    from tsad_models.metrics.range_based import _nearest_smaller_left, nearest_smaller
+
+    rng = np.random.default_rng(7)
+    n = 5_000
+    values = {
+        "random": rng.integers(0, n, n), "ties": rng.integers(0, 4, n), "random walk": np.cumsum(rng.normal(size=n)),
+        "long ramp then a dip": np.r_[np.arange(n - 1), -1], "repeated ramps": np.tile(np.r_[np.arange(499), -1], n // 500),
+        "sawtooth": np.tile(np.arange(250)[::-1], n // 250), "decreasing": np.arange(n)[::-1].copy(),
+        "constant": np.zeros(n), "smoothed": np.convolve(rng.random(n + 49), np.ones(50) / 50, "valid"),
+    }[pattern]
+    left, right = nearest_smaller(values)
+    expected_left, expected_right = _nearest_smaller_by_stack(values)
+    assert np.array_equal(left, expected_left) and np.array_equal(right, expected_right)
+    assert np.array_equal(_nearest_smaller_left(values, or_equal=True), _nearest_smaller_by_stack(values, or_equal=True)[0])

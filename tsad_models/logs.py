@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -19,12 +20,11 @@ def job_logging(log_path: str | None, threads: int | None = None):
                         handlers=handlers, force=True)
     logging.captureWarnings(True)
     if threads:
-        try:
-            import torch
-
-            torch.set_num_threads(int(threads))
-        except ImportError:
-            pass
+        # torch reads OMP_NUM_THREADS when it is imported (deep models import it lazily, after
+        # this); importing torch here would cost seconds to every job that never uses it
+        os.environ["OMP_NUM_THREADS"] = str(int(threads))
+        if "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(int(threads))
     try:
         yield logging.getLogger("tsad_models.job")
     except Exception:

@@ -108,37 +108,40 @@ def affiliation_counts(scores: np.ndarray, segments: np.ndarray, thresholds_sort
     n_zones = len(segments)
     bounds = np.concatenate(([0.0], (ends[:-1] + starts[1:]) / 2, [float(n)]))
 
-    # pieces: each timestamp's [i, i+1), cut in two where a zone boundary falls at i + 0.5
-    index = np.arange(n)
+    # rank: index of the largest threshold <= the score (-1: never flagged, left out)
+    if ranks is None:
+        ranks = np.searchsorted(thresholds_sorted, scores, side="right") - 1
+    flagged = np.flatnonzero(ranks >= 0)
+    # pieces: each flagged timestamp's [i, i+1), cut in two where a zone boundary falls at
+    # i + 0.5; built in position order (no sort needed)
     inner = bounds[1:-1]
     half_cuts = inner[inner != np.floor(inner)]          # boundaries at i + 0.5
     cut = np.zeros(n, dtype=bool)
     cut[(half_cuts - 0.5).astype(np.int64)] = True
-    piece_index = np.concatenate([index, index[cut]])
-    piece_lo = np.concatenate([index.astype(float), index[cut] + 0.5])
-    piece_hi = np.concatenate([np.where(cut, index + 0.5, index + 1.0), index[cut] + 1.0])
-    order = np.argsort(piece_lo, kind="stable")
-    piece_index, piece_lo, piece_hi = piece_index[order], piece_lo[order], piece_hi[order]
-    # rank: index of the largest threshold <= the score (-1: never flagged, dropped here)
-    if ranks is None:
-        ranks = np.searchsorted(thresholds_sorted, scores, side="right") - 1
+    repeats = 1 + cut[flagged]
+    piece_index = np.repeat(flagged, repeats)
+    second_half = np.zeros(len(piece_index), dtype=bool)
+    second_half[np.cumsum(repeats)[repeats == 2] - 1] = True
+    piece_lo = piece_index + 0.5 * second_half
+    piece_hi = np.where(cut[piece_index] & ~second_half, piece_index + 0.5, piece_index + 1.0)
     rank = ranks[piece_index]
-    keep = rank >= 0
-    piece_index, piece_lo, piece_hi, rank = piece_index[keep], piece_lo[keep], piece_hi[keep], rank[keep]
     piece_zone = np.searchsorted(inner, piece_lo, side="right")
 
     a, b = starts[piece_zone], ends[piece_zone]
     e0, e1 = bounds[piece_zone], bounds[piece_zone + 1]
 
-    # sweep order: higher score first, then left to right
-    sweep = np.lexsort((piece_lo, -scores[piece_index]))
+    # sweep order: higher rank first, then left to right (pieces are in position order, the
+    # sort is stable); the order among equal ranks does not change any sum at a threshold
+    sweep = np.argsort(-rank, kind="stable")
     sweep_position = np.empty(len(sweep), dtype=np.int32 if len(sweep) < 2**31 else np.int64)
     sweep_position[sweep] = np.arange(len(sweep))
 
     # precision: cumulative integral / cumulative length per zone, in sweep order
     value = _precision_integral(piece_lo, piece_hi, a, b, e0, e1)
     length = piece_hi - piece_lo
-    by_zone = np.lexsort((sweep_position, piece_zone))
+    # pieces grouped by zone, each zone in sweep order (zones are contiguous in position)
+    zone_key = piece_zone.astype(np.uint16) if n_zones < 2**16 else piece_zone
+    by_zone = sweep[np.argsort(zone_key[sweep], kind="stable")]
     z = piece_zone[by_zone]
     first_in_zone = np.r_[True, z[1:] != z[:-1]]
     group_start = np.maximum.accumulate(np.where(first_in_zone, np.arange(len(z)), 0))

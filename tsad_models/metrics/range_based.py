@@ -11,8 +11,8 @@ With these, for true segments R_i and predicted runs P_j (maximal runs of flagge
 >= t.  Precision needs the predicted runs at every threshold: a run that exists at some
 threshold is an interval whose minimum is above both neighbours, i.e. a node of the
 component tree of the score sequence.  For each point the nearest strictly smaller
-value on each side (found for all points at once by binary lifting over a sparse table
-of range minima) gives the run it is the minimum of; each distinct run is alive for the
+value on each side (found for all points at once by pointer jumping, see
+``_nearest_smaller_left``) gives the run it is the minimum of; each distinct run is alive for the
 thresholds between its neighbours' larger value (exclusive) and its own minimum
 (inclusive), so its contribution is added to a difference array over thresholds.
 O(T log T) time, no loop over thresholds.
@@ -25,34 +25,54 @@ import numpy as np
 from .checks import label_segments
 
 
-def nearest_smaller(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For every i, the nearest j < i and the nearest j > i with values[j] < values[i] (-1 / n if none).
+def _nearest_smaller_left(values: np.ndarray, or_equal: bool = False) -> np.ndarray:
+    """For every i, the nearest j < i with values[j] < values[i] (<= with ``or_equal``; -1 if none).
 
-    One sparse table of range minima (levels[k][j] = min(values[j : j + 2**k])) serves
-    both directions; each index then descends the levels (binary lifting), all indices at
-    once.  O(n log n) time and memory, no Python loop over n.
+    Pointer jumping: start from left[i] = i - 1; while values[left[i]] >= values[i], jump
+    to left[left[i]].  A jump is always safe (every value strictly between left[j] and j
+    is >= values[j] >= values[i]), so all unresolved indices jump together and only they
+    are touched again: on random scores 30-40 rounds over a fast-shrinking set, O(n)
+    memory.  A long monotone run can make an index walk it one step per round, so after
+    ``max_rounds`` the few indices left finish by binary lifting over a sparse table of
+    range minima (O(n log n), the bound in the worst case).
     """
+    n = len(values)
+    left = np.arange(-1, n - 1)
+    active = np.arange(1, n)
+    max_rounds = 2 * max(n, 2).bit_length() + 16
+    for _ in range(max_rounds):
+        if not len(active):
+            return left
+        candidate = left[active]
+        move = values[candidate] > values[active] if or_equal else values[candidate] >= values[active]
+        active = active[move]
+        candidate = left[candidate[move]]
+        left[active] = candidate
+        active = active[candidate >= 0]
+    if len(active):
+        # left[i] is the next candidate, not yet compared: values[left[i] + 1 : i] >= values[i]
+        levels = [values]   # levels[k][j] = min(values[j : j + 2**k])
+        while (1 << len(levels)) <= n:
+            half = 1 << (len(levels) - 1)
+            levels.append(np.minimum(levels[-1][:-half], levels[-1][half:]))
+        at, target = left[active] + 1, values[active]
+        for k in range(len(levels) - 1, -1, -1):
+            start = at - (1 << k)
+            ok = start >= 0
+            ok[ok] = levels[k][start[ok]] > target[ok] if or_equal else levels[k][start[ok]] >= target[ok]
+            at = np.where(ok, start, at)
+        left[active] = at - 1
+    return left
+
+
+def nearest_smaller(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For every i, the nearest j < i and the nearest j > i with values[j] < values[i] (-1 / n if none)."""
     n = len(values)
     if n == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    levels = [values]
-    k = 1
-    while (1 << k) <= n:
-        half = 1 << (k - 1)
-        levels.append(np.minimum(levels[-1][:-half], levels[-1][half:]))
-        k += 1
-    left = np.arange(n)   # invariant: values[left:i] >= values[i]
-    right = np.arange(n)  # invariant: values[i+1:right+1] >= values[i]
-    for k in range(len(levels) - 1, -1, -1):
-        step = 1 << k
-        level = levels[k]
-        start = left - step
-        ok = start >= 0
-        left = np.where(ok & (level[np.where(ok, start, 0)] >= values), start, left)
-        start = right + 1
-        ok = start + step <= n
-        right = np.where(ok & (level[np.where(ok, start, 0)] >= values), right + step, right)
-    return left - 1, right + 1
+    left = _nearest_smaller_left(values)
+    right = (n - 1) - _nearest_smaller_left(values[::-1])[::-1]   # -1 in the mirror is n here
+    return left, right
 
 
 def range_counts(scores, labels, segments, thresholds_sorted, alpha_recall=0.0, alpha_precision=0.0, ranks=None):
@@ -94,8 +114,9 @@ def range_counts(scores, labels, segments, thresholds_sorted, alpha_recall=0.0, 
 
     # precision: the runs of the component tree
     left, right = nearest_smaller(ranks)
-    key = left * (n + 2) + right
-    _, first = np.unique(key, return_index=True)
+    # a run is found once per point at its minimum level; keep the leftmost such point (the
+    # one with no equal rank since the run's left end)
+    first = np.flatnonzero(_nearest_smaller_left(ranks, or_equal=True) == left)
     node_left, node_right, node_level = left[first], right[first], ranks[first]
     boundary = np.maximum(np.where(node_left >= 0, ranks[np.maximum(node_left, 0)], -1),
                           np.where(node_right < n, ranks[np.minimum(node_right, n - 1)], -1))
