@@ -530,7 +530,10 @@ def _read_hand_placed(card: DatasetCard, folder: Path, part: str) -> tuple[np.nd
     frame = pd.read_csv(path, skiprows=header, low_memory=False)
     frame.columns = [str(c).strip() for c in frame.columns]
     if part == "train" and layout["label_column"] not in frame.columns:
-        frame[layout["label_column"]] = layout["normal_values"][0]
+        # WADI's training file has no label column: all normal (one concat: the frame read
+        # from WADI's ~130 columns is already split in many blocks, an insert warns)
+        labels = pd.Series(layout["normal_values"][0], index=frame.index, name=layout["label_column"])
+        frame = pd.concat([frame, labels], axis=1)
     if layout["label_column"] not in frame.columns:
         raise DataError(f"{path}: no label column {layout['label_column']!r}; is this the expected release? See {card.path}")
     if len(frame) != int(spec["rows"]):
