@@ -51,17 +51,26 @@ def _trapezoid_over_kinks(f, lo, hi, kinks):
 
 
 def _precision_integral(lo, hi, a, b, e0, e1):
-    """Integral of Fp(dist(x, [a, b))) over [lo, hi]: inside J it is 1, outside piecewise linear."""
+    """Integral of Fp(dist(x, [a, b))) over [lo, hi] (within the zone [e0, e1)), in closed form.
+
+    Inside J the integrand is 1.  Left of J (d = a - x) it is ((x - e0) + max(0, x - k_left))
+    / |E| with k_left = a + b - e1; right of J (d = x - b) it is (max(0, k_right - x) + (e1 - x))
+    / |E| with k_right = a + b - e0.  Each side has a piecewise-quadratic antiderivative, so the
+    integral is a difference of two of its values: no kinks to find, no quadrature.
+    """
     size = e1 - e0
+    k_left, k_right = a + b - e1, a + b - e0
 
-    def outside(x, rows):
-        a_, b_ = a[rows][:, None], b[rows][:, None]
-        d = np.maximum(np.maximum(a_ - x, x - b_), 0.0)
-        return (np.maximum(0.0, a_ - d - e0[rows][:, None]) + np.maximum(0.0, e1[rows][:, None] - b_ - d)) / size[rows][:, None]
+    def left_antiderivative(x):
+        return ((x - e0) ** 2 + np.maximum(0.0, x - k_left) ** 2) / (2 * size)
 
-    kinks = [a + b - e1, a + b - e0]
-    left = _trapezoid_over_kinks(outside, lo, np.minimum(hi, a), kinks) * (np.minimum(hi, a) > lo)
-    right = _trapezoid_over_kinks(outside, np.maximum(lo, b), hi, kinks) * (hi > np.maximum(lo, b))
+    def right_antiderivative(x):
+        return -(np.maximum(0.0, k_right - x) ** 2 + (e1 - x) ** 2) / (2 * size)
+
+    left_end = np.minimum(hi, a)
+    left = np.where(left_end > lo, left_antiderivative(left_end) - left_antiderivative(np.minimum(lo, a)), 0.0)
+    right_start = np.maximum(lo, b)
+    right = np.where(hi > right_start, right_antiderivative(np.maximum(hi, b)) - right_antiderivative(right_start), 0.0)
     inside = np.maximum(0.0, np.minimum(hi, b) - np.maximum(lo, a))
     return left + inside + right
 
