@@ -141,7 +141,12 @@ def affiliation_counts(scores: np.ndarray, segments: np.ndarray, thresholds_sort
 
     # sweep order: higher rank first, then left to right (pieces are in position order, the
     # sort is stable); the order among equal ranks does not change any sum at a threshold
-    sweep = np.argsort(-rank, kind="stable")
+    # one int64 sort of (descending rank, position) keys is faster than a stable argsort
+    n_pieces, top = len(rank), int(rank.max(initial=0))
+    if (top + 1) * max(n_pieces, 1) < 2**62:
+        sweep = np.sort((top - rank).astype(np.int64) * n_pieces + np.arange(n_pieces)) % n_pieces
+    else:  # keys would overflow int64
+        sweep = np.argsort(-rank, kind="stable")
     sweep_position = np.empty(len(sweep), dtype=np.int32 if len(sweep) < 2**31 else np.int64)
     sweep_position[sweep] = np.arange(len(sweep))
 

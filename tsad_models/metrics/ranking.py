@@ -6,13 +6,18 @@ import numpy as np
 
 
 def _distinct_threshold_counts(scores: np.ndarray, labels: np.ndarray):
-    """TP and FP when flagging score >= each distinct score, thresholds descending."""
-    order = np.argsort(-scores, kind="mergesort")
-    sorted_scores = scores[order]
-    sorted_labels = labels[order].astype(np.int64)
-    last_of_group = np.flatnonzero(np.diff(sorted_scores)) if len(scores) > 1 else np.array([], dtype=np.int64)
+    """TP and FP when flagging score >= each distinct score, thresholds descending.
+
+    Two plain sorts instead of an argsort: all scores give the distinct thresholds and how
+    many scores reach each; the (few) positive scores, searched, give how many of those are
+    positive.
+    """
+    descending = np.sort(scores)[::-1]
+    last_of_group = np.flatnonzero(descending[1:] != descending[:-1]) if len(scores) > 1 else np.array([], dtype=np.int64)
     last_of_group = np.append(last_of_group, len(scores) - 1)
-    tp = np.cumsum(sorted_labels)[last_of_group]
+    thresholds = descending[last_of_group]
+    positives = np.sort(scores[labels.astype(bool)])
+    tp = len(positives) - np.searchsorted(positives, thresholds, side="left")
     fp = (last_of_group + 1) - tp
     return tp, fp
 
