@@ -139,9 +139,9 @@ def affiliation_counts(scores: np.ndarray, segments: np.ndarray, thresholds_sort
     a, b = starts[piece_zone], ends[piece_zone]
     e0, e1 = bounds[piece_zone], bounds[piece_zone + 1]
 
-    # sweep order: higher rank first, then left to right (pieces are in position order, the
-    # sort is stable); the order among equal ranks does not change any sum at a threshold
-    # one int64 sort of (descending rank, position) keys is faster than a stable argsort
+    # sweep order: higher rank first, then left to right (the order among equal ranks does
+    # not change any sum at a threshold); sorting (descending rank, position) as one int64
+    # key is faster than a stable argsort
     n_pieces, top = len(rank), int(rank.max(initial=0))
     if (top + 1) * max(n_pieces, 1) < 2**62:
         sweep = np.sort((top - rank).astype(np.int64) * n_pieces + np.arange(n_pieces)) % n_pieces
