@@ -106,14 +106,13 @@ def _activity_entity(card: DatasetCard, entity: str, values: np.ndarray, classes
                      channels: list[str], where: str, meta: dict) -> Entity:
     if not np.isfinite(values).all():
         raise DataError(f"{where}: NaN/inf left after the documented filling; the file may be corrupt: delete it and rerun")
-    values, classes = downsample(values, classes, int(card.get("downsample", 1)))
+    factor, train_fraction = int(card.get("downsample", 1)), float(card.get("train_fraction", 0.6))
+    values, classes = downsample(values, classes, factor)
     normal, anomalous = _classes(card)
-    train, test, labels, counts = split_recording(values, classes, normal, anomalous,
-                                                  float(card.get("train_fraction", 0.6)), where)
+    train, test, labels, counts = split_recording(values, classes, normal, anomalous, train_fraction, where)
     return Entity(name=entity, train=train, test=test, labels=labels, channels=channels,
                   meta={**meta, **counts, "normal_classes": normal, "anomalous_classes": anomalous,
-                        "train_fraction": float(card.get("train_fraction", 0.6)),
-                        "downsample": int(card.get("downsample", 1))})
+                        "train_fraction": train_fraction, "downsample": factor})
 
 
 # --- download: one archive, or its unpacked layout in a mirror folder ----------------------
@@ -327,9 +326,9 @@ def _wesad_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
     for signal in WESAD_CHEST:
         if signal not in chest:
             raise DataError(f"{path}: no chest signal {signal!r}; is this WESAD?")
-        array = np.asarray(chest[signal], dtype=np.float64).reshape(len(labels), -1) if len(chest[signal]) == len(labels) else None
-        if array is None:
+        if len(chest[signal]) != len(labels):
             raise DataError(f"{path}: chest {signal} has {len(chest[signal])} samples for {len(labels)} labels")
+        array = np.asarray(chest[signal], dtype=np.float64).reshape(len(labels), -1)
         columns.append(array)
         names += [f"chest_{signal}_{axis}" for axis in "xyz"] if array.shape[1] == 3 else [f"chest_{signal}"]
     return _activity_entity(card, entity, np.concatenate(columns, axis=1), labels, names, str(path),
