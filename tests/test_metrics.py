@@ -313,3 +313,24 @@ def test_nearest_smaller_matches_the_stack_algorithm(pattern):
     expected_left, expected_right = _nearest_smaller_by_stack(values)
     assert np.array_equal(left, expected_left) and np.array_equal(right, expected_right)
     assert np.array_equal(_nearest_smaller_left(values, or_equal=True), _nearest_smaller_by_stack(values, or_equal=True)[0])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_vus_over_all_widths_at_once_equals_the_per_width_loop(seed):
+    """Touching, close and edge segments, ties, and the full and the grid threshold sets."""
+    from tsad_models.metrics.checks import label_segments
+    from tsad_models.metrics.vus import vus
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(50, 400))
+    labels = np.zeros(n, dtype=np.int8)
+    for _ in range(int(rng.integers(1, 8))):
+        start = int(rng.integers(0, n))
+        labels[start:start + int(rng.integers(1, 12))] = 1
+    labels[: int(rng.integers(0, 3))] = 1            # sometimes a segment at the start
+    scores = rng.integers(0, 30, n) / 7 if seed % 2 else rng.random(n)
+    segments = label_segments(labels)
+    for window, n_thresholds in ((0, 250), (7, 250), (30, None), (100, 40)):
+        ours = vus(scores, labels, segments, window, n_thresholds)
+        expected = ref.vus_per_width(scores, labels, segments, window, n_thresholds)
+        assert ours == pytest.approx(expected, abs=1e-12), (window, n_thresholds)

@@ -92,11 +92,16 @@ def parts_in_process(paths) -> dict[str, float]:
     scores, labels, val = (np.load(p) for p in paths)
     piece = panel.EntityScores("s", scores, labels, val)
     settings = panel.EvalSettings()
+    table = panel.score_table(piece.scores, piece.labels)
     out = {}
     for name, call in [
-        ("auc_roc+auc_pr", lambda: panel.ranking_metrics(scores, labels)),
-        ("vus_roc+vus_pr", lambda: panel.vus(scores, labels, piece.segments, 100, 250)),
-        ("oracle (all thresholded metrics)", lambda: panel._oracle([piece], settings)),
+        ("input checks + label segments", lambda: panel.EntityScores("s", scores, labels, val)),
+        ("score table (one sort)", lambda: panel.score_table(piece.scores, piece.labels)),
+        ("auc_roc+auc_pr", lambda: panel.ranking_metrics(piece.scores, piece.labels, table)),
+        ("vus_roc+vus_pr", lambda: panel.vus(piece.scores, piece.labels, piece.segments, 100, 250, table)),
+        ("oracle: point-wise, PA%K, event", lambda: panel._oracle_point([piece], table)),
+        ("oracle: range-based", lambda: panel._oracle_family("range", [piece], settings, table)),
+        ("oracle: affiliation (on a second thread in the panel)", lambda: panel._oracle_family("affiliation", [piece], settings, table)),
         ("val-quantile", lambda: panel._fixed_threshold([piece], "val-quantile", settings)),
         ("pot", lambda: panel._fixed_threshold([piece], "pot", settings)),
     ]:

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import kernels
+from .counts import harmonic_f1
 from .range_based import nearest_smaller
 
 
@@ -113,13 +115,34 @@ def affiliation_counts(scores: np.ndarray, segments: np.ndarray, thresholds_sort
     """
     n = len(scores)
     m = len(thresholds_sorted)
-    starts, ends = segments[:, 0].astype(float), segments[:, 1].astype(float)
     n_zones = len(segments)
-    bounds = np.concatenate(([0.0], (ends[:-1] + starts[1:]) / 2, [float(n)]))
-
     # rank: index of the largest threshold <= the score (-1: never flagged, left out)
     if ranks is None:
         ranks = np.searchsorted(thresholds_sorted, scores, side="right") - 1
+    if kernels.use_compiled(n):  # returns the sums per threshold directly
+        precision_sum, n_defined, recall_sum = np.zeros(m + 1), np.zeros(m + 1), np.zeros(m + 1)
+        kernels.compiled.affiliation(n, n_zones, m, np.ascontiguousarray(ranks, dtype=np.int32),
+                                     np.ascontiguousarray(segments[:, 0], dtype=np.int64),
+                                     np.ascontiguousarray(segments[:, 1], dtype=np.int64),
+                                     precision_sum, n_defined, recall_sum)
+        return {"precision_sum": precision_sum[:m], "n_defined": n_defined[:m], "recall_sum": recall_sum[:m],
+                "n_zones": n_zones}
+
+    def suffix(x):
+        return np.cumsum(x[::-1])[::-1][:m]
+
+    precision_delta, defined_delta, recall_delta = _deltas(ranks, segments, n, m)
+    return {"precision_sum": suffix(precision_delta), "n_defined": suffix(defined_delta),
+            "recall_sum": suffix(recall_delta), "n_zones": n_zones}
+
+
+def _deltas(ranks, segments, n, m):
+    """Per rank, the change of the zone precision sum, of the zones with a prediction and of
+    the zone recall sum when the pieces of that rank are flagged (the NumPy engine; the
+    compiled twin is ``affiliation`` in ``_kernels.c``)."""
+    starts, ends = segments[:, 0].astype(float), segments[:, 1].astype(float)
+    n_zones = len(segments)
+    bounds = np.concatenate(([0.0], (ends[:-1] + starts[1:]) / 2, [float(n)]))
     flagged = np.flatnonzero(ranks >= 0)
     # pieces: each flagged timestamp's [i, i+1), cut in two where a zone boundary falls at
     # i + 0.5; built in position order (no sort needed)
@@ -182,17 +205,11 @@ def affiliation_counts(scores: np.ndarray, segments: np.ndarray, thresholds_sort
     recall_delta = np.zeros(m + 1)
     np.add.at(recall_delta, rank, gained / (b - a))
 
-    def suffix(x):
-        return np.cumsum(x[::-1])[::-1][:m]
-
-    return {"precision_sum": suffix(precision_delta), "n_defined": suffix(defined_delta),
-            "recall_sum": suffix(recall_delta), "n_zones": n_zones}
+    return precision_delta, defined_delta, recall_delta
 
 
 def affiliation_scores(stats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     defined = stats["n_defined"]
-    precision = np.where(defined > 0, stats["precision_sum"] / np.maximum(defined, 1), 0.0)
+    precision = np.divide(stats["precision_sum"], defined, out=np.zeros(len(defined)), where=defined > 0)
     recall = stats["recall_sum"] / stats["n_zones"]
-    total = precision + recall
-    f1 = np.where(total > 0, 2 * precision * recall / np.where(total > 0, total, 1), 0.0)
-    return precision, recall, f1
+    return precision, recall, harmonic_f1(precision, recall)

@@ -13,9 +13,17 @@ def check_scores_labels(scores, labels, name: str = "scores") -> tuple[np.ndarra
     bad = ~np.isfinite(scores)
     if bad.any():
         raise ValueError(f"{name} contains {int(bad.sum())} NaN/inf values (first at index {int(np.argmax(bad))}); a model must return finite scores")
-    if labels.size and not np.isin(labels, (0, 1)).all():
+    if labels.size and not _zero_one(labels):
         raise ValueError("labels must be 0/1")
-    return scores, labels.astype(np.int8)
+    return scores, labels.astype(np.int8, copy=False)
+
+
+def _zero_one(labels: np.ndarray) -> bool:
+    if labels.dtype == bool:
+        return True
+    if np.issubdtype(labels.dtype, np.integer):   # two reductions instead of a membership test
+        return bool(labels.min() >= 0 and labels.max() <= 1)
+    return bool(np.isin(labels, (0, 1)).all())
 
 
 def check_scores(scores, name: str = "scores") -> np.ndarray:

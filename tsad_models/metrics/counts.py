@@ -16,9 +16,11 @@ largest score ``o`` is >= t.  So, per K:
                           - #{positive points p : min(score_p, o_seg(p)) >= t}
 
 (the last term removes the flagged points of credited segments, counted twice).
-Each term is a count of sorted values >= t: one ``searchsorted`` per term.
-Cost: O(T log T) to sort once, then O((P + M) log P) per K for P positive points and
-M thresholds.
+With thresholds t_0 < t_1 < ... and each positive point's rank (the index of the
+largest threshold <= its score), "value >= t_j" is "rank >= j", the rank of a minimum
+is the minimum of the ranks, and each term is a suffix sum of one ``bincount``.
+Cost: O(P log P) to order each segment's ranks once, then O(P + M) per K for P
+positive points and M thresholds.
 """
 
 from __future__ import annotations
@@ -27,41 +29,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import kernels
+
 K_VALUES = np.arange(101)
-
-
-def _count_at_least(sorted_values: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
-    """Number of values >= each threshold (``sorted_values`` ascending)."""
-    return len(sorted_values) - np.searchsorted(sorted_values, thresholds, side="left")
-
-
-@dataclass
-class SegmentIndex:
-    """Positive points grouped by true segment, each group sorted by score, descending."""
-
-    lengths: np.ndarray        # (S,) segment lengths
-    offsets: np.ndarray        # (S,) start of each segment's group in ``values``
-    values: np.ndarray         # (P,) positive scores, grouped by segment, descending inside a group
-    segment_of: np.ndarray     # (P,) segment id of each entry of ``values``
-
-    @classmethod
-    def build(cls, scores: np.ndarray, segments: np.ndarray) -> "SegmentIndex":
-        lengths = (segments[:, 1] - segments[:, 0]).astype(np.int64)
-        segment_of = np.repeat(np.arange(len(segments)), lengths)
-        offsets = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64) if len(lengths) else np.zeros(0, np.int64)
-        # position of the i-th positive point: its segment's start + its rank inside the segment
-        positions = np.repeat(segments[:, 0] - offsets, lengths) + np.arange(int(lengths.sum()))
-        values = scores[positions]
-        order = np.lexsort((-values, segment_of))
-        return cls(lengths=lengths, offsets=offsets, values=values[order], segment_of=segment_of[order])
-
-    def order_statistic(self, k: int) -> np.ndarray:
-        """Per segment, the r-th largest score with r = floor(K*L/100)+1; -inf where r > L."""
-        rank = (k * self.lengths) // 100 + 1
-        out = np.full(len(self.lengths), -np.inf)
-        ok = rank <= self.lengths
-        out[ok] = self.values[self.offsets[ok] + rank[ok] - 1]
-        return out
 
 
 @dataclass
@@ -88,14 +58,54 @@ class Counts:
         return self.tp_k[0]
 
 
+def _at_least(ranks: np.ndarray, begin: int, end: int, weights=None) -> np.ndarray:
+    """For j = begin..end-1: how many ``ranks`` (or their total weight) are >= j."""
+    width = end - begin
+    bins = np.clip(ranks - begin, -1, width - 1) + 1        # 0: below the window, never counted
+    counted = np.bincount(bins, weights=weights, minlength=width + 1)
+    return np.cumsum(counted[::-1])[::-1][1:]
+
+
+def segment_true_positives(positive_ranks: np.ndarray, lengths: np.ndarray, begin: int, end: int) -> tuple[np.ndarray, np.ndarray]:
+    """``tp_k`` (101, end - begin) and ``found`` (end - begin) at thresholds begin..end-1.
+
+    ``positive_ranks``: the rank of each anomalous point (-1: below every threshold), in
+    position order, so grouped by true segment; ``lengths``: the true segments' lengths.
+    """
+    width = end - begin
+    positive_ranks = np.asarray(positive_ranks, dtype=np.int64)
+    lengths = np.asarray(lengths, dtype=np.int64)
+    tp_k = np.empty((len(K_VALUES), width), dtype=np.int64)
+    tp_point = _at_least(positive_ranks, begin, end)
+    tp_k[100] = tp_point
+    if not len(lengths):
+        tp_k[:] = tp_point
+        return tp_k, np.zeros(width, dtype=np.int64)
+    segment_of = np.repeat(np.arange(len(lengths)), lengths)
+    offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    descending = positive_ranks[np.lexsort((-positive_ranks, segment_of))]   # per segment, largest first
+    if kernels.use_compiled(len(positive_ranks)):
+        found = np.empty(width, dtype=np.int64)
+        kernels.compiled.pa_k_counts(len(positive_ranks), len(lengths), begin, width, np.ascontiguousarray(positive_ranks),
+                                     descending, np.ascontiguousarray(lengths), tp_k, found)
+        return tp_k, found
+    for k in K_VALUES[:-1]:
+        order_statistic = descending[offsets + (k * lengths) // 100]         # the r-th largest, r = floor(K L / 100) + 1
+        credited = np.rint(_at_least(order_statistic, begin, end, weights=lengths.astype(np.float64))).astype(np.int64)
+        doubled = _at_least(np.minimum(positive_ranks, order_statistic[segment_of]), begin, end)
+        tp_k[k] = tp_point + credited - doubled
+    found = _at_least(descending[offsets], begin, end)
+    return tp_k, found
+
+
 def counts_at_thresholds(
     scores: np.ndarray, labels: np.ndarray, thresholds: np.ndarray, segments: np.ndarray | None = None
 ) -> Counts:
     """Point-wise and PA%K (K = 0..100) counts at each threshold (flag = score >= threshold).
 
-    ``thresholds`` may be a scalar-per-call array; for one series with several
-    thresholds, or a concatenation of entities evaluated at one shared threshold, sum
-    the per-entity ``Counts`` (segments never cross entities).
+    For one series at any thresholds; entities evaluated at one shared threshold add their
+    ``Counts`` (segments never cross entities).  The oracle uses ``segment_true_positives``
+    on the score table's ranks instead.
     """
     from .checks import label_segments
 
@@ -103,44 +113,55 @@ def counts_at_thresholds(
     if segments is None:
         segments = label_segments(labels)
     positive = labels.astype(bool)
+    lengths = segments[:, 1] - segments[:, 0]
+    if len(thresholds) == 1:  # one threshold: each segment's flagged count, credited by the definition
+        flagged_positive = (scores[positive] >= thresholds[0]).astype(np.int64)
+        per_segment = np.add.reduceat(flagged_positive, np.r_[0, np.cumsum(lengths)[:-1]]) if len(lengths) else np.zeros(0, np.int64)
+        credited = np.where(100 * per_segment[None, :] > K_VALUES[:, None] * lengths[None, :], lengths[None, :], per_segment[None, :])
+        return Counts(tp_k=credited.sum(axis=1, dtype=np.int64)[:, None],
+                      fp=np.array([np.count_nonzero(scores >= thresholds[0]) - int(flagged_positive.sum())], dtype=np.int64),
+                      n_pos=int(positive.sum()), n_neg=int((~positive).sum()),
+                      found=np.array([np.count_nonzero(per_segment)], dtype=np.int64), n_segments=len(segments))
+    order = np.argsort(thresholds, kind="stable")
+    ascending = thresholds[order]
     negative_sorted = np.sort(scores[~positive])
-    positive_sorted = np.sort(scores[positive])
-    fp = _count_at_least(negative_sorted, thresholds)
-    tp_point = _count_at_least(positive_sorted, thresholds)
-
-    index = SegmentIndex.build(scores, segments)
-    found = _count_at_least(np.sort(index.order_statistic(0)), thresholds)
-    tp_k = np.empty((len(K_VALUES), len(thresholds)), dtype=np.int64)
-    for k in K_VALUES:
-        if k == 100:
-            tp_k[k] = tp_point
-            continue
-        o = index.order_statistic(int(k))
-        credited_lengths = np.zeros(len(thresholds), dtype=np.int64)
-        if len(o):
-            order = np.argsort(o)
-            cumulative_from_top = np.concatenate((np.cumsum(index.lengths[order][::-1])[::-1], [0]))
-            credited_lengths = cumulative_from_top[np.searchsorted(o[order], thresholds, side="left")]
-        effective = np.sort(np.minimum(index.values, o[index.segment_of]))
-        tp_k[k] = tp_point + credited_lengths - _count_at_least(effective, thresholds)
-    return Counts(tp_k=tp_k, fp=fp.astype(np.int64), n_pos=int(positive.sum()), n_neg=int((~positive).sum()),
-                  found=found.astype(np.int64), n_segments=len(segments))
+    fp = len(negative_sorted) - np.searchsorted(negative_sorted, ascending, side="left")
+    positive_ranks = np.searchsorted(ascending, scores[positive], side="right") - 1
+    tp_k, found = segment_true_positives(positive_ranks, lengths, 0, len(ascending))
+    unsort = np.empty_like(order)
+    unsort[order] = np.arange(len(order))
+    return Counts(tp_k=tp_k[:, unsort], fp=fp[unsort].astype(np.int64), n_pos=int(positive.sum()),
+                  n_neg=int((~positive).sum()), found=found[unsort], n_segments=len(segments))
 
 
 def f1_from_counts(tp: np.ndarray, fp: np.ndarray, n_pos: int) -> np.ndarray:
-    """F1 = 2TP / (2TP + FP + FN); 0 where nothing is found."""
-    tp = np.asarray(tp, dtype=np.float64)
-    denominator = 2 * tp + fp + (n_pos - tp)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(denominator > 0, 2 * tp / np.maximum(denominator, 1e-300), 0.0)
+    """F1 = 2TP / (2TP + FP + FN) = 2TP / (TP + FP + P); 0 where nothing is found."""
+    f1 = np.asarray(tp, dtype=np.float64).copy()
+    denominator = f1 + fp
+    denominator += n_pos
+    np.divide(f1, denominator, out=f1, where=denominator > 0)   # TP = 0 where the denominator is 0
+    f1 *= 2
+    return f1
 
 
 def precision_recall(tp, fp, n_pos):
     tp = np.asarray(tp, dtype=np.float64)
     predicted = tp + fp
-    precision = np.where(predicted > 0, tp / np.maximum(predicted, 1), 0.0)
+    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
     recall = tp / n_pos if n_pos else np.full_like(tp, np.nan)
     return precision, recall
+
+
+def harmonic_f1(precision: np.ndarray, recall: np.ndarray) -> np.ndarray:
+    """2PR / (P + R); 0 where P + R is 0 or undefined."""
+    total = precision + recall
+    f1 = precision * recall
+    f1 *= 2
+    defined = total > 0
+    np.divide(f1, total, out=f1, where=defined)
+    if not np.all(np.isfinite(total)):
+        f1[~defined] = 0.0
+    return f1
 
 
 def area_over_k(f1_per_k: np.ndarray) -> np.ndarray:

@@ -11,16 +11,19 @@ scores and labels.  Conventions: ``docs/protocol.md``.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import protocols
+from . import kernels, protocols
 from .checks import check_scores, check_scores_labels, label_segments
 from .affiliation import affiliation_counts, affiliation_scores
-from .counts import Counts, area_over_k, counts_at_thresholds, f1_from_counts, precision_recall
+from .counts import (Counts, area_over_k, counts_at_thresholds, f1_from_counts, harmonic_f1, precision_recall,
+                     segment_true_positives)
 from .range_based import range_counts, range_scores
 from .ranking import ranking_metrics
+from .table import ScoreTable, score_table
 from .vus import vus
 
 POINT_METRICS = ("precision", "recall", "f1", "f1_pa", "f1_pa50", "f1_pa_k_auc", "event_f1")
@@ -68,7 +71,6 @@ def _point_metrics(counts: Counts) -> dict[str, np.ndarray]:
     f1_k = f1_from_counts(counts.tp_k, counts.fp[None, :], counts.n_pos)
     precision, recall = precision_recall(counts.tp_point, counts.fp, counts.n_pos)
     event_recall = counts.found / counts.n_segments if counts.n_segments else np.zeros(len(counts.fp))
-    total = precision + event_recall
     return {
         "precision": precision,
         "recall": recall,
@@ -76,58 +78,72 @@ def _point_metrics(counts: Counts) -> dict[str, np.ndarray]:
         "f1_pa": f1_k[0],
         "f1_pa50": f1_k[50],
         "f1_pa_k_auc": area_over_k(f1_k),
-        "event_f1": np.where(total > 0, 2 * precision * event_recall / np.where(total > 0, total, 1), 0.0),
+        "event_f1": harmonic_f1(precision, event_recall),
         "_f1_k": f1_k,
     }
 
 
-def _segment_stats(piece: EntityScores, thresholds: np.ndarray, settings: EvalSettings, ranks=None) -> dict:
-    """Range-based and affiliation statistics (additive over entities) at sorted distinct thresholds."""
-    if ranks is None:
-        ranks = np.searchsorted(thresholds, piece.scores, side="right") - 1
-    ranged = range_counts(piece.scores, piece.labels, piece.segments, thresholds,
-                          settings.range_alpha_recall, settings.range_alpha_precision, ranks=ranks)
-    affiliated = affiliation_counts(piece.scores, piece.segments, thresholds, ranks=ranks)
-    return {**{f"range_{k}": v for k, v in ranged.items()}, **{f"affiliation_{k}": v for k, v in affiliated.items()}}
+SEGMENT_FAMILIES = ("range", "affiliation")
+
+
+def _family_stats(family: str, piece: EntityScores, thresholds: np.ndarray, settings: EvalSettings, ranks) -> dict:
+    """Range-based or affiliation statistics (additive over entities) at sorted distinct thresholds."""
+    if family == "range":
+        return range_counts(piece.scores, piece.labels, piece.segments, thresholds,
+                            settings.range_alpha_recall, settings.range_alpha_precision, ranks=ranks)
+    return affiliation_counts(piece.scores, piece.segments, thresholds, ranks=ranks)
+
+
+def _family_metrics(family: str, stats: dict) -> dict[str, np.ndarray]:
+    """``{"range_precision": ..., "range_recall": ..., "range_f1": ...}`` (or affiliation_*) per threshold."""
+    values = range_scores(stats) if family == "range" else affiliation_scores(stats)
+    return dict(zip((f"{family}_precision", f"{family}_recall", f"{family}_f1"), values))
 
 
 def _segment_stats_at(piece: EntityScores, threshold: float, settings: EvalSettings) -> dict:
-    return _segment_stats(piece, np.array([threshold]), settings)
+    """Both families' statistics at one threshold, keyed by family."""
+    ranks = (piece.scores >= threshold).astype(np.int32) - 1
+    return {family: _family_stats(family, piece, np.array([threshold]), settings, ranks) for family in SEGMENT_FAMILIES}
 
 
 def _add(a: dict | None, b: dict) -> dict:
     if a is None:
         return b
-    return {key: a[key] + b[key] for key in a}
+    return {key: _add(a[key], b[key]) if isinstance(a[key], dict) else a[key] + b[key] for key in a}
 
 
-def _segment_metrics(stats: dict) -> dict[str, np.ndarray]:
-    ranged = {k.removeprefix("range_"): v for k, v in stats.items() if k.startswith("range_")}
-    affiliated = {k.removeprefix("affiliation_"): v for k, v in stats.items() if k.startswith("affiliation_")}
-    r = range_scores(ranged)
-    a = affiliation_scores(affiliated)
-    return dict(zip(RANGE_METRICS + AFFILIATION_METRICS, r + a))
+def _piece_ranks(pieces: list[EntityScores], table: ScoreTable) -> list[np.ndarray]:
+    """Each piece's slice of the table's ranks (the table is over the pieces concatenated)."""
+    bounds = np.cumsum([0] + [len(p.scores) for p in pieces])
+    return [table.ranks[start:end] for start, end in zip(bounds[:-1], bounds[1:])]
 
 
-def _oracle(pieces: list[EntityScores], settings: EvalSettings) -> tuple[dict, dict, dict]:
-    """Exact best threshold per metric.
+def _oracle_point(pieces: list[EntityScores], table: ScoreTable) -> tuple[dict, dict, dict]:
+    """Exact best threshold of point-wise, PA%K and event-wise F1 over all pieces together.
 
-    Point-wise, PA%K and event-wise F1 can only peak at an anomalous point's score
-    (between two such scores true positives and found segments are constant while false
-    positives only fall), so those are the candidates.  Range and affiliation precision
-    can rise when a normal point is flagged, so those search every distinct score.
+    They can only peak at an anomalous point's score (between two such scores true
+    positives and found segments are constant while false positives only fall), so those
+    are the candidates.
     """
-    candidates = np.unique(np.concatenate([p.scores[p.labels == 1] for p in pieces]))
+    is_candidate = table.positive > 0
+    candidates = table.distinct[is_candidate]
+    candidate_rank = np.cumsum(is_candidate) - 1          # distinct index -> candidate index
+    false_positives = (table.flagged - table.flagged_positive)[is_candidate]
+    n_pos = int(table.positive.sum())
+    n_segments = sum(len(p.segments) for p in pieces)
+    positives = [(candidate_rank[ranks[p.labels == 1]], p.segments[:, 1] - p.segments[:, 0])
+                 for p, ranks in zip(pieces, _piece_ranks(pieces, table))]
     best: dict[str, tuple[float, float]] = {}
     at_best_f1 = (math.nan, math.nan)
     best_curve = None
     for begin in range(0, len(candidates), ORACLE_CHUNK):
-        chunk = candidates[begin : begin + ORACLE_CHUNK]
-        total = None
-        for p in pieces:
-            c = counts_at_thresholds(p.scores, p.labels, chunk, p.segments)
-            total = c if total is None else total + c
-        values = _point_metrics(total)
+        end = min(begin + ORACLE_CHUNK, len(candidates))
+        tp_k, found = 0, 0
+        for positive_ranks, lengths in positives:
+            piece_tp_k, piece_found = segment_true_positives(positive_ranks, lengths, begin, end)
+            tp_k, found = tp_k + piece_tp_k, found + piece_found
+        values = _point_metrics(Counts(tp_k, false_positives[begin:end], n_pos, len(table.ranks) - n_pos, found, n_segments))
+        chunk = candidates[begin:end]
         for name in ("f1", "f1_pa", "f1_pa50", "f1_pa_k_auc", "event_f1"):
             i = int(np.argmax(values[name]))
             if name not in best or values[name][i] > best[name][0]:
@@ -136,23 +152,57 @@ def _oracle(pieces: list[EntityScores], settings: EvalSettings) -> tuple[dict, d
                     at_best_f1 = (float(values["precision"][i]), float(values["recall"][i]))
                 if name == "f1_pa_k_auc":
                     best_curve = values["_f1_k"][:, i].tolist()
-    every_score, inverse = np.unique(np.concatenate([p.scores for p in pieces]), return_inverse=True)
-    stats = None
-    offset = 0
-    for p in pieces:
-        stats = _add(stats, _segment_stats(p, every_score, settings, ranks=inverse[offset:offset + len(p.scores)]))
-        offset += len(p.scores)
-    segment_values = _segment_metrics(stats)
-    out = {}
-    for family in ("range", "affiliation"):
-        i = int(np.argmax(segment_values[f"{family}_f1"]))
-        best[f"{family}_f1"] = (float(segment_values[f"{family}_f1"][i]), float(every_score[i]))
-        for part in ("precision", "recall"):
-            out[f"{family}_{part}@oracle"] = float(segment_values[f"{family}_{part}"][i])
-    out.update({f"{name}@oracle": v for name, (v, _) in best.items()})
+    out = {f"{name}@oracle": v for name, (v, _) in best.items()}
     out["precision@oracle"], out["recall@oracle"] = at_best_f1
     thresholds = {f"{name}@oracle": t for name, (_, t) in best.items()}
     return out, thresholds, {"f1_pa_k@oracle": best_curve}
+
+
+def _oracle_family(family: str, pieces: list[EntityScores], settings: EvalSettings, table: ScoreTable) -> tuple[dict, dict]:
+    """Exact best threshold of range-based or affiliation F1: every distinct score is a
+    candidate, since their precision can rise when a normal point is flagged."""
+    stats = None
+    for p, ranks in zip(pieces, _piece_ranks(pieces, table)):
+        stats = _add(stats, _family_stats(family, p, table.distinct, settings, ranks))
+    values = _family_metrics(family, stats)
+    i = int(np.argmax(values[f"{family}_f1"]))
+    out = {f"{name}@oracle": float(v[i]) for name, v in values.items()}
+    return out, {f"{family}_f1@oracle": float(table.distinct[i])}
+
+
+class _InBackground:
+    """``fn(*args)`` on a second thread; ``result()`` waits for it (and re-raises its error).
+
+    The oracle's range and affiliation sweeps run beside the rest of the panel: the
+    compiled kernels and NumPy's array loops release the GIL, so two cores share the work.
+    """
+
+    def __init__(self, fn, *args):
+        self._outcome: dict = {}
+        self._thread = threading.Thread(target=self._run, args=(fn, args), daemon=True)
+        self._thread.start()
+
+    def _run(self, fn, args):
+        try:
+            self._outcome["value"] = fn(*args)
+        except BaseException as error:  # handed to the caller of result()
+            self._outcome["error"] = error
+
+    def result(self):
+        self._thread.join()
+        if "error" in self._outcome:
+            raise self._outcome["error"]
+        return self._outcome["value"]
+
+
+class _InForeground:
+    """The same interface, computed on the spot (one thread)."""
+
+    def __init__(self, fn, *args):
+        self._value = fn(*args)
+
+    def result(self):
+        return self._value
 
 
 def _entity_threshold(p: EntityScores, protocol: str, settings: EvalSettings) -> tuple[float, str | None]:
@@ -187,20 +237,29 @@ def _fixed_threshold(pieces: list[EntityScores], protocol: str, settings: EvalSe
         return out, {protocol: thresholds}, {f"f1_pa_k@{protocol}": None}, {k: reason for k in out}
     values = _point_metrics(total)
     out = {f"{name}@{protocol}": float(values[name][0]) for name in POINT_METRICS}
-    out.update({f"{name}@{protocol}": float(v[0]) for name, v in _segment_metrics(stats).items()})
+    for family in SEGMENT_FAMILIES:
+        out.update({f"{name}@{protocol}": float(v[0]) for name, v in _family_metrics(family, stats[family]).items()})
     return out, {protocol: thresholds}, {f"f1_pa_k@{protocol}": values["_f1_k"][:, 0].tolist()}, {}
 
 
 def _evaluate_pieces(pieces: list[EntityScores], settings: EvalSettings) -> dict:
-    scores = np.concatenate([p.scores for p in pieces])
-    labels = np.concatenate([p.labels for p in pieces])
+    scores = np.concatenate([p.scores for p in pieces]) if len(pieces) > 1 else pieces[0].scores
+    labels = np.concatenate([p.labels for p in pieces]) if len(pieces) > 1 else pieces[0].labels
     segments = np.concatenate([p.segments + offset for p, offset in
                                zip(pieces, np.cumsum([0] + [len(p.scores) for p in pieces[:-1]]))])
     result: dict = {"metrics": {}, "thresholds": {}, "curves": {}, "notes": {}}
     n_pos = int(labels.sum())
-    result["metrics"]["auc_roc"], result["metrics"]["auc_pr"] = ranking_metrics(scores, labels)
+    if kernels.compiled is not None:
+        kernels.compiled.retain_freed_memory()
+    table = score_table(scores, labels)
+    # the affiliation oracle (the longest single part) runs beside everything else
+    affiliation_oracle = None
+    if protocols.ORACLE in settings.protocols and n_pos:
+        run = _InBackground if kernels.threads() > 1 else _InForeground
+        affiliation_oracle = run(_oracle_family, "affiliation", pieces, settings, table)
+    result["metrics"]["auc_roc"], result["metrics"]["auc_pr"] = ranking_metrics(scores, labels, table)
     result["metrics"]["vus_roc"], result["metrics"]["vus_pr"] = (
-        vus(scores, labels, segments, settings.vus_window, settings.vus_thresholds) if n_pos else (math.nan, math.nan))
+        vus(scores, labels, segments, settings.vus_window, settings.vus_thresholds, table) if n_pos else (math.nan, math.nan))
     if n_pos == 0:
         reason = "no anomaly in the test labels: thresholded metrics and AUCs are undefined"
         for protocol in settings.protocols:
@@ -215,7 +274,7 @@ def _evaluate_pieces(pieces: list[EntityScores], settings: EvalSettings) -> dict
             result["notes"][name] = "every test point is anomalous: undefined"
     for protocol in settings.protocols:
         if protocol == protocols.ORACLE:
-            metrics, thresholds, curves = _oracle(pieces, settings)
+            metrics, thresholds, curves = _oracle_point(pieces, table)
             notes = {}
         else:
             metrics, thresholds, curves, notes = _fixed_threshold(pieces, protocol, settings)
@@ -223,6 +282,10 @@ def _evaluate_pieces(pieces: list[EntityScores], settings: EvalSettings) -> dict
         result["thresholds"].update(thresholds)
         result["curves"].update(curves)
         result["notes"].update(notes)
+    if affiliation_oracle is not None:
+        for metrics, thresholds in (_oracle_family("range", pieces, settings, table), affiliation_oracle.result()):
+            result["metrics"].update(metrics)
+            result["thresholds"].update(thresholds)
     return result
 
 

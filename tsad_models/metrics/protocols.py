@@ -69,18 +69,27 @@ def gpd_fit(excesses: np.ndarray) -> tuple[float, float]:
         value = np.where(exponential, -math.log(mean) - 1.0, value)
         return np.where((xi > -1.0) | exponential, value, -np.inf), np.where(exponential, 0.0, xi)
 
-    span = np.logspace(-8, 0, 200)
+    span = np.logspace(-8, 0, 60)   # a bracket for the golden section; the profile is smooth
     grid = np.concatenate([-(1 - 1e-9) / top * span[::-1], [0.0], span * 1e3 / mean])
     values, _ = profile(grid)
     i = int(np.nanargmax(values))
     lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
     golden = (math.sqrt(5) - 1) / 2
-    for _ in range(80):  # golden-section search on the bracket around the best grid point
-        a, b = hi - golden * (hi - lo), lo + golden * (hi - lo)
-        if profile(a)[0][0] >= profile(b)[0][0]:
-            hi = b
+    # golden-section search on the bracket around the best grid point: one new evaluation
+    # per step, until the bracket is down to rounding
+    a, b = hi - golden * (hi - lo), lo + golden * (hi - lo)
+    value_a, value_b = profile(a)[0][0], profile(b)[0][0]
+    for _ in range(200):
+        if hi - lo <= 1e-13 * max(abs(lo), abs(hi)):
+            break
+        if value_a >= value_b:
+            hi, b, value_b = b, a, value_a
+            a = hi - golden * (hi - lo)
+            value_a = profile(a)[0][0]
         else:
-            lo = a
+            lo, a, value_a = a, b, value_b
+            b = lo + golden * (hi - lo)
+            value_b = profile(b)[0][0]
     theta = (lo + hi) / 2
     best_value, xi = profile(theta)
     if best_value[0] < values[i]:

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import kernels
 from .checks import label_segments
+from .counts import harmonic_f1
 
 
 def _nearest_smaller_left(values: np.ndarray, or_equal: bool = False) -> np.ndarray:
@@ -89,6 +91,16 @@ def range_counts(scores, labels, segments, thresholds_sorted, alpha_recall=0.0, 
         ranks = np.searchsorted(thresholds_sorted, scores, side="right") - 1
     ranks = ranks.astype(np.int32 if n < 2**31 - 2 else np.int64, copy=False)
 
+    if kernels.use_compiled(n):
+        recall_sum, precision_sum, n_runs = np.empty(m + 1), np.empty(m + 1), np.empty(m + 1, dtype=np.int64)
+        kernels.compiled.range_counts(n, m, len(segments), np.ascontiguousarray(ranks, dtype=np.int32),
+                                      np.ascontiguousarray(labels, dtype=np.int8),
+                                      np.ascontiguousarray(segments[:, 0], dtype=np.int64),
+                                      np.ascontiguousarray(segments[:, 1], dtype=np.int64),
+                                      float(alpha_recall), float(alpha_precision), recall_sum, precision_sum, n_runs)
+        return {"recall_sum": recall_sum[:m], "n_segments": len(segments), "precision_sum": precision_sum[:m],
+                "n_runs": n_runs[:m]}
+
     # recall: weighted count of positive points >= t, plus existence via segment maxima
     lengths = segments[:, 1] - segments[:, 0]
     recall_diff = np.zeros(m + 1)
@@ -101,18 +113,29 @@ def range_counts(scores, labels, segments, thresholds_sorted, alpha_recall=0.0, 
         maxima = np.maximum.reduceat(ranks[positions], np.concatenate(([0], np.cumsum(lengths)[:-1])))
         np.add.at(recall_diff, maxima + 1, -alpha_recall)
         recall_diff[0] += alpha_recall * len(segments)
-    recall_sum = np.cumsum(recall_diff)[:m]
+    precision_diff, count_diff = _precision_differences(ranks, labels, m, alpha_precision)
+    return {
+        "recall_sum": np.cumsum(recall_diff)[:m],
+        "n_segments": len(segments),
+        "precision_sum": np.cumsum(precision_diff)[:m],
+        "n_runs": np.cumsum(count_diff)[:m],
+    }
 
+
+def _precision_differences(ranks, labels, m, alpha_precision):
+    """Precision sum and run count of every threshold as difference arrays (the NumPy engine;
+    the compiled twin is ``range_counts`` in ``_kernels.c``)."""
+    n = len(ranks)
+    prefix = np.concatenate(([0], np.cumsum(labels, dtype=np.int64)))
+    precision_diff = np.zeros(m + 1)
+    count_diff = np.zeros(m + 1, dtype=np.int64)
     if m == 1:  # one threshold: the predicted runs directly
-        flagged = ranks >= 0
-        runs = label_segments(flagged)
-        prefix = np.concatenate(([0], np.cumsum(labels, dtype=np.int64)))
+        runs = label_segments(ranks >= 0)
         positive = prefix[runs[:, 1]] - prefix[runs[:, 0]]
         value = alpha_precision * (positive > 0) + (1.0 - alpha_precision) * positive / np.maximum(runs[:, 1] - runs[:, 0], 1)
-        return {"recall_sum": recall_sum, "n_segments": len(segments),
-                "precision_sum": np.array([value.sum()]), "n_runs": np.array([len(runs)])}
-
-    # precision: the runs of the component tree
+        precision_diff[0], count_diff[0] = value.sum(), len(runs)
+        return precision_diff, count_diff
+    # the runs of the component tree
     left, right = nearest_smaller(ranks)
     # a run is found once per point at its minimum level; keep the leftmost such point (the
     # one with no equal rank since the run's left end)
@@ -120,28 +143,18 @@ def range_counts(scores, labels, segments, thresholds_sorted, alpha_recall=0.0, 
     node_left, node_right, node_level = left[first], right[first], ranks[first]
     boundary = np.maximum(np.where(node_left >= 0, ranks[np.maximum(node_left, 0)], -1),
                           np.where(node_right < n, ranks[np.minimum(node_right, n - 1)], -1))
-    prefix = np.concatenate(([0], np.cumsum(labels, dtype=np.int64)))
     run_length = node_right - node_left - 1
     run_positive = prefix[node_right] - prefix[node_left + 1]
     value = alpha_precision * (run_positive > 0) + (1.0 - alpha_precision) * run_positive / run_length
-    precision_diff = np.zeros(m + 1)
-    count_diff = np.zeros(m + 1, dtype=np.int64)
     np.add.at(precision_diff, boundary + 1, value)
     np.add.at(precision_diff, node_level + 1, -value)
     np.add.at(count_diff, boundary + 1, 1)
     np.add.at(count_diff, node_level + 1, -1)
-    return {
-        "recall_sum": recall_sum,
-        "n_segments": len(segments),
-        "precision_sum": np.cumsum(precision_diff)[:m],
-        "n_runs": np.cumsum(count_diff)[:m],
-    }
+    return precision_diff, count_diff
 
 
 def range_scores(stats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    recall = stats["recall_sum"] / stats["n_segments"] if stats["n_segments"] else np.full_like(stats["recall_sum"], np.nan)
     runs = stats["n_runs"]
-    precision = np.where(runs > 0, stats["precision_sum"] / np.maximum(runs, 1), 0.0)
-    total = precision + recall
-    f1 = np.where(total > 0, 2 * precision * recall / np.where(total > 0, total, 1), 0.0)
-    return precision, recall, f1
+    precision = np.divide(stats["precision_sum"], runs, out=np.zeros(len(runs)), where=runs > 0)
+    recall = stats["recall_sum"] / stats["n_segments"] if stats["n_segments"] else np.full_like(stats["recall_sum"], np.nan)
+    return precision, recall, harmonic_f1(precision, recall)

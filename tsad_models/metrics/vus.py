@@ -14,81 +14,107 @@ VUS is the mean over w of each.
 
 Thresholds: ``n_thresholds`` scores taken from the descending sort at
 ``linspace(0, T-1, n).astype(int)`` (TSB-AD's grid, default 250), or every distinct
-score when ``n_thresholds`` is None.  Per buffer width the cost is one pass over the
-buffer and existence ranges plus searchsorted: no loop over thresholds.
+score when ``n_thresholds`` is None.  All widths at once: the buffer weights as a
+(buffer points x widths) matrix, the widened segments' maxima by cumulative maxima, and
+only the merging of existence ranges loops, over the window // 2 + 1 distinct half-widths.
+The per-width loop it replaces is kept as the reference in ``tests/metrics_reference.py``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-
-def _existence_ranges(segments_inclusive: np.ndarray, half: int, n: int) -> np.ndarray:
-    """TSB-AD's ``new_sequence``: segments widened by ``half``, merged when they meet."""
-    out = []
-    start = max(segments_inclusive[0, 0] - half, 0)
-    for i in range(len(segments_inclusive) - 1):
-        if segments_inclusive[i, 1] + half < segments_inclusive[i + 1, 0] - half:
-            out.append((start, segments_inclusive[i, 1] + half))
-            start = segments_inclusive[i + 1, 0] - half
-    out.append((start, min(segments_inclusive[-1, 1] + half, n - 1)))
-    return np.asarray(out, dtype=np.int64)
+from .table import ScoreTable, score_table
 
 
-def _buffer(segments_inclusive: np.ndarray, width: int, n: int, is_true: np.ndarray):
-    """Positions and weights of the soft buffer outside the true points (overlaps add, capped at 1)."""
-    half = width // 2
-    if half == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0)
-    d = np.arange(1, half + 1)
-    w = np.sqrt(1 - d / width)
-    positions = np.concatenate([(segments_inclusive[:, 1:2] + d).ravel(), (segments_inclusive[:, 0:1] - d).ravel()])
-    weights = np.tile(w, 2 * len(segments_inclusive))
+def _buffer_weights(starts, ends_inclusive, n, is_true, widths):
+    """Soft-buffer points and their weight at every width: (positions (B,), weights (B, widths)).
+
+    Position p at distance d from a segment edge weighs sqrt(1 - d / w) at width w when
+    d <= w // 2; the weights of a position near two edges add, capped at 1; buffer points
+    inside true segments are left out.
+    """
+    halves = widths // 2
+    top = int(halves.max(initial=0))
+    if top == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, len(widths)))
+    d = np.arange(1, top + 1)
+    positions = np.concatenate([(ends_inclusive[:, None] + d).ravel(), (starts[:, None] - d).ravel()])
+    distance = np.tile(d, 2 * len(starts))
     keep = (positions >= 0) & (positions < n)
-    positions, weights = positions[keep], weights[keep]
-    unique, inverse = np.unique(positions, return_inverse=True)
-    summed = np.minimum(np.bincount(inverse, weights=weights), 1.0)
-    outside = ~is_true[unique]
-    return unique[outside], summed[outside]
+    positions, distance = positions[keep], distance[keep]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        weight = np.where(distance[:, None] <= halves[None, :], np.sqrt(1 - distance[:, None] / widths[None, :]), 0.0)
+    order = np.argsort(positions, kind="stable")
+    positions, weight = positions[order], weight[order]
+    first = np.flatnonzero(np.r_[True, positions[1:] != positions[:-1]])
+    positions = positions[first]
+    summed = np.minimum(np.add.reduceat(weight, first, axis=0), 1.0)
+    outside = ~is_true[positions]
+    return positions[outside], summed[outside]
+
+
+def _range_maxima(scores, starts, ends_inclusive, top):
+    """Max score of each segment widened by h on both sides (clipped to the series), h = 0..top: (S, top + 1)."""
+    n = len(scores)
+    padded = np.concatenate((np.full(top, -np.inf), scores, np.full(top, -np.inf)))
+    steps = np.arange(1, top + 1)
+    left = np.maximum.accumulate(padded[(starts + top)[:, None] - steps], axis=1)      # scores[s - 1], scores[s - 2], ...
+    right = np.maximum.accumulate(padded[(ends_inclusive + top)[:, None] + steps], axis=1)
+    lengths = ends_inclusive - starts + 1
+    core = np.maximum.reduceat(scores[np.repeat(starts - np.r_[0, np.cumsum(lengths)[:-1]], lengths) + np.arange(lengths.sum())],
+                               np.r_[0, np.cumsum(lengths)[:-1]])
+    widened = np.column_stack([core, np.maximum(core[:, None], np.maximum(left, right))]) if top else core[:, None]
+    return widened
 
 
 def vus(scores: np.ndarray, labels: np.ndarray, segments: np.ndarray, window: int = 100,
-        n_thresholds: int | None = 250) -> tuple[float, float]:
+        n_thresholds: int | None = 250, table: ScoreTable | None = None) -> tuple[float, float]:
     n = len(scores)
     positives = int(labels.sum())
     if positives == 0 or positives == n:
         return float("nan"), float("nan")
-    ascending = np.sort(scores)
+    table = table if table is not None else score_table(scores, labels)
     if n_thresholds:
-        thresholds = ascending[::-1][np.linspace(0, n - 1, n_thresholds).astype(int)]
+        # the scores at these positions of the descending sort, as distinct-score indices
+        ascending_position = (n - 1) - np.linspace(0, n - 1, n_thresholds).astype(int)
+        below = n - table.flagged                      # points below each distinct score, ascending
+        index = np.searchsorted(below, ascending_position, side="right") - 1
     else:
-        thresholds = np.unique(scores)[::-1]
-    flagged = n - np.searchsorted(ascending, thresholds, side="left")
-    positive_sorted = np.sort(scores[labels == 1])
-    flagged_true = len(positive_sorted) - np.searchsorted(positive_sorted, thresholds, side="left")
-    inclusive = segments.copy()
-    inclusive[:, 1] -= 1
-    is_true = labels.astype(bool)
-    aucs, aps = [], []
-    for width in range(window + 1):
-        buffer, weights = _buffer(inclusive, width, n, is_true)
-        order = np.argsort(scores[buffer])
-        buffer_scores = scores[buffer][order]
-        tail_sums = np.concatenate((np.cumsum(weights[order][::-1])[::-1], [0.0]))
-        buffered = tail_sums[np.searchsorted(buffer_scores, thresholds, side="left")]
-        ranges = _existence_ranges(inclusive, width // 2, n)
-        lengths = ranges[:, 1] - ranges[:, 0] + 1
-        positions = np.repeat(ranges[:, 0] - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths) + np.arange(lengths.sum())
-        maxima = np.sort(np.maximum.reduceat(scores[positions], np.concatenate(([0], np.cumsum(lengths)[:-1]))))
-        existence = len(maxima) - np.searchsorted(maxima, thresholds, side="left")
+        index = np.arange(len(table.distinct))[::-1]
+    thresholds = table.distinct[index]
+    flagged, flagged_true = table.flagged[index][:, None], table.flagged_positive[index][:, None]
+    starts, ends_inclusive = segments[:, 0].astype(np.int64), segments[:, 1].astype(np.int64) - 1
+    widths = np.arange(window + 1)
 
-        tp = flagged_true + buffered
-        p_new = positives + buffered / 2
-        tpr = np.minimum(tp / p_new, 1.0) * existence / len(ranges)
-        fpr = (flagged - tp) / (n - p_new)
-        precision = tp / flagged
-        x = np.concatenate(([0.0], fpr, [1.0]))
-        y = np.concatenate(([0.0], tpr, [1.0]))
-        aucs.append(float(np.sum(np.diff(x) * (y[1:] + y[:-1]) / 2)))
-        aps.append(float(np.sum(np.diff(np.concatenate(([0.0], tpr))) * precision)))
+    # buffered(t, w): buffer weight of the points flagged at t
+    buffer, weights = _buffer_weights(starts, ends_inclusive, n, labels.astype(bool), widths)
+    order = np.argsort(scores[buffer], kind="stable")
+    tail = np.concatenate((np.cumsum(weights[order][::-1], axis=0)[::-1], np.zeros((1, len(widths)))))
+    buffered = tail[np.searchsorted(scores[buffer][order], thresholds, side="left")]
+
+    # existence(t, w): existence ranges (segments widened by w // 2, merged where they meet,
+    # as TSB-AD's new_sequence) with a flagged point, and how many ranges there are
+    top = int(window // 2)
+    widened = _range_maxima(scores, starts, ends_inclusive, top)
+    gaps = starts[1:] - ends_inclusive[:-1]               # ranges i, i+1 merge at h when gap <= 2h
+    existence_h, n_ranges_h = [], []
+    for h in range(top + 1):
+        group_start = np.r_[0, np.flatnonzero(gaps > 2 * h) + 1]
+        maxima = np.sort(np.maximum.reduceat(widened[:, h], group_start))
+        existence_h.append(len(maxima) - np.searchsorted(maxima, thresholds, side="left"))
+        n_ranges_h.append(len(group_start))
+    existence = np.column_stack(existence_h)[:, widths // 2]
+    n_ranges = np.array(n_ranges_h)[widths // 2]
+
+    tp = flagged_true + buffered
+    p_new = positives + buffered / 2
+    tpr = np.minimum(tp / p_new, 1.0) * existence / n_ranges
+    fpr = (flagged - tp) / (n - p_new)
+    precision = tp / flagged
+    zeros, ones = np.zeros((1, len(widths))), np.ones((1, len(widths)))
+    x = np.concatenate((zeros, fpr, ones))
+    y = np.concatenate((zeros, tpr, ones))
+    aucs = np.sum(np.diff(x, axis=0) * (y[1:] + y[:-1]) / 2, axis=0)
+    aps = np.sum(np.diff(np.concatenate((zeros, tpr)), axis=0) * precision, axis=0)
     return float(np.mean(aucs)), float(np.mean(aps))

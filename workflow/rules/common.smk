@@ -79,7 +79,7 @@ def model_code(model):
 
 
 PACKAGE_DIR = Path(tsad_models.__file__).parent  # the code the jobs import
-METRICS_CODE = source_digest((PACKAGE_DIR / "metrics").glob("*.py"))
+METRICS_CODE = source_digest(sorted((PACKAGE_DIR / "metrics").glob("*.py")) + [PACKAGE_DIR / "metrics" / "_kernels.c"])
 REPORT_CODE = source_digest([PACKAGE_DIR / "leaderboard.py"])
 
 
