@@ -6,8 +6,9 @@
  * through the buffer protocol (C-contiguous, dtypes fixed by those callers), so this file
  * needs only Python.h, not NumPy's headers.  Loops run without the GIL.
  *
- *   rank_scores       from NumPy's sort of the scores: the distinct values, their counts
- *                     (all and anomalous) and each point's rank
+ *   merge_sorted, rank_table, rank_lookup
+ *                     from NumPy's sort of the scores: the distinct values, their counts
+ *                     and each point's rank (a bucketed lookup)
  *   range_counts      range recall, and the predicted runs of every threshold (component
  *                     tree of the ranks, one stack pass) for precision
  *   affiliation       per flagged piece, its precision integral and its recall gain, summed
@@ -54,7 +55,7 @@ static int check_size(Py_buffer *view, Py_ssize_t count, Py_ssize_t item, const 
     return 0;
 }
 
-/* ---------------------------------------------------------------- rank_scores */
+/* --------------------------------------------------------------------- ranks */
 
 /* float64 -> uint64 with the same order; -0.0 and 0.0 map to one key (they are equal scores). */
 static inline uint64_t order_key(double value)
@@ -67,106 +68,152 @@ static inline uint64_t order_key(double value)
 }
 
 #define LOOKUP_BITS 21
+#define LOOKUP_BUCKETS ((Py_ssize_t)1 << LOOKUP_BITS)
 #define LOOKUP_BATCH 64
 
-/* Given the scores and their ascending sort (NumPy's, vectorised), the distinct values with
- * their counts and each point's rank.  The rank of a point is found by a lookup table over
- * the top bits of its order key (an order-preserving, roughly logarithmic bucketing, so
- * skewed score distributions spread too) and a binary search inside its bucket, usually of
- * one or two values; a bucket holding everything degrades to a plain binary search. */
-static PyObject *rank_scores(PyObject *self, PyObject *args)
+/* Two ascending arrays merged into one (the halves NumPy sorted on two threads). */
+static PyObject *merge_sorted(PyObject *self, PyObject *args)
 {
-    Py_buffer scores, sorted_view, labels, ranks, distinct, total, positive;
-    Py_ssize_t n;
-    if (!PyArg_ParseTuple(args, "ny*y*y*w*w*w*w*", &n, &scores, &sorted_view, &labels, &ranks, &distinct, &total, &positive))
+    Py_buffer first_view, second_view, out_view;
+    Py_ssize_t n_first, n_second;
+    if (!PyArg_ParseTuple(args, "nny*y*w*", &n_first, &n_second, &first_view, &second_view, &out_view))
         return NULL;
     PyObject *result = NULL;
-    int32_t *bucket_first = NULL;
-    if (n < 0 || n >= ((Py_ssize_t)1 << 31)) {
-        PyErr_SetString(PyExc_ValueError, "rank_scores: n must be below 2**31");
+    if (check_size(&first_view, n_first, 8, "first") || check_size(&second_view, n_second, 8, "second") ||
+        check_size(&out_view, n_first + n_second, 8, "out"))
         goto done;
-    }
-    if (check_size(&scores, n, 8, "scores") || check_size(&sorted_view, n, 8, "sorted") || check_size(&labels, n, 1, "labels") ||
-        check_size(&ranks, n, 4, "ranks") || check_size(&distinct, n, 8, "distinct") || check_size(&total, n, 8, "total") ||
-        check_size(&positive, n, 8, "positive"))
-        goto done;
-    if (n == 0) {
-        result = PyLong_FromSsize_t(0);
-        goto done;
-    }
-    bucket_first = malloc(sizeof(int32_t) * (((size_t)1 << LOOKUP_BITS) + 2));
-    if (!bucket_first) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    const double *value = scores.buf, *ascending = sorted_view.buf;
-    const int8_t *label = labels.buf;
-    int32_t *rank = ranks.buf;
-    double *distinct_value = distinct.buf;
-    int64_t *total_count = total.buf, *positive_count = positive.buf;
-    Py_ssize_t m = 0;
+    const double *first = first_view.buf, *second = second_view.buf;
+    double *out = out_view.buf;
     Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t i = 0; i < n; i++) { /* distinct values and how many points have each */
-        if (i == 0 || ascending[i] != ascending[i - 1]) {
-            distinct_value[m] = ascending[i] == 0.0 ? 0.0 : ascending[i];
-            total_count[m] = 0;
-            positive_count[m++] = 0;
-        }
-        total_count[m - 1]++;
+    Py_ssize_t i = 0, j = 0, k = 0;
+    while (i < n_first && j < n_second)
+        out[k++] = second[j] < first[i] ? second[j++] : first[i++];
+    while (i < n_first)
+        out[k++] = first[i++];
+    while (j < n_second)
+        out[k++] = second[j++];
+    Py_END_ALLOW_THREADS
+    result = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&first_view);
+    PyBuffer_Release(&second_view);
+    PyBuffer_Release(&out_view);
+    return result;
+}
+
+/* From the ascending scores: the distinct values, how many points have each, and a lookup
+ * table for ``rank_lookup``: bucket b holds the distinct values whose order key, minus the
+ * lowest, shifted right by ``shift``, is b (an order-preserving, roughly logarithmic
+ * bucketing, so skewed score distributions spread too); buckets[b] is the first of them.
+ * Returns (m, shift). */
+static PyObject *rank_table(PyObject *self, PyObject *args)
+{
+    Py_buffer sorted_view, distinct_view, total_view, buckets_view;
+    Py_ssize_t n;
+    if (!PyArg_ParseTuple(args, "ny*w*w*w*", &n, &sorted_view, &distinct_view, &total_view, &buckets_view))
+        return NULL;
+    PyObject *result = NULL;
+    if (check_size(&sorted_view, n, 8, "sorted") || check_size(&distinct_view, n, 8, "distinct") ||
+        check_size(&total_view, n, 8, "total") || check_size(&buckets_view, LOOKUP_BUCKETS + 2, 4, "buckets"))
+        goto done;
+    if (n < 1 || n >= ((Py_ssize_t)1 << 31)) {
+        PyErr_SetString(PyExc_ValueError, "rank_table: n must be between 1 and 2**31 - 1");
+        goto done;
     }
-    uint64_t lowest = order_key(distinct_value[0]), span = order_key(distinct_value[m - 1]) - lowest;
+    const double *ascending = sorted_view.buf;
+    double *distinct = distinct_view.buf;
+    int64_t *total = total_view.buf;
+    int32_t *bucket_first = buckets_view.buf;
+    Py_ssize_t m = 0;
+    int shift;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (i == 0 || ascending[i] != ascending[i - 1]) {
+            distinct[m] = ascending[i] == 0.0 ? 0.0 : ascending[i];
+            total[m++] = 0;
+        }
+        total[m - 1]++;
+    }
+    uint64_t lowest = order_key(distinct[0]), span = order_key(distinct[m - 1]) - lowest;
     int span_bits = span ? 64 - __builtin_clzll(span) : 0, bucket_bits = 1;
     while (bucket_bits < LOOKUP_BITS && ((Py_ssize_t)1 << bucket_bits) < 2 * m)
         bucket_bits++;
-    int shift = span_bits > bucket_bits ? span_bits - bucket_bits : 0;
+    shift = span_bits > bucket_bits ? span_bits - bucket_bits : 0;
     Py_ssize_t n_buckets = (Py_ssize_t)(span >> shift) + 1, b = 0;
     for (Py_ssize_t d = 0; d < m; d++) { /* bucket_first[b] = first distinct index in bucket >= b */
-        Py_ssize_t bucket = (Py_ssize_t)((order_key(distinct_value[d]) - lowest) >> shift);
+        Py_ssize_t bucket = (Py_ssize_t)((order_key(distinct[d]) - lowest) >> shift);
         while (b <= bucket)
             bucket_first[b++] = (int32_t)d;
     }
     while (b <= n_buckets)
         bucket_first[b++] = (int32_t)m;
-    /* in batches: first every bucket's bounds are fetched, then the first candidate values,
-     * then searched; a search's unpredictable branches then wait on cached data only */
-    for (Py_ssize_t begin = 0; begin < n; begin += LOOKUP_BATCH) {
-        Py_ssize_t count = n - begin < LOOKUP_BATCH ? n - begin : LOOKUP_BATCH;
+    Py_END_ALLOW_THREADS
+    result = Py_BuildValue("ni", m, shift);
+done:
+    PyBuffer_Release(&sorted_view);
+    PyBuffer_Release(&distinct_view);
+    PyBuffer_Release(&total_view);
+    PyBuffer_Release(&buckets_view);
+    return result;
+}
+
+/* The rank (index in distinct) of the points begin..end-1: its bucket, then a branch-free
+ * lower bound inside it.  In batches: first every bucket's bounds are fetched, then the
+ * first candidate values, then searched; a search's branches then wait on cached data
+ * only.  Two threads may fill disjoint ranges of ``ranks`` at once. */
+static PyObject *rank_lookup(PyObject *self, PyObject *args)
+{
+    Py_buffer scores_view, distinct_view, buckets_view, ranks_view;
+    Py_ssize_t n, m, begin, end;
+    int shift;
+    if (!PyArg_ParseTuple(args, "nninny*y*y*w*", &n, &m, &shift, &begin, &end, &scores_view, &distinct_view,
+                          &buckets_view, &ranks_view))
+        return NULL;
+    PyObject *result = NULL;
+    if (check_size(&scores_view, n, 8, "scores") || check_size(&distinct_view, m, 8, "distinct") ||
+        check_size(&buckets_view, LOOKUP_BUCKETS + 2, 4, "buckets") || check_size(&ranks_view, n, 4, "ranks"))
+        goto done;
+    if (m < 1 || begin < 0 || end > n || begin > end || shift < 0 || shift > 63) {
+        PyErr_SetString(PyExc_ValueError, "rank_lookup: bad range or table");
+        goto done;
+    }
+    const double *value = scores_view.buf, *distinct = distinct_view.buf;
+    const int32_t *bucket_first = buckets_view.buf;
+    int32_t *rank = ranks_view.buf;
+    Py_BEGIN_ALLOW_THREADS
+    uint64_t lowest = order_key(distinct[0]);
+    for (Py_ssize_t start = begin; start < end; start += LOOKUP_BATCH) {
+        Py_ssize_t count = end - start < LOOKUP_BATCH ? end - start : LOOKUP_BATCH;
         Py_ssize_t bucket[LOOKUP_BATCH];
         int32_t lo[LOOKUP_BATCH], hi[LOOKUP_BATCH];
         for (Py_ssize_t j = 0; j < count; j++) {
-            bucket[j] = (Py_ssize_t)((order_key(value[begin + j]) - lowest) >> shift);
+            bucket[j] = (Py_ssize_t)((order_key(value[start + j]) - lowest) >> shift);
             __builtin_prefetch(&bucket_first[bucket[j]]);
         }
         for (Py_ssize_t j = 0; j < count; j++) {
             lo[j] = bucket_first[bucket[j]];
             hi[j] = bucket_first[bucket[j] + 1] - 1; /* the score is one of distinct[lo..hi] */
-            __builtin_prefetch(&distinct_value[lo[j]]);
-            __builtin_prefetch(&distinct_value[hi[j]]);
+            __builtin_prefetch(&distinct[lo[j]]);
+            __builtin_prefetch(&distinct[hi[j]]);
         }
         for (Py_ssize_t j = 0; j < count; j++) {
-            double x = value[begin + j];
+            double x = value[start + j];
             Py_ssize_t low = lo[j], size = hi[j] - lo[j] + 1;
             while (size > 1) { /* branch-free lower bound: low + half stays below x or not */
                 Py_ssize_t half = size >> 1;
-                low = distinct_value[low + half - 1] < x ? low + half : low;
+                low = distinct[low + half - 1] < x ? low + half : low;
                 size -= half;
             }
-            rank[begin + j] = (int32_t)low;
-            if (label[begin + j])
-                positive_count[low]++;
+            rank[start + j] = (int32_t)low;
         }
     }
     Py_END_ALLOW_THREADS
-    result = PyLong_FromSsize_t(m);
+    result = Py_NewRef(Py_None);
 done:
-    free(bucket_first);
-    PyBuffer_Release(&scores);
-    PyBuffer_Release(&sorted_view);
-    PyBuffer_Release(&labels);
-    PyBuffer_Release(&ranks);
-    PyBuffer_Release(&distinct);
-    PyBuffer_Release(&total);
-    PyBuffer_Release(&positive);
+    PyBuffer_Release(&scores_view);
+    PyBuffer_Release(&distinct_view);
+    PyBuffer_Release(&buckets_view);
+    PyBuffer_Release(&ranks_view);
     return result;
 }
 
@@ -646,7 +693,9 @@ static PyObject *retain_freed_memory(PyObject *self, PyObject *unused)
 }
 
 static PyMethodDef methods[] = {
-    {"rank_scores", rank_scores, METH_VARARGS, "rank_scores(n, scores, sorted, labels, ranks, distinct, total, positive) -> m"},
+    {"merge_sorted", merge_sorted, METH_VARARGS, "merge_sorted(n_first, n_second, first, second, out)"},
+    {"rank_table", rank_table, METH_VARARGS, "rank_table(n, sorted, distinct, total, buckets) -> (m, shift)"},
+    {"rank_lookup", rank_lookup, METH_VARARGS, "rank_lookup(n, m, shift, begin, end, scores, distinct, buckets, ranks)"},
     {"range_counts", range_counts, METH_VARARGS,
      "range_counts(n, m, n_segments, ranks, labels, starts, ends, alpha_recall, alpha_precision, recall_sum, precision_sum, n_runs)"},
     {"affiliation", affiliation, METH_VARARGS,
@@ -660,12 +709,13 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_kernels", "Compiled kernels of the metric panel.", -1, methods};
 
 /* Raised whenever a kernel's signature or meaning changes: kernels.py refuses a stale build. */
-#define KERNELS_VERSION 1
+#define KERNELS_VERSION 2
 
 PyMODINIT_FUNC PyInit__kernels(void)
 {
     PyObject *m = PyModule_Create(&module);
-    if (m && PyModule_AddIntConstant(m, "VERSION", KERNELS_VERSION) < 0) {
+    if (m && (PyModule_AddIntConstant(m, "VERSION", KERNELS_VERSION) < 0 ||
+              PyModule_AddIntConstant(m, "LOOKUP_BUCKETS", (long)LOOKUP_BUCKETS) < 0)) {
         Py_DECREF(m);
         return NULL;
     }

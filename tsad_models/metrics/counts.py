@@ -25,8 +25,6 @@ positive points and M thresholds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from . import kernels
@@ -34,16 +32,12 @@ from . import kernels
 K_VALUES = np.arange(101)
 
 
-@dataclass
 class Counts:
-    """Counts at M thresholds: ``tp_k[k, m]`` for K = k (0..100), ``fp[m]``; totals ``n_pos``, ``n_neg``."""
+    """Counts at M thresholds: ``tp_k[k, m]`` for K = k (0..100), ``fp[m]``; totals ``n_pos``, ``n_neg``;
+    ``found[m]`` true segments with at least one flagged point, of ``n_segments``."""
 
-    tp_k: np.ndarray
-    fp: np.ndarray
-    n_pos: int
-    n_neg: int
-    found: np.ndarray          # (M,) true segments with at least one flagged point
-    n_segments: int
+    def __init__(self, tp_k, fp, n_pos: int, n_neg: int, found, n_segments: int):
+        self.tp_k, self.fp, self.n_pos, self.n_neg, self.found, self.n_segments = tp_k, fp, n_pos, n_neg, found, n_segments
 
     def __add__(self, other: "Counts") -> "Counts":
         return Counts(self.tp_k + other.tp_k, self.fp + other.fp, self.n_pos + other.n_pos, self.n_neg + other.n_neg,

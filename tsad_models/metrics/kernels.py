@@ -11,8 +11,9 @@ run on a second thread when two are allowed).
 from __future__ import annotations
 
 import os
+import threading
 
-EXPECTED_VERSION = 1   # KERNELS_VERSION in _kernels.c
+EXPECTED_VERSION = 2   # KERNELS_VERSION in _kernels.c
 
 try:
     from . import _kernels as compiled
@@ -56,3 +57,43 @@ def threads() -> int:
             except ValueError:
                 raise ValueError(f"{variable}={value!r}: give a whole number of threads") from None
     return os.cpu_count() or 1
+
+
+class InBackground:
+    """``fn(*args)`` on a second thread; ``result()`` waits for it (and re-raises its error).
+
+    Used where two parts of the panel are independent: the compiled kernels and NumPy's
+    array loops release the GIL, so two cores share the work.
+    """
+
+    def __init__(self, fn, *args):
+        self._outcome: dict = {}
+        self._thread = threading.Thread(target=self._run, args=(fn, args), daemon=True)
+        self._thread.start()
+
+    def _run(self, fn, args):
+        try:
+            self._outcome["value"] = fn(*args)
+        except BaseException as error:  # handed to the caller of result()
+            self._outcome["error"] = error
+
+    def result(self):
+        self._thread.join()
+        if "error" in self._outcome:
+            raise self._outcome["error"]
+        return self._outcome["value"]
+
+
+class InForeground:
+    """The same interface, computed on the spot (one thread)."""
+
+    def __init__(self, fn, *args):
+        self._value = fn(*args)
+
+    def result(self):
+        return self._value
+
+
+def beside(fn, *args):
+    """``fn(*args)`` on a second thread when two threads are allowed, else now."""
+    return (InBackground if threads() > 1 else InForeground)(fn, *args)

@@ -11,12 +11,11 @@ scores and labels.  Conventions: ``docs/protocol.md``.
 from __future__ import annotations
 
 import math
-import threading
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import kernels, protocols
+from .protocols import ALL_PROTOCOLS
 from .checks import check_scores, check_scores_labels, label_segments
 from .affiliation import affiliation_counts, affiliation_scores
 from .counts import (Counts, area_over_k, counts_at_thresholds, f1_from_counts, harmonic_f1, precision_recall,
@@ -34,36 +33,40 @@ THRESHOLD_FREE = ("auc_roc", "auc_pr", "vus_roc", "vus_pr")
 ORACLE_CHUNK = 32_768  # candidate thresholds evaluated at once (bounds memory to ~30 MB)
 
 
-@dataclass
 class EvalSettings:
-    # prior-ratio reads the test labels: only when asked for (config/paper.yaml)
-    protocols: tuple[str, ...] = (protocols.ORACLE, protocols.VAL_QUANTILE, protocols.POT)
-    val_quantile: float = 0.99
-    pot_risk: float = 1e-3
-    pot_level: float = 0.98
-    vus_window: int = 100
-    vus_thresholds: int | None = 250
-    range_alpha_recall: float = 0.0
-    range_alpha_precision: float = 0.0
+    """How the panel sets thresholds and windows; every choice is documented in docs/protocol.md.
 
-    def __post_init__(self):
-        unknown = set(self.protocols) - set(protocols.ALL_PROTOCOLS)
+    (Plain classes rather than dataclasses here: importing ``dataclasses`` alone costs
+    about 10 ms, a third of the time of sorting a million scores.)
+    """
+
+    def __init__(self, protocols: tuple[str, ...] = (protocols.ORACLE, protocols.VAL_QUANTILE, protocols.POT),
+                 val_quantile: float = 0.99, pot_risk: float = 1e-3, pot_level: float = 0.98, vus_window: int = 100,
+                 vus_thresholds: int | None = 250, range_alpha_recall: float = 0.0, range_alpha_precision: float = 0.0):
+        # prior-ratio reads the test labels: only when asked for (config/paper.yaml)
+        self.protocols = tuple(protocols)
+        self.val_quantile = val_quantile
+        self.pot_risk = pot_risk
+        self.pot_level = pot_level
+        self.vus_window = vus_window
+        self.vus_thresholds = vus_thresholds
+        self.range_alpha_recall = range_alpha_recall
+        self.range_alpha_precision = range_alpha_precision
+        unknown = set(self.protocols) - set(ALL_PROTOCOLS)
         if unknown:
-            raise ValueError(f"unknown protocol(s) {sorted(unknown)}; known: {list(protocols.ALL_PROTOCOLS)}")
+            raise ValueError(f"unknown protocol(s) {sorted(unknown)}; known: {list(ALL_PROTOCOLS)}")
+
+    def __repr__(self):
+        return "EvalSettings(" + ", ".join(f"{k}={v!r}" for k, v in self.__dict__.items()) + ")"
 
 
-@dataclass
 class EntityScores:
-    name: str
-    scores: np.ndarray
-    labels: np.ndarray
-    val_scores: np.ndarray | None = None
-    segments: np.ndarray = field(init=False)
+    """One entity's test scores and labels (checked), its validation scores, its true segments."""
 
-    def __post_init__(self):
-        self.scores, self.labels = check_scores_labels(self.scores, self.labels, f"{self.name}: test scores")
-        if self.val_scores is not None:
-            self.val_scores = check_scores(self.val_scores, f"{self.name}: validation scores")
+    def __init__(self, name: str, scores, labels, val_scores=None):
+        self.name = name
+        self.scores, self.labels = check_scores_labels(scores, labels, f"{name}: test scores")
+        self.val_scores = None if val_scores is None else check_scores(val_scores, f"{name}: validation scores")
         self.segments = label_segments(self.labels)
 
 
@@ -170,41 +173,6 @@ def _oracle_family(family: str, pieces: list[EntityScores], settings: EvalSettin
     return out, {f"{family}_f1@oracle": float(table.distinct[i])}
 
 
-class _InBackground:
-    """``fn(*args)`` on a second thread; ``result()`` waits for it (and re-raises its error).
-
-    The oracle's range and affiliation sweeps run beside the rest of the panel: the
-    compiled kernels and NumPy's array loops release the GIL, so two cores share the work.
-    """
-
-    def __init__(self, fn, *args):
-        self._outcome: dict = {}
-        self._thread = threading.Thread(target=self._run, args=(fn, args), daemon=True)
-        self._thread.start()
-
-    def _run(self, fn, args):
-        try:
-            self._outcome["value"] = fn(*args)
-        except BaseException as error:  # handed to the caller of result()
-            self._outcome["error"] = error
-
-    def result(self):
-        self._thread.join()
-        if "error" in self._outcome:
-            raise self._outcome["error"]
-        return self._outcome["value"]
-
-
-class _InForeground:
-    """The same interface, computed on the spot (one thread)."""
-
-    def __init__(self, fn, *args):
-        self._value = fn(*args)
-
-    def result(self):
-        return self._value
-
-
 def _entity_threshold(p: EntityScores, protocol: str, settings: EvalSettings) -> tuple[float, str | None]:
     if p.val_scores is None:
         raise ValueError(f"{p.name}: protocol {protocol} needs validation scores")
@@ -242,6 +210,29 @@ def _fixed_threshold(pieces: list[EntityScores], protocol: str, settings: EvalSe
     return out, {protocol: thresholds}, {f"f1_pa_k@{protocol}": values["_f1_k"][:, 0].tolist()}, {}
 
 
+# Parts of the panel computed on the second thread (when two are allowed): together they
+# take about as long as the rest (measured by tools/benchmark_metrics.py).
+SECOND_THREAD = ("affiliation oracle", protocols.POT)
+
+
+def _panel_parts(pieces: list[EntityScores], settings: EvalSettings, table: ScoreTable) -> dict:
+    """The independent parts of the thresholded panel, in output order; each returns
+    (metrics, thresholds, curves, notes)."""
+    parts = {}
+    for protocol in settings.protocols:
+        if protocol == protocols.ORACLE:
+            parts["oracle"] = lambda: (*_oracle_point(pieces, table), {})
+            for family in SEGMENT_FAMILIES:
+                parts[f"{family} oracle"] = lambda family=family: (*_oracle_family(family, pieces, settings, table), {}, {})
+        else:
+            parts[protocol] = lambda protocol=protocol: _fixed_threshold(pieces, protocol, settings)
+    return parts
+
+
+def _run_parts(parts: dict) -> dict:
+    return {name: compute() for name, compute in parts.items()}
+
+
 def _evaluate_pieces(pieces: list[EntityScores], settings: EvalSettings) -> dict:
     scores = np.concatenate([p.scores for p in pieces]) if len(pieces) > 1 else pieces[0].scores
     labels = np.concatenate([p.labels for p in pieces]) if len(pieces) > 1 else pieces[0].labels
@@ -252,11 +243,8 @@ def _evaluate_pieces(pieces: list[EntityScores], settings: EvalSettings) -> dict
     if kernels.compiled is not None:
         kernels.compiled.retain_freed_memory()
     table = score_table(scores, labels)
-    # the affiliation oracle (the longest single part) runs beside everything else
-    affiliation_oracle = None
-    if protocols.ORACLE in settings.protocols and n_pos:
-        run = _InBackground if kernels.threads() > 1 else _InForeground
-        affiliation_oracle = run(_oracle_family, "affiliation", pieces, settings, table)
+    parts = _panel_parts(pieces, settings, table) if n_pos else {}
+    beside = kernels.beside(_run_parts, {name: part for name, part in parts.items() if name in SECOND_THREAD})
     result["metrics"]["auc_roc"], result["metrics"]["auc_pr"] = ranking_metrics(scores, labels, table)
     result["metrics"]["vus_roc"], result["metrics"]["vus_pr"] = (
         vus(scores, labels, segments, settings.vus_window, settings.vus_thresholds, table) if n_pos else (math.nan, math.nan))
@@ -272,20 +260,11 @@ def _evaluate_pieces(pieces: list[EntityScores], settings: EvalSettings) -> dict
     if n_pos == len(labels):
         for name in ("auc_roc", "vus_roc", "vus_pr"):
             result["notes"][name] = "every test point is anomalous: undefined"
-    for protocol in settings.protocols:
-        if protocol == protocols.ORACLE:
-            metrics, thresholds, curves = _oracle_point(pieces, table)
-            notes = {}
-        else:
-            metrics, thresholds, curves, notes = _fixed_threshold(pieces, protocol, settings)
-        result["metrics"].update(metrics)
-        result["thresholds"].update(thresholds)
-        result["curves"].update(curves)
-        result["notes"].update(notes)
-    if affiliation_oracle is not None:
-        for metrics, thresholds in (_oracle_family("range", pieces, settings, table), affiliation_oracle.result()):
-            result["metrics"].update(metrics)
-            result["thresholds"].update(thresholds)
+    done = _run_parts({name: part for name, part in parts.items() if name not in SECOND_THREAD})
+    done.update(beside.result())
+    for name in parts:
+        for key, values in zip(("metrics", "thresholds", "curves", "notes"), done[name]):
+            result[key].update(values)
     return result
 
 

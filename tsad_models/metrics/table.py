@@ -3,13 +3,12 @@ and each point's rank (the index of its score among the distinct ones).
 
 Built once per evaluation from one sort; the AUCs, the VUS thresholds and the oracle's
 candidate thresholds and counts all read it.  The compiled engine builds it from NumPy's sort
-and a bucketed lookup of each point's rank (``rank_scores`` in ``_kernels.c``), the NumPy
-engine with ``np.unique``.
+and a bucketed lookup of each point's rank (``rank_table``, ``rank_lookup`` in
+``_kernels.c``), the NumPy engine with ``np.unique``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
@@ -17,12 +16,13 @@ import numpy as np
 from . import kernels
 
 
-@dataclass
 class ScoreTable:
-    distinct: np.ndarray    # (D,) distinct scores, ascending
-    total: np.ndarray       # (D,) points with each score
-    positive: np.ndarray    # (D,) anomalous points with each score
-    ranks: np.ndarray       # (n,) int32 (int64 past 2**31 points): index of each point's score in ``distinct``
+    """``distinct`` (D,) distinct scores, ascending; ``total`` (D,) points with each score;
+    ``positive`` (D,) anomalous points with each score; ``ranks`` (n,) int32 (int64 past
+    2**31 points): the index of each point's score in ``distinct``."""
+
+    def __init__(self, distinct: np.ndarray, total: np.ndarray, positive: np.ndarray, ranks: np.ndarray):
+        self.distinct, self.total, self.positive, self.ranks = distinct, total, positive, ranks
 
     @cached_property
     def flagged(self) -> np.ndarray:
@@ -38,14 +38,38 @@ class ScoreTable:
 def score_table(scores: np.ndarray, labels: np.ndarray) -> ScoreTable:
     """``scores`` float64, ``labels`` 0/1 int8 (as ``checks.check_scores_labels`` returns them)."""
     n = len(scores)
-    if kernels.use_compiled(n):
-        ranks = np.empty(n, dtype=np.int32)
-        distinct, total, positive = np.empty(n), np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
-        scores = np.ascontiguousarray(scores, dtype=np.float64)
-        m = kernels.compiled.rank_scores(n, scores, np.sort(scores), np.ascontiguousarray(labels, dtype=np.int8),
-                                         ranks, distinct, total, positive)
-        return ScoreTable(distinct[:m].copy(), total[:m].copy(), positive[:m].copy(), ranks)
+    if n and kernels.use_compiled(n):
+        return _compiled_table(np.ascontiguousarray(scores, dtype=np.float64), np.asarray(labels))
     distinct, ranks, total = np.unique(scores, return_inverse=True, return_counts=True)
     positive = np.bincount(ranks.ravel()[labels.astype(bool)], minlength=len(distinct))
     ranks = ranks.ravel().astype(np.int32 if n < 2**31 - 2 else np.int64)
     return ScoreTable(distinct, total.astype(np.int64), positive.astype(np.int64), ranks)
+
+
+PARALLEL_FROM = 1 << 16   # below this, a second thread costs more than it saves
+
+
+def _compiled_table(scores: np.ndarray, labels: np.ndarray) -> ScoreTable:
+    """NumPy sorts (two halves on two threads, merged, when allowed); the kernels find the
+    distinct values and look up every point's rank (again split over two threads)."""
+    n = len(scores)
+    half = n // 2 if n >= PARALLEL_FROM and kernels.threads() > 1 else n
+    if half < n:
+        second = kernels.InBackground(np.sort, scores[half:])
+        first = np.sort(scores[:half])
+        ascending = np.empty(n)
+        kernels.compiled.merge_sorted(half, n - half, first, second.result(), ascending)
+    else:
+        ascending = np.sort(scores)
+    distinct, total = np.empty(n), np.empty(n, dtype=np.int64)
+    buckets = np.empty(kernels.compiled.LOOKUP_BUCKETS + 2, dtype=np.int32)
+    m, shift = kernels.compiled.rank_table(n, ascending, distinct, total, buckets)
+    distinct, total = distinct[:m].copy(), total[:m].copy()
+    ranks = np.empty(n, dtype=np.int32)
+    lookup = kernels.compiled.rank_lookup
+    later = kernels.InBackground(lookup, n, m, shift, half, n, scores, distinct, buckets, ranks) if half < n else None
+    lookup(n, m, shift, 0, half, scores, distinct, buckets, ranks)
+    if later is not None:
+        later.result()
+    positive = np.bincount(ranks[labels != 0], minlength=m).astype(np.int64, copy=False)
+    return ScoreTable(distinct, total, positive, ranks)
