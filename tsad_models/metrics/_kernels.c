@@ -411,17 +411,24 @@ static double gap_integral(double left, double right, double a, double b, double
  *   down; each piece adds its integral and length to its zone, and the change of the zone's
  *   ratio is added at its rank.  Placing (a scatter) before sweeping keeps the sweep's
  *   reads sequential. */
+enum { WHOLE, FIRST_HALF, SECOND_HALF }; /* a piece is a flagged point's [i, i+1) or half of it */
+
 typedef struct {
-    double lo, hi;
-    int32_t rank, zone;
+    int32_t point, rank, zone, kind;
 } Piece;
+
+static inline double piece_lo(const Piece *p) { return p->point + (p->kind == SECOND_HALF ? 0.5 : 0.0); }
+static inline double piece_hi(const Piece *p) { return p->point + (p->kind == FIRST_HALF ? 0.5 : 1.0); }
 
 typedef struct { /* a flagged point in rank order: one piece, or two when cut (the second in zone + 1) */
     double value;
     int32_t rank, zone; /* zone < 0: cut, first half in zone -zone - 1 */
 } Placed;
 
-static inline int second_half(const Piece *p) { return p->lo != floor(p->lo); } /* starts at i + 0.5 */
+typedef struct { /* a monotone stack's entry: a piece's rank and the end that faces the next piece */
+    int32_t rank;
+    double edge;
+} StackEntry;
 
 static PyObject *affiliation(PyObject *self, PyObject *args)
 {
@@ -431,10 +438,11 @@ static PyObject *affiliation(PyObject *self, PyObject *args)
                           &precision_view, &defined_view, &recall_view))
         return NULL;
     PyObject *result = NULL;
-    double *bounds = NULL, *zone_value = NULL, *zone_length = NULL, *second_value = NULL;
+    double *bounds = NULL, *zone_value = NULL, *zone_length = NULL, *second_value = NULL, *left_end = NULL;
     Piece *piece = NULL;
     Placed *placed = NULL;
-    int32_t *stack = NULL, *left_of = NULL, *rank_start = NULL;
+    StackEntry *stack = NULL;
+    int32_t *rank_start = NULL;
     uint64_t *seen = NULL;
     if (check_size(&ranks, n, 4, "ranks") || check_size(&starts_view, n_zones, 8, "starts") ||
         check_size(&ends_view, n_zones, 8, "ends") || check_size(&precision_view, m + 1, 8, "precision") ||
@@ -458,10 +466,10 @@ static PyObject *affiliation(PyObject *self, PyObject *args)
     second_value = calloc(n_zones, sizeof(double));
     piece = big_alloc(sizeof(Piece) * capacity);
     placed = big_alloc(sizeof(Placed) * n);
-    stack = malloc(sizeof(int32_t) * capacity);
-    left_of = malloc(sizeof(int32_t) * capacity);
+    stack = big_alloc(sizeof(StackEntry) * capacity);
+    left_end = big_alloc(sizeof(double) * capacity);
     seen = calloc(m / 64 + 1, sizeof(uint64_t));
-    if (!bounds || !zone_value || !zone_length || !second_value || !piece || !placed || !stack || !left_of || !seen) {
+    if (!bounds || !zone_value || !zone_length || !second_value || !piece || !placed || !stack || !left_end || !seen) {
         PyErr_NoMemory();
         goto done;
     }
@@ -484,13 +492,11 @@ static PyObject *affiliation(PyObject *self, PyObject *args)
         seen[r >> 6] |= 1ULL << (r & 63);
         while (zone + 1 < n_zones && bounds[zone + 1] <= (double)i)
             zone++;
-        int cut = zone + 1 < n_zones && bounds[zone + 1] == i + 0.5;
-        Piece *p = &piece[pieces++];
-        p->lo = (double)i, p->hi = cut ? i + 0.5 : i + 1.0, p->rank = r, p->zone = (int32_t)zone;
-        if (cut) {
-            Piece *q = &piece[pieces++];
-            q->lo = i + 0.5, q->hi = i + 1.0, q->rank = r, q->zone = (int32_t)(zone + 1);
-        }
+        if (zone + 1 < n_zones && bounds[zone + 1] == i + 0.5) { /* a zone boundary cuts it */
+            piece[pieces++] = (Piece){(int32_t)i, r, (int32_t)zone, FIRST_HALF};
+            piece[pieces++] = (Piece){(int32_t)i, r, (int32_t)(zone + 1), SECOND_HALF};
+        } else
+            piece[pieces++] = (Piece){(int32_t)i, r, (int32_t)zone, WHOLE};
     }
 
     /* recall: nearest earlier-swept neighbours inside the zone */
@@ -498,28 +504,28 @@ static PyObject *affiliation(PyObject *self, PyObject *args)
     for (Py_ssize_t k = 0; k < pieces; k++) { /* left: nearest q < k, same zone, rank >= */
         if (k > 0 && piece[k].zone != piece[k - 1].zone)
             top = -1;
-        while (top >= 0 && piece[stack[top]].rank < piece[k].rank)
+        while (top >= 0 && stack[top].rank < piece[k].rank)
             top--;
-        left_of[k] = top >= 0 ? stack[top] : -1;
-        stack[++top] = (int32_t)k;
+        left_end[k] = top >= 0 ? stack[top].edge : -INFINITY;
+        stack[++top] = (StackEntry){piece[k].rank, piece_hi(&piece[k])};
     }
     top = -1;
     for (Py_ssize_t k = pieces - 1; k >= 0; k--) { /* right: nearest q > k, same zone, rank > */
         const Piece *p = &piece[k];
         if (k + 1 < pieces && p->zone != piece[k + 1].zone)
             top = -1;
-        while (top >= 0 && piece[stack[top]].rank <= p->rank)
+        while (top >= 0 && stack[top].rank <= p->rank)
             top--;
-        Py_ssize_t right = top >= 0 ? stack[top] : -1;
-        stack[++top] = (int32_t)k;
+        double right_start = top >= 0 ? stack[top].edge : INFINITY, lo = piece_lo(p), hi = piece_hi(p);
+        stack[++top] = (StackEntry){p->rank, lo};
         double a = (double)starts[p->zone], b = (double)ends[p->zone], e0 = bounds[p->zone], e1 = bounds[p->zone + 1];
-        double left_end = left_of[k] >= 0 ? piece[left_of[k]].hi : -INFINITY;
-        double right_start = right >= 0 ? piece[right].lo : INFINITY;
-        double covered = (p->hi < b ? p->hi : b) - (p->lo > a ? p->lo : a);
-        double gained = (covered > 0 ? covered : 0.0) + gap_integral(left_end, p->lo, a, b, e0, e1) +
-                        gap_integral(p->hi, right_start, a, b, e0, e1);
-        if (left_of[k] >= 0 || right >= 0)
-            gained -= gap_integral(left_end, right_start, a, b, e0, e1);
+        if (right_start <= a || left_end[k] >= b)
+            continue; /* the split gap and the piece lie beside the true event: no recall changes */
+        double covered = (hi < b ? hi : b) - (lo > a ? lo : a);
+        double gained = (covered > 0 ? covered : 0.0) + gap_integral(left_end[k], lo, a, b, e0, e1) +
+                        gap_integral(hi, right_start, a, b, e0, e1);
+        if (left_end[k] > -INFINITY || right_start < INFINITY)
+            gained -= gap_integral(left_end[k], right_start, a, b, e0, e1);
         if (gained != 0.0)
             recall_delta[p->rank] += gained / (b - a);
     }
@@ -532,7 +538,7 @@ static PyObject *affiliation(PyObject *self, PyObject *args)
             out_of_memory = 1;
         else {
             for (Py_ssize_t k = 0; k < pieces; k++)
-                if (!second_half(&piece[k]))
+                if (piece[k].kind != SECOND_HALF)
                     rank_start[piece[k].rank + 1]++;
             for (Py_ssize_t r = 0; r < m; r++)
                 rank_start[r + 1] += rank_start[r];
@@ -542,17 +548,13 @@ static PyObject *affiliation(PyObject *self, PyObject *args)
         for (Py_ssize_t k = 0; k < pieces; k++) {
             const Piece *p = &piece[k];
             int32_t z = p->zone;
-            if (second_half(p))
-                continue; /* written with its first half */
-            double value = precision_integral(p->lo, p->hi, (double)starts[z], (double)ends[z], bounds[z], bounds[z + 1]);
-            Py_ssize_t slot = permutation ? p->rank : rank_start[p->rank]++;
-            int cut = p->hi - p->lo < 1.0;
-            placed[slot] = (Placed){value, p->rank, cut ? -z - 1 : z};
-            if (cut) { /* one point is cut per zone boundary: its second half is kept per zone */
-                const Piece *q = &piece[k + 1];
-                second_value[q->zone] = precision_integral(q->lo, q->hi, (double)starts[q->zone], (double)ends[q->zone],
-                                                           bounds[q->zone], bounds[q->zone + 1]);
+            double value = precision_integral(piece_lo(p), piece_hi(p), (double)starts[z], (double)ends[z], bounds[z], bounds[z + 1]);
+            if (p->kind == SECOND_HALF) { /* one point is cut per zone boundary: kept per zone */
+                second_value[z] = value;
+                continue;
             }
+            Py_ssize_t slot = permutation ? p->rank : rank_start[p->rank]++;
+            placed[slot] = (Placed){value, p->rank, p->kind == FIRST_HALF ? -z - 1 : z};
         }
         for (Py_ssize_t s = flagged - 1; s >= 0; s--) {
             const Placed point = placed[s];
@@ -586,7 +588,7 @@ done:
     free(piece);
     free(placed);
     free(stack);
-    free(left_of);
+    free(left_end);
     free(rank_start);
     free(seen);
     PyBuffer_Release(&ranks);
@@ -709,7 +711,7 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_kernels", "Compiled kernels of the metric panel.", -1, methods};
 
 /* Raised whenever a kernel's signature or meaning changes: kernels.py refuses a stale build. */
-#define KERNELS_VERSION 2
+#define KERNELS_VERSION 3
 
 PyMODINIT_FUNC PyInit__kernels(void)
 {
