@@ -6,7 +6,7 @@
  * through the buffer protocol (C-contiguous, dtypes fixed by those callers), so this file
  * needs only Python.h, not NumPy's headers.  Loops run without the GIL.
  *
- *   merge_sorted, rank_table, rank_lookup
+ *   rank_table, rank_lookup
  *                     from NumPy's sort of the scores: the distinct values, their counts
  *                     and each point's rank (a bucketed lookup)
  *   range_counts      range recall, and the predicted runs of every threshold (component
@@ -14,6 +14,7 @@
  *   affiliation       per flagged piece, its precision integral and its recall gain, summed
  *                     over the thresholds that flag it
  *   pa_k_counts       PA%K true positives, K = 0..100, from histograms of ranks
+ *   f1_scores         F1 of that table
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -71,65 +72,41 @@ static inline uint64_t order_key(double value)
 #define LOOKUP_BUCKETS ((Py_ssize_t)1 << LOOKUP_BITS)
 #define LOOKUP_BATCH 64
 
-/* Two ascending arrays merged into one (the halves NumPy sorted on two threads). */
-static PyObject *merge_sorted(PyObject *self, PyObject *args)
-{
-    Py_buffer first_view, second_view, out_view;
-    Py_ssize_t n_first, n_second;
-    if (!PyArg_ParseTuple(args, "nny*y*w*", &n_first, &n_second, &first_view, &second_view, &out_view))
-        return NULL;
-    PyObject *result = NULL;
-    if (check_size(&first_view, n_first, 8, "first") || check_size(&second_view, n_second, 8, "second") ||
-        check_size(&out_view, n_first + n_second, 8, "out"))
-        goto done;
-    const double *first = first_view.buf, *second = second_view.buf;
-    double *out = out_view.buf;
-    Py_BEGIN_ALLOW_THREADS
-    Py_ssize_t i = 0, j = 0, k = 0;
-    while (i < n_first && j < n_second)
-        out[k++] = second[j] < first[i] ? second[j++] : first[i++];
-    while (i < n_first)
-        out[k++] = first[i++];
-    while (j < n_second)
-        out[k++] = second[j++];
-    Py_END_ALLOW_THREADS
-    result = Py_NewRef(Py_None);
-done:
-    PyBuffer_Release(&first_view);
-    PyBuffer_Release(&second_view);
-    PyBuffer_Release(&out_view);
-    return result;
-}
-
-/* From the ascending scores: the distinct values, how many points have each, and a lookup
- * table for ``rank_lookup``: bucket b holds the distinct values whose order key, minus the
- * lowest, shifted right by ``shift``, is b (an order-preserving, roughly logarithmic
- * bucketing, so skewed score distributions spread too); buckets[b] is the first of them.
- * Returns (m, shift). */
+/* From the scores sorted in two ascending parts (NumPy sorts the halves on two threads; the
+ * second part may be empty): the distinct values, merged, with how many points have each,
+ * and a lookup table for ``rank_lookup``: bucket b holds the distinct values whose order
+ * key, minus the lowest, shifted right by ``shift``, is b (an order-preserving, roughly
+ * logarithmic bucketing, so skewed score distributions spread too); buckets[b] is the
+ * first of them.  Returns (m, shift). */
 static PyObject *rank_table(PyObject *self, PyObject *args)
 {
-    Py_buffer sorted_view, distinct_view, total_view, buckets_view;
-    Py_ssize_t n;
-    if (!PyArg_ParseTuple(args, "ny*w*w*w*", &n, &sorted_view, &distinct_view, &total_view, &buckets_view))
+    Py_buffer first_view, second_view, distinct_view, total_view, buckets_view;
+    Py_ssize_t n_first, n_second;
+    if (!PyArg_ParseTuple(args, "nny*y*w*w*w*", &n_first, &n_second, &first_view, &second_view, &distinct_view,
+                          &total_view, &buckets_view))
         return NULL;
     PyObject *result = NULL;
-    if (check_size(&sorted_view, n, 8, "sorted") || check_size(&distinct_view, n, 8, "distinct") ||
-        check_size(&total_view, n, 8, "total") || check_size(&buckets_view, LOOKUP_BUCKETS + 2, 4, "buckets"))
+    Py_ssize_t n = n_first + n_second;
+    if (check_size(&first_view, n_first, 8, "first") || check_size(&second_view, n_second, 8, "second") ||
+        check_size(&distinct_view, n, 8, "distinct") || check_size(&total_view, n, 8, "total") ||
+        check_size(&buckets_view, LOOKUP_BUCKETS + 2, 4, "buckets"))
         goto done;
-    if (n < 1 || n >= ((Py_ssize_t)1 << 31)) {
+    if (n_first < 0 || n_second < 0 || n < 1 || n >= ((Py_ssize_t)1 << 31)) {
         PyErr_SetString(PyExc_ValueError, "rank_table: n must be between 1 and 2**31 - 1");
         goto done;
     }
-    const double *ascending = sorted_view.buf;
+    const double *first = first_view.buf, *second = second_view.buf;
     double *distinct = distinct_view.buf;
     int64_t *total = total_view.buf;
     int32_t *bucket_first = buckets_view.buf;
     Py_ssize_t m = 0;
     int shift;
     Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t i = 0; i < n; i++) {
-        if (i == 0 || ascending[i] != ascending[i - 1]) {
-            distinct[m] = ascending[i] == 0.0 ? 0.0 : ascending[i];
+    Py_ssize_t i = 0, j = 0;
+    while (i < n_first || j < n_second) { /* merge, counting equal values once */
+        double x = (j >= n_second || (i < n_first && first[i] <= second[j])) ? first[i++] : second[j++];
+        if (m == 0 || x != distinct[m - 1]) {
+            distinct[m] = x == 0.0 ? 0.0 : x;
             total[m++] = 0;
         }
         total[m - 1]++;
@@ -150,7 +127,8 @@ static PyObject *rank_table(PyObject *self, PyObject *args)
     Py_END_ALLOW_THREADS
     result = Py_BuildValue("ni", m, shift);
 done:
-    PyBuffer_Release(&sorted_view);
+    PyBuffer_Release(&first_view);
+    PyBuffer_Release(&second_view);
     PyBuffer_Release(&distinct_view);
     PyBuffer_Release(&total_view);
     PyBuffer_Release(&buckets_view);
@@ -677,6 +655,36 @@ done:
     return result;
 }
 
+/* F1 = 2 TP / (TP + FP + P) for a (rows x width) table of true positives sharing one row of
+ * false positives (the PA%K table); 0 where the denominator is 0.  See counts.f1_from_counts. */
+static PyObject *f1_scores(PyObject *self, PyObject *args)
+{
+    Py_buffer tp_view, fp_view, out_view;
+    Py_ssize_t rows, width;
+    long long n_pos;
+    if (!PyArg_ParseTuple(args, "nnLy*y*w*", &rows, &width, &n_pos, &tp_view, &fp_view, &out_view))
+        return NULL;
+    PyObject *result = NULL;
+    if (check_size(&tp_view, rows * width, 8, "tp") || check_size(&fp_view, width, 8, "fp") ||
+        check_size(&out_view, rows * width, 8, "out"))
+        goto done;
+    const int64_t *tp = tp_view.buf, *fp = fp_view.buf;
+    double *out = out_view.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t r = 0; r < rows; r++)
+        for (Py_ssize_t t = 0; t < width; t++) {
+            double positives = (double)tp[r * width + t], denominator = positives + (double)fp[t] + (double)n_pos;
+            out[r * width + t] = denominator > 0 ? 2.0 * positives / denominator : 0.0;
+        }
+    Py_END_ALLOW_THREADS
+    result = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&tp_view);
+    PyBuffer_Release(&fp_view);
+    PyBuffer_Release(&out_view);
+    return result;
+}
+
 /* ------------------------------------------------------------- retain_freed_memory */
 
 /* glibc hands every allocation of 128 KiB or more back to the system when it is freed, so
@@ -695,8 +703,7 @@ static PyObject *retain_freed_memory(PyObject *self, PyObject *unused)
 }
 
 static PyMethodDef methods[] = {
-    {"merge_sorted", merge_sorted, METH_VARARGS, "merge_sorted(n_first, n_second, first, second, out)"},
-    {"rank_table", rank_table, METH_VARARGS, "rank_table(n, sorted, distinct, total, buckets) -> (m, shift)"},
+    {"rank_table", rank_table, METH_VARARGS, "rank_table(n_first, n_second, first, second, distinct, total, buckets) -> (m, shift)"},
     {"rank_lookup", rank_lookup, METH_VARARGS, "rank_lookup(n, m, shift, begin, end, scores, distinct, buckets, ranks)"},
     {"range_counts", range_counts, METH_VARARGS,
      "range_counts(n, m, n_segments, ranks, labels, starts, ends, alpha_recall, alpha_precision, recall_sum, precision_sum, n_runs)"},
@@ -704,6 +711,7 @@ static PyMethodDef methods[] = {
      "affiliation(n, n_zones, m, ranks, starts, ends, precision_delta, defined_delta, recall_delta)"},
     {"pa_k_counts", pa_k_counts, METH_VARARGS,
      "pa_k_counts(n_positive, n_segments, begin, width, positive_ranks, descending, lengths, tp_k, found)"},
+    {"f1_scores", f1_scores, METH_VARARGS, "f1_scores(rows, width, n_pos, tp, fp, out)"},
     {"retain_freed_memory", retain_freed_memory, METH_NOARGS, "retain_freed_memory() -> bool (glibc only)"},
     {NULL, NULL, 0, NULL},
 };
@@ -711,7 +719,7 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_kernels", "Compiled kernels of the metric panel.", -1, methods};
 
 /* Raised whenever a kernel's signature or meaning changes: kernels.py refuses a stale build. */
-#define KERNELS_VERSION 3
+#define KERNELS_VERSION 4
 
 PyMODINIT_FUNC PyInit__kernels(void)
 {

@@ -129,7 +129,17 @@ def counts_at_thresholds(
 
 
 def f1_from_counts(tp: np.ndarray, fp: np.ndarray, n_pos: int) -> np.ndarray:
-    """F1 = 2TP / (2TP + FP + FN) = 2TP / (TP + FP + P); 0 where nothing is found."""
+    """F1 = 2TP / (2TP + FP + FN) = 2TP / (TP + FP + P); 0 where nothing is found.
+
+    ``tp`` (rows, M) or (M,), ``fp`` (M,) or broadcastable to it.
+    """
+    tp = np.asarray(tp)
+    fp_row = np.asarray(fp).reshape(-1)
+    if tp.dtype == np.int64 and fp_row.dtype == np.int64 and fp_row.size == tp.shape[-1] and kernels.use_compiled(tp.size):
+        f1 = np.empty(tp.shape)
+        kernels.compiled.f1_scores(tp.size // max(tp.shape[-1], 1), tp.shape[-1], int(n_pos),
+                                   np.ascontiguousarray(tp), np.ascontiguousarray(fp_row), f1)
+        return f1
     f1 = np.asarray(tp, dtype=np.float64).copy()
     denominator = f1 + fp
     denominator += n_pos

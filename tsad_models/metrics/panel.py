@@ -128,13 +128,13 @@ def _oracle_point(pieces: list[EntityScores], table: ScoreTable) -> tuple[dict, 
     positives and found segments are constant while false positives only fall), so those
     are the candidates.
     """
-    is_candidate = table.positive > 0
-    candidates = table.distinct[is_candidate]
-    candidate_rank = np.cumsum(is_candidate) - 1          # distinct index -> candidate index
-    false_positives = (table.flagged - table.flagged_positive)[is_candidate]
+    candidate_index = np.flatnonzero(table.positive)     # distinct scores that an anomalous point has
+    candidates = table.distinct[candidate_index]
+    false_positives = table.flagged[candidate_index] - table.flagged_positive[candidate_index]
     n_pos = int(table.positive.sum())
     n_segments = sum(len(p.segments) for p in pieces)
-    positives = [(candidate_rank[ranks[p.labels == 1]], p.segments[:, 1] - p.segments[:, 0])
+    # each anomalous point's rank among the candidates (in position order, so grouped by segment)
+    positives = [(np.searchsorted(candidate_index, ranks[np.flatnonzero(p.labels)]), p.segments[:, 1] - p.segments[:, 0])
                  for p, ranks in zip(pieces, _piece_ranks(pieces, table))]
     best: dict[str, tuple[float, float]] = {}
     at_best_f1 = (math.nan, math.nan)

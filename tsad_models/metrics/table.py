@@ -50,21 +50,19 @@ PARALLEL_FROM = 1 << 16   # below this, a second thread costs more than it saves
 
 
 def _compiled_table(scores: np.ndarray, labels: np.ndarray) -> ScoreTable:
-    """NumPy sorts (two halves on two threads, merged, when allowed); the kernels find the
+    """NumPy sorts (two halves on two threads when allowed); the kernels merge them into the
     distinct values and look up every point's rank (again split over two threads)."""
     n = len(scores)
     half = n // 2 if n >= PARALLEL_FROM and kernels.threads() > 1 else n
     if half < n:
-        second = kernels.InBackground(np.sort, scores[half:])
-        first = np.sort(scores[:half])
-        ascending = np.empty(n)
-        kernels.compiled.merge_sorted(half, n - half, first, second.result(), ascending)
+        second_sorted = kernels.InBackground(np.sort, scores[half:])
+        first, second = np.sort(scores[:half]), second_sorted.result()
     else:
-        ascending = np.sort(scores)
+        first, second = np.sort(scores), np.empty(0)
     distinct, total = np.empty(n), np.empty(n, dtype=np.int64)
     buckets = np.empty(kernels.compiled.LOOKUP_BUCKETS + 2, dtype=np.int32)
-    m, shift = kernels.compiled.rank_table(n, ascending, distinct, total, buckets)
-    distinct, total = distinct[:m].copy(), total[:m].copy()
+    m, shift = kernels.compiled.rank_table(len(first), len(second), first, second, distinct, total, buckets)
+    distinct, total = distinct[:m], total[:m]
     ranks = np.empty(n, dtype=np.int32)
     lookup = kernels.compiled.rank_lookup
     later = kernels.InBackground(lookup, n, m, shift, half, n, scores, distinct, buckets, ranks) if half < n else None
