@@ -47,3 +47,19 @@ def test_evaluate_errors_are_one_clear_line(files):
     assert out.returncode != 0 and "missing.npy does not exist" in out.stderr
     out = cli("evaluate", "--scores", files / "s.npy", "--labels", files / "l.npy", "--protocols", "pot")
     assert out.returncode != 0 and "need --val-scores" in out.stderr
+
+
+def test_evaluate_verbose_names_the_engine_and_the_numbers_do_not_depend_on_it(files):
+    import os
+
+    args = ("evaluate", "--scores", files / "s.npy", "--labels", files / "l.npy", "--val-scores", files / "v.npy", "--verbose")
+    out = cli(*args)
+    assert out.returncode == 0, out.stderr
+    assert "metrics engine" in out.stderr
+    forced = subprocess.run([sys.executable, "-m", "tsad_models.cli", *map(str, args)], capture_output=True, text=True,
+                            timeout=120, env={**os.environ, "TSAD_BENCH_METRICS_ENGINE": "numpy"})
+    assert "metrics engine numpy" in forced.stderr
+    ours, reference = json.loads(out.stdout), json.loads(forced.stdout)
+    assert ours.keys() == reference.keys()
+    for key, value in reference.items():
+        assert (value is None and ours[key] is None) or ours[key] == pytest.approx(value, abs=1e-12), key

@@ -6,8 +6,14 @@ Series: n points, 1 % anomalous in 20 segments of equal length, scores = uniform
 plus a random lift inside the segments; validation scores = n/5 points of noise.
 Everything is timed as a separate process (start-up and imports included), and also
 in-process for the panel's parts.  The sort is timed 5 times in its own process and the
-median is the reference (one sort's time varies by 2x from run to run here).  TSB-AD runs in its own environment (numpy<2; make it
-with tools/reference/setup_env.sh) on the same .npy files, in the same run.
+median is the reference (one sort's time varies by 2x from run to run here); the panel
+process is run ``--repeats`` times (default 5) and its median wall time compared, with
+the fastest and slowest shown, and its CPU time (the panel uses up to two threads; see
+TSAD_BENCH_METRICS_THREADS in tsad_models/metrics/kernels.py).  The package's bytecode
+is compiled first, as an installed package's is (this machine sets
+PYTHONDONTWRITEBYTECODE, which would otherwise add ~20 ms of compiling to every start).
+TSB-AD runs in its own environment (numpy<2; make it with tools/reference/setup_env.sh)
+on the same .npy files, in the same run.
 Targets (issue 3): >= 100x faster than TSB-AD at 100k; the full panel at 1M within 20x
 one numpy.sort of the scores (process start included); 10x the points <= 12x the time.
 """
@@ -16,6 +22,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,7 +43,9 @@ scores, labels, val = (np.load(sys.argv[i]) for i in (1, 2, 3))
 t1 = time.perf_counter()
 result = evaluate(scores, labels, val)
 t2 = time.perf_counter()
-print(json.dumps({"import_and_load_s": t1 - t0, "panel_s": t2 - t1, "metrics": len(result)}))
+from tsad_models.metrics import kernels
+print(json.dumps({"import_and_load_s": t1 - t0, "panel_s": t2 - t1, "metrics": len(result),
+                  "engine": kernels.engine(), "threads": min(kernels.threads(), 2)}))
 """
 
 SORT_CHILD = """
@@ -76,13 +86,24 @@ def make_series(n: int, folder: Path, seed: int = 0) -> tuple[Path, Path, Path]:
     return paths
 
 
-def run_child(python: str, code: str, *args) -> tuple[dict, float]:
+def run_child(python: str, code: str, *args) -> tuple[dict, float, float]:
+    """(the child's JSON line, wall seconds, CPU seconds of the child)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     out = subprocess.run([python, "-c", code, *map(str, args)], capture_output=True, text=True, cwd=REPO)
     wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if out.returncode != 0:
         raise RuntimeError(out.stderr[-2000:])
-    return json.loads(out.stdout.strip().splitlines()[-1]), wall
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return json.loads(out.stdout.strip().splitlines()[-1]), wall, cpu
+
+
+def run_panel(python: str, paths, repeats: int) -> tuple[dict, list[float], list[float]]:
+    runs = [run_child(python, PANEL_CHILD, *paths) for _ in range(repeats)]
+    return runs[0][0] | {"panel_s": statistics.median(r[0]["panel_s"] for r in runs),
+                         "import_and_load_s": statistics.median(r[0]["import_and_load_s"] for r in runs)}, \
+        [r[1] for r in runs], [r[2] for r in runs]
 
 
 def parts_in_process(paths) -> dict[str, float]:
@@ -96,7 +117,7 @@ def parts_in_process(paths) -> dict[str, float]:
     out = {}
     for name, call in [
         ("input checks + label segments", lambda: panel.EntityScores("s", scores, labels, val)),
-        ("score table (one sort)", lambda: panel.score_table(piece.scores, piece.labels)),
+        ("score table", lambda: panel.score_table(piece.scores, piece.labels)),
         ("auc_roc+auc_pr", lambda: panel.ranking_metrics(piece.scores, piece.labels, table)),
         ("vus_roc+vus_pr", lambda: panel.vus(piece.scores, piece.labels, piece.segments, 100, 250, table)),
         ("oracle: point-wise, PA%K, event", lambda: panel._oracle_point([piece], table)),
@@ -116,42 +137,49 @@ def main() -> int:
     parser.add_argument("--reference-python", default=str(REPO / ".venv-reference/bin/python"))
     parser.add_argument("--compare-at", type=int, default=100_000)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--repeats", type=int, default=5, help="panel processes per size (median reported)")
     args = parser.parse_args()
     python = sys.executable
+    subprocess.run([python, "-m", "compileall", "-q", str(REPO / "tsad_models")], check=True)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         n = args.compare_at
         paths = make_series(n, folder)
-        ours, ours_wall = run_child(python, PANEL_CHILD, *paths)
+        ours, walls, cpus = run_panel(python, paths, args.repeats)
+        wall = statistics.median(walls)
+        print(f"engine: {ours['engine']}, threads: {ours['threads']}")
         print(f"== {n:,} points, 1 % anomalous in 20 segments")
-        print(f"tsad-bench panel: {ours_wall:.2f} s wall (process start + imports {ours['import_and_load_s']:.2f} s, "
-              f"panel {ours['panel_s']:.2f} s), {ours['metrics']} numbers")
+        print(f"tsad-bench panel: {wall:.2f} s wall (median of {len(walls)}; process start + imports "
+              f"{ours['import_and_load_s']:.2f} s, panel {ours['panel_s']:.2f} s), {ours['metrics']} numbers")
         if Path(args.reference_python).exists():
-            theirs, theirs_wall = run_child(args.reference_python, TSB_AD_CHILD, paths[0], paths[1])
+            theirs, theirs_wall, _ = run_child(args.reference_python, TSB_AD_CHILD, paths[0], paths[1])
             print(f"TSB-AD 1.5 get_metrics: {theirs['get_metrics_s']:.2f} s in the call, {theirs_wall:.2f} s wall, "
                   f"{len(theirs['metrics'])} numbers")
             print(f"speed-up: {theirs['get_metrics_s'] / ours['panel_s']:.0f}x (call vs panel), "
-                  f"{theirs_wall / ours_wall:.0f}x (wall vs wall)")
+                  f"{theirs_wall / wall:.0f}x (wall vs wall)")
         else:
             print(f"TSB-AD not run: {args.reference_python} missing (bash tools/reference/setup_env.sh)")
         previous = None
         for n in args.sizes:
             paths = make_series(n, folder)
-            sort, _ = run_child(python, SORT_CHILD, paths[0])
-            ours, ours_wall = run_child(python, PANEL_CHILD, *paths)
+            sort, _, _ = run_child(python, SORT_CHILD, paths[0])
+            ours, walls, cpus = run_panel(python, paths, args.repeats if n <= 2_000_000 else max(1, args.repeats // 2))
+            wall = statistics.median(walls)
             print(f"== {n:,} points")
             print(f"numpy.sort of the scores: {sort['sort_s']:.3f} s (median of 5 in one process; "
                   f"first {sort['sort_first_s']:.3f} s, fastest {sort['sort_min_s']:.3f} s)")
-            print(f"panel: {ours_wall:.2f} s wall (imports {ours['import_and_load_s']:.2f} s, panel {ours['panel_s']:.2f} s) "
-                  f"= {ours_wall / sort['sort_s']:.0f}x the sort (wall), {ours['panel_s'] / sort['sort_s']:.0f}x (panel only)")
+            print(f"panel: {wall:.2f} s wall, median of {len(walls)} processes (fastest {min(walls):.2f} s, slowest "
+                  f"{max(walls):.2f} s; CPU {statistics.median(cpus):.2f} s) = {wall / sort['sort_s']:.1f}x the sort (wall); "
+                  f"imports {ours['import_and_load_s']:.2f} s, panel {ours['panel_s']:.2f} s "
+                  f"= {ours['panel_s'] / sort['sort_s']:.1f}x (panel only)")
             if n <= 2_000_000:
                 for part, seconds in parts_in_process(paths).items():
-                    print(f"   {part}: {seconds:.2f} s")
+                    print(f"   {part}: {seconds:.3f} s (in process)")
             if previous:
                 factor = n / previous[0]
-                print(f"{factor:.0f}x the points: {ours_wall / previous[1]:.1f}x the wall time, "
+                print(f"{factor:.0f}x the points: {wall / previous[1]:.1f}x the wall time, "
                       f"{ours['panel_s'] / previous[2]:.1f}x the panel time")
-            previous = (n, ours_wall, ours["panel_s"])
+            previous = (n, wall, ours["panel_s"])
     return 0
 
 

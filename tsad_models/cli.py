@@ -57,6 +57,10 @@ def _evaluate(args) -> int:
     clean = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in result.items()}
     json.dump(clean, sys.stdout, indent=2 if args.pretty else None, sort_keys=True)
     sys.stdout.write("\n")
+    if args.verbose:
+        from .metrics import kernels
+
+        print(f"tsad-bench: metrics engine {kernels.engine()}, up to {min(kernels.threads(), 2)} thread(s)", file=sys.stderr)
     return 0
 
 
@@ -75,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--vus-window", type=int, default=100)
     ev.add_argument("--vus-thresholds", type=int, default=250, help="0 = every distinct score")
     ev.add_argument("--pretty", action="store_true", help="indent the JSON")
+    ev.add_argument("--verbose", action="store_true", help="say on stderr which metrics engine ran (compiled or NumPy)")
     ev.set_defaults(run=_evaluate)
     args = parser.parse_args(argv)
     return args.run(args)

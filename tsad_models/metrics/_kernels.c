@@ -68,8 +68,7 @@ static inline uint64_t order_key(double value)
     return (bits >> 63) ? ~bits : (bits | 0x8000000000000000ULL);
 }
 
-#define LOOKUP_BITS 21
-#define LOOKUP_BUCKETS ((Py_ssize_t)1 << LOOKUP_BITS)
+#define LOOKUP_MAX_BITS 24 /* the caller sizes the table: 2**bits + 2 entries, bits <= this */
 #define LOOKUP_BATCH 64
 
 /* From the scores sorted in two ascending parts (NumPy sorts the halves on two threads; the
@@ -88,8 +87,12 @@ static PyObject *rank_table(PyObject *self, PyObject *args)
     PyObject *result = NULL;
     Py_ssize_t n = n_first + n_second;
     if (check_size(&first_view, n_first, 8, "first") || check_size(&second_view, n_second, 8, "second") ||
-        check_size(&distinct_view, n, 8, "distinct") || check_size(&total_view, n, 8, "total") ||
-        check_size(&buckets_view, LOOKUP_BUCKETS + 2, 4, "buckets"))
+        check_size(&distinct_view, n, 8, "distinct") || check_size(&total_view, n, 8, "total"))
+        goto done;
+    int max_bits = 1;
+    while (max_bits < LOOKUP_MAX_BITS && (((Py_ssize_t)1 << max_bits) + 2) * 4 < buckets_view.len)
+        max_bits++;
+    if (check_size(&buckets_view, ((Py_ssize_t)1 << max_bits) + 2, 4, "buckets (2**bits + 2 entries)"))
         goto done;
     if (n_first < 0 || n_second < 0 || n < 1 || n >= ((Py_ssize_t)1 << 31)) {
         PyErr_SetString(PyExc_ValueError, "rank_table: n must be between 1 and 2**31 - 1");
@@ -113,7 +116,7 @@ static PyObject *rank_table(PyObject *self, PyObject *args)
     }
     uint64_t lowest = order_key(distinct[0]), span = order_key(distinct[m - 1]) - lowest;
     int span_bits = span ? 64 - __builtin_clzll(span) : 0, bucket_bits = 1;
-    while (bucket_bits < LOOKUP_BITS && ((Py_ssize_t)1 << bucket_bits) < 2 * m)
+    while (bucket_bits < max_bits && ((Py_ssize_t)1 << bucket_bits) < 2 * m)
         bucket_bits++;
     shift = span_bits > bucket_bits ? span_bits - bucket_bits : 0;
     Py_ssize_t n_buckets = (Py_ssize_t)(span >> shift) + 1, b = 0;
@@ -149,9 +152,9 @@ static PyObject *rank_lookup(PyObject *self, PyObject *args)
         return NULL;
     PyObject *result = NULL;
     if (check_size(&scores_view, n, 8, "scores") || check_size(&distinct_view, m, 8, "distinct") ||
-        check_size(&buckets_view, LOOKUP_BUCKETS + 2, 4, "buckets") || check_size(&ranks_view, n, 4, "ranks"))
+        check_size(&ranks_view, n, 4, "ranks"))
         goto done;
-    if (m < 1 || begin < 0 || end > n || begin > end || shift < 0 || shift > 63) {
+    if (m < 1 || begin < 0 || end > n || begin > end || shift < 0 || shift > 63 || buckets_view.len < 8) {
         PyErr_SetString(PyExc_ValueError, "rank_lookup: bad range or table");
         goto done;
     }
@@ -719,13 +722,13 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_kernels", "Compiled kernels of the metric panel.", -1, methods};
 
 /* Raised whenever a kernel's signature or meaning changes: kernels.py refuses a stale build. */
-#define KERNELS_VERSION 4
+#define KERNELS_VERSION 5
 
 PyMODINIT_FUNC PyInit__kernels(void)
 {
     PyObject *m = PyModule_Create(&module);
     if (m && (PyModule_AddIntConstant(m, "VERSION", KERNELS_VERSION) < 0 ||
-              PyModule_AddIntConstant(m, "LOOKUP_BUCKETS", (long)LOOKUP_BUCKETS) < 0)) {
+              PyModule_AddIntConstant(m, "LOOKUP_MAX_BITS", LOOKUP_MAX_BITS) < 0)) {
         Py_DECREF(m);
         return NULL;
     }

@@ -135,7 +135,8 @@ def f1_from_counts(tp: np.ndarray, fp: np.ndarray, n_pos: int) -> np.ndarray:
     """
     tp = np.asarray(tp)
     fp_row = np.asarray(fp).reshape(-1)
-    if tp.dtype == np.int64 and fp_row.dtype == np.int64 and fp_row.size == tp.shape[-1] and kernels.use_compiled(tp.size):
+    if (tp.ndim and tp.dtype == np.int64 and fp_row.dtype == np.int64 and fp_row.size == tp.shape[-1]
+            and kernels.use_compiled(tp.size)):
         f1 = np.empty(tp.shape)
         kernels.compiled.f1_scores(tp.size // max(tp.shape[-1], 1), tp.shape[-1], int(n_pos),
                                    np.ascontiguousarray(tp), np.ascontiguousarray(fp_row), f1)

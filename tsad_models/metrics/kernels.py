@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import threading
 
-EXPECTED_VERSION = 4   # KERNELS_VERSION in _kernels.c
+EXPECTED_VERSION = 5   # KERNELS_VERSION in _kernels.c
 
 try:
     from . import _kernels as compiled

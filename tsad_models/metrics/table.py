@@ -60,7 +60,9 @@ def _compiled_table(scores: np.ndarray, labels: np.ndarray) -> ScoreTable:
     else:
         first, second = np.sort(scores), np.empty(0)
     distinct, total = np.empty(n), np.empty(n, dtype=np.int64)
-    buckets = np.empty(kernels.compiled.LOOKUP_BUCKETS + 2, dtype=np.int32)
+    # about two buckets per score (there are at most n distinct ones), up to 2**24
+    bits = min(max(int(2 * n - 1).bit_length(), 1), kernels.compiled.LOOKUP_MAX_BITS)
+    buckets = np.empty((1 << bits) + 2, dtype=np.int32)
     m, shift = kernels.compiled.rank_table(len(first), len(second), first, second, distinct, total, buckets)
     distinct, total = distinct[:m], total[:m]
     ranks = np.empty(n, dtype=np.int32)
