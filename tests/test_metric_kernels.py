@@ -22,8 +22,9 @@ from tsad_models.metrics.table import score_table
 needs_compiled = pytest.mark.skipif(kernels.compiled is None, reason="the compiled metric kernels are not built")
 
 
-def test_the_compiled_kernels_are_built_where_a_compiler_is():
+def test_the_compiled_kernels_are_built_where_a_compiler_is(monkeypatch):
     """`pip install -e .` builds them (setup.py); without a C compiler the NumPy engine runs."""
+    monkeypatch.delenv(kernels.ENGINE_VARIABLE, raising=False)
     compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
     if shutil.which(compiler) is None:
         pytest.skip(f"no C compiler ({compiler}): the NumPy engine is expected")
