@@ -13,7 +13,7 @@ TSAD_BENCH_METRICS_THREADS in tsad_models/metrics/kernels.py).  The package's by
 is compiled first, as an installed package's is (this machine sets
 PYTHONDONTWRITEBYTECODE, which would otherwise add ~20 ms of compiling to every start).
 TSB-AD runs in its own environment (numpy<2; make it with tools/reference/setup_env.sh)
-on the same .npy files, in the same run.
+on the same .npy files, in the same run, after the panel-alone sizes.
 Targets (issue 3): >= 100x faster than TSB-AD at 100k; the full panel at 1M within 20x
 one numpy.sort of the scores (process start included); 10x the points <= 12x the time.
 """
@@ -143,29 +143,15 @@ def main() -> int:
     subprocess.run([python, "-m", "compileall", "-q", str(REPO / "tsad_models")], check=True)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        n = args.compare_at
-        paths = make_series(n, folder)
-        ours, walls, cpus = run_panel(python, paths, args.repeats)
-        wall = statistics.median(walls)
-        print(f"engine: {ours['engine']}, threads: {ours['threads']}")
-        print(f"== {n:,} points, 1 % anomalous in 20 segments")
-        print(f"tsad-bench panel: {wall:.2f} s wall (median of {len(walls)}; process start + imports "
-              f"{ours['import_and_load_s']:.2f} s, panel {ours['panel_s']:.2f} s), {ours['metrics']} numbers")
-        if Path(args.reference_python).exists():
-            theirs, theirs_wall, _ = run_child(args.reference_python, TSB_AD_CHILD, paths[0], paths[1])
-            print(f"TSB-AD 1.5 get_metrics: {theirs['get_metrics_s']:.2f} s in the call, {theirs_wall:.2f} s wall, "
-                  f"{len(theirs['metrics'])} numbers")
-            print(f"speed-up: {theirs['get_metrics_s'] / ours['panel_s']:.0f}x (call vs panel), "
-                  f"{theirs_wall / wall:.0f}x (wall vs wall)")
-        else:
-            print(f"TSB-AD not run: {args.reference_python} missing (bash tools/reference/setup_env.sh)")
+        # the panel alone first: TSB-AD's long, memory-heavy run leaves the machine slower
+        # for a while (measured: 22x the sort right after it, 16-18x before it)
         previous = None
         for n in args.sizes:
             paths = make_series(n, folder)
             sort, _, _ = run_child(python, SORT_CHILD, paths[0])
             ours, walls, cpus = run_panel(python, paths, args.repeats if n <= 2_000_000 else max(1, args.repeats // 2))
             wall = statistics.median(walls)
-            print(f"== {n:,} points")
+            print(f"== {n:,} points ({ours['engine']} engine, {ours['threads']} thread(s))")
             print(f"numpy.sort of the scores: {sort['sort_s']:.3f} s (median of 5 in one process; "
                   f"first {sort['sort_first_s']:.3f} s, fastest {sort['sort_min_s']:.3f} s)")
             print(f"panel: {wall:.2f} s wall, median of {len(walls)} processes (fastest {min(walls):.2f} s, slowest "
@@ -180,6 +166,21 @@ def main() -> int:
                 print(f"{factor:.0f}x the points: {wall / previous[1]:.1f}x the wall time, "
                       f"{ours['panel_s'] / previous[2]:.1f}x the panel time")
             previous = (n, wall, ours["panel_s"])
+        n = args.compare_at
+        paths = make_series(n, folder)
+        ours, walls, cpus = run_panel(python, paths, args.repeats)
+        wall = statistics.median(walls)
+        print(f"== {n:,} points, 1 % anomalous in 20 segments")
+        print(f"tsad-bench panel: {wall:.2f} s wall (median of {len(walls)}; process start + imports "
+              f"{ours['import_and_load_s']:.2f} s, panel {ours['panel_s']:.2f} s), {ours['metrics']} numbers")
+        if Path(args.reference_python).exists():
+            theirs, theirs_wall, _ = run_child(args.reference_python, TSB_AD_CHILD, paths[0], paths[1])
+            print(f"TSB-AD 1.5 get_metrics: {theirs['get_metrics_s']:.2f} s in the call, {theirs_wall:.2f} s wall, "
+                  f"{len(theirs['metrics'])} numbers")
+            print(f"speed-up: {theirs['get_metrics_s'] / ours['panel_s']:.0f}x (call vs panel), "
+                  f"{theirs_wall / wall:.0f}x (wall vs wall)")
+        else:
+            print(f"TSB-AD not run: {args.reference_python} missing (bash tools/reference/setup_env.sh)")
     return 0
 
 
