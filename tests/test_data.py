@@ -129,3 +129,15 @@ def test_aeon_version_is_checked(tmp_path):
     (tmp_path / "ucr135.yaml").write_text(text)
     with pytest.raises(DataError, match="pip install 'aeon==0.0.1'"):
         preprocess_entity(load_card(tmp_path, "ucr135"), "InternalBleeding16", tmp_path / "x.npz")
+
+
+def test_atomic_writes_get_the_mode_of_an_ordinary_file(tmp_path):
+    """mkstemp creates 0o600 files; results and reports must be readable like any written file."""
+    import os
+
+    from tsad_models.data.processed import save_text_atomic
+
+    ordinary = tmp_path / "ordinary.txt"
+    ordinary.write_text("x")
+    save_text_atomic(tmp_path / "atomic.txt", "x")
+    assert os.stat(tmp_path / "atomic.txt").st_mode & 0o777 == os.stat(ordinary).st_mode & 0o777

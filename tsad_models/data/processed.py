@@ -59,12 +59,23 @@ class Entity:
             raise DataError(f"{where}: labels must be 0/1, found {np.unique(self.labels)[:10]}")
 
 
+def _default_file_mode() -> int:
+    """The mode open() gives a new file (0o666 less the umask); mkstemp's is 0o600."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+_FILE_MODE = _default_file_mode()
+
+
 def _atomic_write(path: Path, write) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, _FILE_MODE)   # results and reports are for others to read, as any written file
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
