@@ -186,3 +186,22 @@ def test_bad_engine_and_thread_settings_are_named(monkeypatch):
     monkeypatch.setenv(kernels.THREADS_VARIABLE, "two")
     with pytest.raises(ValueError, match="TSAD_BENCH_METRICS_THREADS='two'"):
         kernels.threads()
+
+
+EDGE_CASES = {
+    "one anomalous point": (np.array([0.5]), np.array([1])),
+    "one normal point": (np.array([0.5]), np.array([0])),
+    "all anomalous": (np.arange(5.0), np.ones(5, dtype=int)),
+    "constant scores": (np.zeros(50), np.r_[np.zeros(40), np.ones(10)].astype(int)),
+    "negative zero": (np.r_[-0.0, 0.0, 1.0, -0.0], np.array([0, 1, 1, 0])),
+    "extreme magnitudes": (np.r_[1e-300, 1e300, -1e300, 0.0, 5e-324], np.array([0, 1, 0, 0, 1])),
+}
+
+
+@needs_compiled
+@pytest.mark.parametrize("case", EDGE_CASES)
+def test_edge_cases_are_the_same_on_either_engine(monkeypatch, case):
+    scores, labels = EDGE_CASES[case]
+    settings = EvalSettings(protocols=("oracle", "val-quantile", "pot", "prior-ratio"))
+    reference, compiled = _both_engines(monkeypatch, lambda: evaluate(scores, labels, np.arange(10.0), settings))
+    _assert_same(reference, compiled, case)
