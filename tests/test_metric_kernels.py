@@ -205,3 +205,18 @@ def test_edge_cases_are_the_same_on_either_engine(monkeypatch, case):
     settings = EvalSettings(protocols=("oracle", "val-quantile", "pot", "prior-ratio"))
     reference, compiled = _both_engines(monkeypatch, lambda: evaluate(scores, labels, np.arange(10.0), settings))
     _assert_same(reference, compiled, case)
+
+
+def test_oracle_chunks_and_split_table_do_not_change_the_numbers(monkeypatch):
+    """The oracle's candidate chunks (large series) and the table's two-thread split
+    (from 65,536 points), forced on a small series, give the unsplit numbers."""
+    from tsad_models.metrics import panel, table
+
+    scores, labels, val = _series(6, 6_000, ties=True)
+    monkeypatch.setenv(kernels.THREADS_VARIABLE, "1")
+    whole = evaluate(scores, labels, val)
+    monkeypatch.setenv(kernels.THREADS_VARIABLE, "2")
+    monkeypatch.setattr(panel, "ORACLE_CHUNK", 7)
+    monkeypatch.setattr(table, "PARALLEL_FROM", 8)
+    split = evaluate(scores, labels, val)
+    _assert_same(whole, split, "chunked")
