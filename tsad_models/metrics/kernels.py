@@ -4,8 +4,9 @@ Both give the same numbers (``tests/test_metric_kernels.py``); the NumPy code is
 readable reference and the fallback when the extension was not built (no C compiler at
 install time).  ``TSAD_BENCH_METRICS_ENGINE=numpy`` forces the NumPy code.
 
-Also here: how many threads the panel uses (the oracle's range and affiliation sweeps
-run on a second thread when two are allowed).
+Also here: how many threads the panel uses.  With two, the affiliation oracle and the
+POT protocol run on a second thread beside the rest, and the score table's sort and rank
+lookup are split in halves (``InBackground``, ``beside``).
 """
 
 from __future__ import annotations
