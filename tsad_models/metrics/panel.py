@@ -128,7 +128,7 @@ def _oracle_point(pieces: list[EntityScores], table: ScoreTable) -> tuple[dict, 
     positives and found segments are constant while false positives only fall), so those
     are the candidates.
     """
-    candidate_index = np.flatnonzero(table.positive)     # distinct scores that an anomalous point has
+    candidate_index = table.anomalous
     candidates = table.distinct[candidate_index]
     false_positives = table.flagged[candidate_index] - table.flagged_positive[candidate_index]
     n_pos = int(table.positive.sum())

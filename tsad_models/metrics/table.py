@@ -30,6 +30,11 @@ class ScoreTable:
         return np.cumsum(self.total[::-1])[::-1]
 
     @cached_property
+    def anomalous(self) -> np.ndarray:
+        """Indices of the distinct scores that an anomalous point has (the oracle's candidates)."""
+        return np.flatnonzero(self.positive)
+
+    @cached_property
     def flagged_positive(self) -> np.ndarray:
         """(D,) anomalous points with score >= distinct[d]."""
         return np.cumsum(self.positive[::-1])[::-1]
