@@ -11,9 +11,9 @@ import pytest
 from tsad_models.data.activity import PAMAP2_COLUMNS, blocks_of, downsample, split_recording
 from tsad_models.data.cards import load_card
 from tsad_models.data.preprocess import preprocess_entity
-from tsad_models.data.processed import load_entity
+from tsad_models.data.entity import load_entity
 from tsad_models.data.sources import download_dataset
-from tsad_models.errors import DataError
+from tsad_models.common.errors import DataError
 
 from .conftest import REPO
 

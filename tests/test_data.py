@@ -6,9 +6,10 @@ import pytest
 import yaml
 
 from tsad_models.data.cards import load_card
-from tsad_models.data.preprocess import normalise, preprocess_entity, write_datacard
-from tsad_models.data.processed import Entity, load_entity, save_entity
-from tsad_models.errors import ConfigError, DataError
+from tsad_models.data.datacard import write_datacard
+from tsad_models.data.preprocess import normalise, preprocess_entity
+from tsad_models.data.entity import Entity, load_entity, save_entity
+from tsad_models.common.errors import ConfigError, DataError
 
 from .conftest import REPO
 
@@ -135,7 +136,7 @@ def test_atomic_writes_get_the_mode_of_an_ordinary_file(tmp_path):
     """mkstemp creates 0o600 files; results and reports must be readable like any written file."""
     import os
 
-    from tsad_models.data.processed import save_text_atomic
+    from tsad_models.common.files import save_text_atomic
 
     ordinary = tmp_path / "ordinary.txt"
     ordinary.write_text("x")

@@ -9,9 +9,9 @@ import pytest
 
 from tsad_models.data.cards import load_card, resolve_card
 from tsad_models.data.preprocess import preprocess_entity
-from tsad_models.data.processed import load_entity
+from tsad_models.data.entity import load_entity
 from tsad_models.data.sources import download_dataset
-from tsad_models.errors import ConfigError, DataError
+from tsad_models.common.errors import ConfigError, DataError
 
 from .conftest import REPO, SHARED_DATASETS
 
@@ -141,7 +141,7 @@ needs_telemanom = pytest.mark.skipif(not (SHARED_DATASETS / "SMAP_MSL/SMAP_MSL_n
     ("msl", 27, 55, 58_317, 73_729, 0.1053),
 ])
 def test_smap_msl_all_channels_from_the_mirror(tmp_path, name, channels, dims, train, test, ratio):
-    from tsad_models.data.preprocess import write_datacard
+    from tsad_models.data.datacard import write_datacard
 
     card = load_card(REPO / "datasets", name)
     assert len(card.entities) == channels and "P-2" not in card.entities
@@ -178,7 +178,7 @@ def test_telemanom_archive_with_a_changed_member_is_refused(tmp_path):
 @pytest.mark.skipif(not (SHARED_DATASETS / "NAB/labels/combined_windows.json").is_file(),
                     reason=f"NAB not found under {SHARED_DATASETS}")
 def test_nab_all_series_from_the_mirror(tmp_path):
-    from tsad_models.data.preprocess import write_datacard
+    from tsad_models.data.datacard import write_datacard
 
     card = load_card(REPO / "datasets", "nab")
     assert len(card.entities) == 58

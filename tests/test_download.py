@@ -10,7 +10,7 @@ import zipfile
 import pytest
 
 from tsad_models.data.download import fetch, safe_extract, sha256_of
-from tsad_models.errors import DataError
+from tsad_models.common.errors import DataError
 
 PAYLOAD = bytes(range(256)) * 4000  # about 1 MB
 PAYLOAD_SHA = hashlib.sha256(PAYLOAD).hexdigest()

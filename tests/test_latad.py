@@ -2,11 +2,11 @@ import numpy as np
 import pytest
 import torch
 
-from tsad_models.config import build_config
-from tsad_models.diagnosis import hit_rate
-from tsad_models.errors import ConfigError
+from tsad_models.models.config import build_config
+from tsad_models.metrics.diagnosis import hit_rate
+from tsad_models.common.errors import ConfigError
 from tsad_models.models.latad import CausalBlock, FeatureGraphAttention, LATADModule, TemporalTransformer
-from tsad_models.registry import get_model_class, model_config_class
+from tsad_models.models.registry import get_model_class, model_config_class
 
 SMALL = dict(window=32, step=4, epochs=2, d_model=16, n_heads=2, n_layers=1, tcn_channels=16, latent=16, eta=8,
              batch_size=32, patience=0)
@@ -121,7 +121,7 @@ def test_hit_rate_convention():
 def test_numpy_kmeans_matches_scikit_learn_inertia():
     from sklearn.cluster import KMeans
 
-    from tsad_models.cluster import kmeans
+    from tsad_models.models.kmeans import kmeans
 
     rng = np.random.default_rng(0)
     x = np.concatenate([rng.normal(c, 0.3, (80, 6)) for c in range(5)])

@@ -13,7 +13,7 @@ import pytest
 
 from tsad_models.metrics import kernels
 from tsad_models.metrics.affiliation import affiliation_counts
-from tsad_models.metrics.checks import label_segments
+from tsad_models.common.labels import label_segments
 from tsad_models.metrics.counts import segment_true_positives
 from tsad_models.metrics.panel import EntityScores, EvalSettings, evaluate, evaluate_entities
 from tsad_models.metrics.range_based import range_counts

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from tsad_models.metrics import evaluate, evaluate_entities
+from tsad_models.metrics.panel import evaluate, evaluate_entities
 from tsad_models.metrics.counts import counts_at_thresholds, f1_from_counts
 from tsad_models.metrics.panel import EntityScores, EvalSettings
 
@@ -234,7 +234,7 @@ def test_without_validation_scores_only_oracle_is_reported():
 def test_affiliation_at_every_threshold_equals_numerical_integration():
     """Our exact piecewise-linear integrals against a brute-force grid integration of the definition."""
     from tsad_models.metrics.affiliation import affiliation_counts, affiliation_scores
-    from tsad_models.metrics.checks import label_segments
+    from tsad_models.common.labels import label_segments
 
     rng = np.random.default_rng(3)
     for _ in range(12):
@@ -318,7 +318,7 @@ def test_nearest_smaller_matches_the_stack_algorithm(pattern):
 @pytest.mark.parametrize("seed", range(6))
 def test_vus_over_all_widths_at_once_equals_the_per_width_loop(seed):
     """Touching, close and edge segments, ties, and the full and the grid threshold sets."""
-    from tsad_models.metrics.checks import label_segments
+    from tsad_models.common.labels import label_segments
     from tsad_models.metrics.vus import vus
 
     rng = np.random.default_rng(seed)

@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 import torch
 
-from tsad_models.config import build_config
-from tsad_models.data.processed import load_entity
-from tsad_models.registry import get_model_class, list_models, model_config_class
-from tsad_models.run import fit_and_score, split_train
+from tsad_models.models.config import build_config
+from tsad_models.data.entity import load_entity
+from tsad_models.models.registry import get_model_class, list_models, model_config_class
+from tsad_models.models.run import fit_and_score, split_train
 
 SMALL = {"autoencoder": {"epochs": 2, "window": 16, "hidden": 16, "latent": 4}}
 
@@ -67,7 +67,7 @@ def test_early_stopping_restores_the_best_weights(series):
     history = detector.fit_info["history"]
     best = history["best_epoch"]
     assert history["stopped_early"] and len(history["val_loss"]) == best + 3
-    from tsad_models.windows import sliding_windows
+    from tsad_models.models.windows import sliding_windows
 
     windows = torch.from_numpy(np.ascontiguousarray(sliding_windows(val, 16, 1), dtype=np.float32))
     with torch.no_grad():
@@ -94,7 +94,7 @@ def test_fit_and_score_writes_scores_and_resolved_config(processed_ucr135, tmp_p
 
 
 def test_a_model_returning_the_wrong_shape_is_refused(processed_ucr135, tmp_path, monkeypatch):
-    from tsad_models.errors import DataError
+    from tsad_models.common.errors import DataError
 
     config = build_config(model_config_class("random"), {}, "random")
     cls = get_model_class("random")
@@ -106,12 +106,12 @@ def test_a_model_returning_the_wrong_shape_is_refused(processed_ucr135, tmp_path
 
 
 def test_device_auto_is_cpu_without_cuda():
-    from tsad_models.device import resolve_device
+    from tsad_models.models.device import resolve_device
 
     if torch.cuda.is_available():
         pytest.skip("a CUDA device is present")
     assert resolve_device("auto").type == "cpu"
-    from tsad_models.errors import ConfigError
+    from tsad_models.common.errors import ConfigError
 
     with pytest.raises(ConfigError, match="no CUDA device"):
         resolve_device("cuda")

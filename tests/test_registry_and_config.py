@@ -2,11 +2,11 @@ from dataclasses import dataclass
 
 import pytest
 
-from tsad_models.base import Detector
-from tsad_models.config import build_config
-from tsad_models.errors import ConfigError
-from tsad_models.registry import get_model_class, list_models, load_model_files, model_config_class, register_model, user_model_file
-from tsad_models.workflow_config import check_models
+from tsad_models.models.base import Detector
+from tsad_models.models.config import build_config
+from tsad_models.common.errors import ConfigError
+from tsad_models.models.registry import get_model_class, list_models, load_model_files, model_config_class, register_model, user_model_file
+from tsad_models.models.variants import check_models
 
 
 def test_builtin_models_are_listed():
@@ -85,8 +85,8 @@ def test_user_model_file_registers_and_is_tracked(tmp_path):
     (tmp_path / "mine.py").write_text(
         "from dataclasses import dataclass\n"
         "import numpy as np\n"
-        "from tsad_models.base import Detector\n"
-        "from tsad_models.registry import register_model\n"
+        "from tsad_models.models.base import Detector\n"
+        "from tsad_models.models.registry import register_model\n"
         "@dataclass\nclass C:\n    scale: float = 2.0\n"
         "@register_model('mine_for_test', config=C)\n"
         "class M(Detector):\n"
@@ -105,7 +105,7 @@ def test_a_builtin_model_is_imported_only_when_asked_for():
     import subprocess
     import sys
 
-    code = ("import sys; from tsad_models.registry import get_model_class, list_models; "
+    code = ("import sys; from tsad_models.models.registry import get_model_class, list_models; "
             "assert 'latad' in list_models(); get_model_class('pca'); print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -3,8 +3,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tsad_models.errors import DataError
-from tsad_models.windows import sliding_windows, window_scores_to_timestamps, window_starts
+from tsad_models.common.errors import DataError
+from tsad_models.models.windows import sliding_windows, window_scores_to_timestamps, window_starts
 
 
 @settings(max_examples=200, deadline=None)

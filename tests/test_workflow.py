@@ -68,8 +68,8 @@ TOY_MODEL = textwrap.dedent('''
 
     import numpy as np
 
-    from tsad_models.base import Detector
-    from tsad_models.registry import register_model
+    from tsad_models.models.base import Detector
+    from tsad_models.models.registry import register_model
 
 
     @dataclass

@@ -12,10 +12,10 @@ import argparse
 
 import numpy as np
 
-from tsad_models.config import build_config
-from tsad_models.data.processed import load_entity
-from tsad_models.registry import get_model_class, model_config_class
-from tsad_models.run import split_train
+from tsad_models.models.config import build_config
+from tsad_models.data.entity import load_entity
+from tsad_models.models.registry import get_model_class, model_config_class
+from tsad_models.models.run import split_train
 
 VARIANTS = {"latad": {}, "latad/no_gat": {"gat": False}, "latad/fixed_aug": {"augmentation": "fixed"}}
 

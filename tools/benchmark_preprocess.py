@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tsad_models.data.cards import load_card
 from tsad_models.data.preprocess import preprocess_entity
-from tsad_models.data.processed import load_entity
+from tsad_models.data.entity import load_entity
 from tsad_models.data.sources import download_dataset
 
 REPO = Path(__file__).resolve().parents[1]

@@ -30,9 +30,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
+from ..common.errors import DataError
 from .cards import DatasetCard
-from .processed import Entity
+from .entity import Entity
 from .sources import Source, register_source
 
 log = logging.getLogger("tsad_models.data")

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from ..errors import ConfigError, DataError
+from ..common.errors import ConfigError, DataError
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+$")
 REQUIRED_KEYS = ("name", "title", "source", "licence", "citation", "train_test")

@@ -26,7 +26,7 @@ import urllib.request
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from ..errors import DataError
+from ..common.errors import DataError
 
 log = logging.getLogger("tsad_models.data.download")
 CHUNK = 1 << 20

@@ -1,15 +1,17 @@
-"""From raw arrays to the processed format: checks, train-only normalisation, statistics."""
+"""From a raw entity to the processed format: checks and train-only normalisation."""
 
 from __future__ import annotations
 
 import logging
 import warnings
+from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataError
-from ..metrics.checks import label_segments
-from .processed import Entity
+from ..common.errors import DataError
+from .datacard import entity_statistics
+from .entity import Entity, save_entity
+from .sources import get_source
 
 log = logging.getLogger("tsad_models.data")
 
@@ -73,47 +75,10 @@ def normalise(entity: Entity, constant_channels: str = "keep") -> Entity:
                   labels=entity.labels.astype(np.int8), channels=channels, meta=meta)
 
 
-def entity_statistics(entity: Entity) -> dict:
-    segments = label_segments(entity.labels)
-    lengths = (segments[:, 1] - segments[:, 0]) if len(segments) else np.array([], dtype=int)
-    return {
-        "entity": entity.name,
-        "channels": int(entity.train.shape[1]),
-        "train_length": int(len(entity.train)),
-        "test_length": int(len(entity.test)),
-        "anomaly_ratio": float(entity.labels.mean()) if len(entity.labels) else float("nan"),
-        "anomalous_points": int(entity.labels.sum()),
-        "segments": int(len(segments)),
-        "segment_length_min": int(lengths.min()) if len(lengths) else 0,
-        "segment_length_median": float(np.median(lengths)) if len(lengths) else 0.0,
-        "segment_length_max": int(lengths.max()) if len(lengths) else 0,
-    }
-
-
-def dataset_statistics(name: str, stats: list[dict]) -> dict:
-    test_points = sum(s["test_length"] for s in stats)
-    anomalous = sum(s["anomalous_points"] for s in stats)
-    return {
-        "dataset": name,
-        "entities": len(stats),
-        "channels": sorted({s["channels"] for s in stats}),
-        "train_length": sum(s["train_length"] for s in stats),
-        "test_length": test_points,
-        "anomaly_ratio": anomalous / test_points if test_points else float("nan"),
-        "segments": sum(s["segments"] for s in stats),
-        "per_entity": stats,
-    }
-
-
 def preprocess_entity(card, entity_name: str, out_path, constant_channels: str = "keep", raw_dir="resources/raw") -> dict:
     """Load one raw entity, check it, normalise it, write the processed ``.npz``; return its statistics."""
-    from .processed import save_entity
-    from .sources import get_source
-
     if entity_name not in card.entities:
         raise DataError(f"{card.path}: dataset {card.name!r} has no entity {entity_name!r}")
-    from pathlib import Path
-
     raw = get_source(card.source).load(card, entity_name, Path(raw_dir))
     raw.validate(f"{card.name}/{entity_name} (source {card.source})")
     entity = normalise(raw, constant_channels=constant_channels)
@@ -122,14 +87,3 @@ def preprocess_entity(card, entity_name: str, out_path, constant_channels: str =
     log.info("%s/%s: train %s test %s anomaly ratio %.4f", card.name, entity_name,
              entity.train.shape, entity.test.shape, stats["anomaly_ratio"])
     return stats
-
-
-def write_datacard(card, entity_paths, out_path) -> dict:
-    """``datacard.json``: dataset statistics computed from the processed entity files."""
-    from .processed import load_entity, save_json_atomic
-
-    stats = [entity_statistics(load_entity(p)) for p in entity_paths]
-    summary = dataset_statistics(card.name, stats)
-    summary.update({"title": card["title"], "licence": card["licence"], "train_test": card["train_test"]})
-    save_json_atomic(out_path, summary)
-    return summary

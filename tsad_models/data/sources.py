@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from ..errors import ConfigError, DataError
+from ..common.errors import ConfigError, DataError
 from .cards import DatasetCard
-from .processed import Entity
+from .entity import Entity
 
 log = logging.getLogger("tsad_models.data")
 
@@ -249,7 +249,7 @@ def _smd_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
         raise DataError(f"{root / 'test_label' / (entity + '.txt')}: {len(labels)} labels for {len(test)} test rows; "
                         "the label file does not belong to this test file")
     root_causes = parse_interpretation(root / "interpretation_label" / f"{entity}.txt", columns)
-    from ..metrics.checks import label_segments
+    from ..common.labels import label_segments
 
     runs = {tuple(r) for r in label_segments(labels.astype(np.int8)).tolist()}
     unmatched = [c for c in root_causes if (c["start"], c["end"]) not in runs]

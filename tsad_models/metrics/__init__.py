@@ -1,3 +1,4 @@
-"""The metrics engine.  Start at ``panel.evaluate``; every convention is in ``docs/metrics.md``."""
+"""The metrics engine: arrays of scores and labels in, numbers out (no I/O, no torch, no data).
 
-from .panel import evaluate, evaluate_entities  # noqa: F401
+Start at ``panel.evaluate``; every convention is in ``docs/protocol.md``.
+"""

@@ -101,7 +101,7 @@ def counts_at_thresholds(
     ``Counts`` (segments never cross entities).  The oracle uses ``segment_true_positives``
     on the score table's ranks instead.
     """
-    from .checks import label_segments
+    from ..common.labels import label_segments
 
     thresholds = np.atleast_1d(np.asarray(thresholds, dtype=np.float64))
     if segments is None:

@@ -16,7 +16,8 @@ import numpy as np
 
 from . import kernels, protocols
 from .protocols import ALL_PROTOCOLS
-from .checks import check_scores, check_scores_labels, label_segments
+from ..common.labels import label_segments
+from .checks import check_scores, check_scores_labels
 from .affiliation import affiliation_counts, affiliation_scores
 from .counts import (Counts, area_over_k, counts_at_thresholds, f1_from_counts, harmonic_f1, precision_recall,
                      segment_true_positives)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import kernels
-from .checks import label_segments
+from ..common.labels import label_segments
 from .counts import harmonic_f1
 
 

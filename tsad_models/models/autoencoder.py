@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..base import DeepConfig, DeepDetector
-from ..registry import register_model
+from .base import DeepConfig, DeepDetector
+from .registry import register_model
 
 
 @dataclass

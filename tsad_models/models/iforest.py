@@ -2,8 +2,8 @@
 
 from dataclasses import dataclass
 
-from ..base import WindowConfig, WindowDetector
-from ..registry import register_model
+from .base import WindowConfig, WindowDetector
+from .registry import register_model
 
 
 @dataclass

@@ -4,8 +4,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..base import WindowConfig, WindowDetector
-from ..registry import register_model
+from .base import WindowConfig, WindowDetector
+from .registry import register_model
 
 
 @dataclass
@@ -22,7 +22,7 @@ class KNNDetector(WindowDetector):
     def fit(self, train, val=None):
         from sklearn.neighbors import NearestNeighbors
 
-        from ..windows import sliding_windows
+        from .windows import sliding_windows
 
         reference = sliding_windows(train, self.config.window, self.config.train_stride)
         self.index_ = NearestNeighbors(n_neighbors=self.config.k).fit(reference.reshape(len(reference), -1))

@@ -57,10 +57,10 @@ from torch.nn import functional as F
 from torch.nn.utils.parametrizations import weight_norm
 
 from ..augment import apply_to_channels, channel_subset, get_augmentation
-from ..base import DeepConfig, DeepDetector
-from ..cluster import kmeans
-from ..registry import register_model
-from ..windows import sliding_windows, window_scores_to_timestamps
+from .base import DeepConfig, DeepDetector
+from .kmeans import kmeans
+from .registry import register_model
+from .windows import sliding_windows, window_scores_to_timestamps
 
 
 @dataclass

@@ -4,8 +4,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..base import WindowConfig, WindowDetector
-from ..registry import register_model
+from .base import WindowConfig, WindowDetector
+from .registry import register_model
 
 
 @dataclass

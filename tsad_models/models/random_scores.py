@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..base import Detector
-from ..registry import register_model
+from .base import Detector
+from .registry import register_model
 
 
 @dataclass

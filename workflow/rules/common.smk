@@ -19,8 +19,8 @@ os.environ.update(
 import tsad_models
 from tsad_models.data.cards import resolve_card
 from tsad_models.data.sources import get_source
-from tsad_models.registry import get_model_class, user_model_file
-from tsad_models.workflow_config import check_models
+from tsad_models.models.registry import get_model_class, user_model_file
+from tsad_models.models.variants import check_models
 
 
 validate(config, "../schemas/config.schema.yaml")
@@ -74,13 +74,13 @@ def model_code(model):
     import inspect
     from pathlib import Path
 
-    shared = [PACKAGE_DIR / name for name in ("base.py", "trainer.py", "windows.py", "run.py", "device.py")]
+    shared = [PACKAGE_DIR / "models" / name for name in ("base.py", "trainer.py", "windows.py", "run.py", "device.py")]
     return source_digest([inspect.getsourcefile(get_model_class(model)), *shared])
 
 
 PACKAGE_DIR = Path(tsad_models.__file__).parent  # the code the jobs import
 METRICS_CODE = source_digest(sorted((PACKAGE_DIR / "metrics").glob("*.py")) + [PACKAGE_DIR / "metrics" / "_kernels.c"])
-REPORT_CODE = source_digest([PACKAGE_DIR / "leaderboard.py"])
+REPORT_CODE = source_digest(sorted((PACKAGE_DIR / "leaderboard").glob("*.py")))
 
 
 def is_downloaded(dataset):
@@ -95,7 +95,7 @@ def raw_inputs(dataset):
 
 
 def is_deep(model):
-    from tsad_models.base import DeepDetector
+    from tsad_models.models.base import DeepDetector
 
     return issubclass(get_model_class(model), DeepDetector)
 

@@ -1,7 +1,7 @@
 """Snakemake adapter: stored scores of every entity -> metrics JSON."""
-from tsad_models.data.processed import save_json_atomic
-from tsad_models.leaderboard import evaluate_job
-from tsad_models.logs import job_logging
+from tsad_models.common.files import save_json_atomic
+from tsad_models.evaluate import evaluate_job
+from tsad_models.common.logs import job_logging
 from tsad_models.metrics.panel import EvalSettings
 
 w = snakemake.wildcards

@@ -1,8 +1,8 @@
 """Snakemake adapter: fit one model variant on one entity, store validation and test scores."""
-from tsad_models.logs import job_logging
-from tsad_models.registry import load_model_files, model_config_class
-from tsad_models.config import build_config
-from tsad_models.run import fit_and_score
+from tsad_models.common.logs import job_logging
+from tsad_models.models.registry import load_model_files, model_config_class
+from tsad_models.models.config import build_config
+from tsad_models.models.run import fit_and_score
 
 w = snakemake.wildcards
 with job_logging(snakemake.log[0], threads=snakemake.threads) as log:

@@ -1,6 +1,6 @@
 """Snakemake adapter: metrics JSON files -> tidy leaderboard CSV, PA%K curves, runtimes."""
-from tsad_models.leaderboard import collect, collect_runtimes
-from tsad_models.logs import job_logging
+from tsad_models.leaderboard.collect import collect, collect_runtimes
+from tsad_models.common.logs import job_logging
 
 with job_logging(snakemake.log[0]):
     collect(list(snakemake.input.metrics), snakemake.output.leaderboard, snakemake.output.curves)

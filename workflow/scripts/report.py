@@ -1,6 +1,6 @@
 """Snakemake adapter: tidy leaderboard -> report/leaderboard.md and figures."""
-from tsad_models.leaderboard import render_report
-from tsad_models.logs import job_logging
+from tsad_models.leaderboard.render import render_report
+from tsad_models.common.logs import job_logging
 
 with job_logging(snakemake.log[0]):
     render_report(snakemake.input.leaderboard, snakemake.input.curves, list(snakemake.input.datacards),

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from .config import build_config, config_to_dict
-from .errors import ConfigError
+from ..common.errors import ConfigError
 from .registry import load_model_files, model_config_class
 
 

@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from .config import config_to_dict
-from .data.processed import load_entity, save_json_atomic, save_npz_atomic
-from .errors import DataError
+from ..common.files import save_json_atomic, save_npz_atomic
+from ..data.entity import load_entity
+from ..common.errors import DataError
 from .registry import get_model_class
 
 log = logging.getLogger("tsad_models.run")

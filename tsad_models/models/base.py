@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DataError
+from ..common.errors import DataError
 from .windows import sliding_windows, window_scores_to_timestamps
 
 log = logging.getLogger("tsad_models")

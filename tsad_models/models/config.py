@@ -11,7 +11,7 @@ import dataclasses
 import typing
 from typing import Any
 
-from .errors import ConfigError
+from ..common.errors import ConfigError
 
 
 def _check_type(value: Any, annotation: Any, where: str) -> Any:

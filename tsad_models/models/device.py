@@ -43,7 +43,7 @@ def resolve_device(name: str = "auto"):
         return torch.device("cpu")
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
-        from .errors import ConfigError
+        from ..common.errors import ConfigError
 
         raise ConfigError(f"config key device: {name!r} asked for CUDA, but no CUDA device is available; use 'auto' or 'cpu'")
     return device

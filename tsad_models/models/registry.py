@@ -21,7 +21,7 @@ from dataclasses import is_dataclass
 from pathlib import Path
 from typing import Callable
 
-from .errors import ConfigError
+from ..common.errors import ConfigError
 
 _REGISTRY: dict[str, tuple[type, type]] = {}
 _USER_FILES: dict[str, str] = {}   # model name -> the user file that registered it
@@ -29,7 +29,7 @@ _loading_file: str | None = None
 
 
 def _builtin_modules() -> dict[str, str]:
-    from .models import BUILTIN
+    from . import BUILTIN
 
     return BUILTIN
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import DataError
+from ..common.errors import DataError
 
 
 def window_starts(n_timestamps: int, window: int, step: int) -> np.ndarray:

@@ -1,0 +1,33 @@
+"""Scores -> metrics: join one job's stored scores with the test labels and run the metric panel.
+
+One (dataset, model, variant, seed) at a time: the aggregate over its entities (added
+statistics, see ``metrics.panel.evaluate_entities``) and each entity's own metrics, plus
+root-cause hit rates where the data has interpretation labels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .data.entity import load_entity
+from .metrics.diagnosis import hit_rate
+from .metrics.panel import EntityScores, EvalSettings, evaluate_entities
+
+
+def evaluate_job(processed: dict[str, str], scores: dict[str, str], settings: EvalSettings, ids: dict) -> dict:
+    """Metrics of one (dataset, model, variant, seed): aggregate over entities and per entity."""
+    pieces, diagnosis = [], {}
+    for entity, score_path in scores.items():
+        data_entity = load_entity(processed[entity])
+        with np.load(score_path, allow_pickle=False) as data:
+            pieces.append(EntityScores(entity, data["test"], data_entity.labels, data["val"]))
+            if "attributions" in data.files and data_entity.meta.get("root_causes"):
+                diagnosis[entity] = {f"hitrate_{p}": hit_rate(data["attributions"], data_entity.meta["root_causes"], p)
+                                     for p in (100, 150)}
+    result = evaluate_entities(pieces, settings)
+    if diagnosis:
+        for entity, values in diagnosis.items():
+            result["per_entity"][entity]["metrics"].update(values)
+        for key in ("hitrate_100", "hitrate_150"):   # aggregate: mean over entities
+            result["aggregate"]["metrics"][key] = float(np.nanmean([v[key] for v in diagnosis.values()]))
+    return {**ids, "settings": {**settings.__dict__, "protocols": list(settings.protocols)}, **result}

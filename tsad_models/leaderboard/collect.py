@@ -1,0 +1,68 @@
+"""Metrics JSON files -> the tidy leaderboard CSV, the PA%K curves CSV and the runtimes CSV."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from ..common.files import save_text_atomic
+
+THRESHOLD_FREE_PROTOCOL = "threshold-free"
+LEADERBOARD_COLUMNS = ["dataset", "model", "variant", "seed", "entity", "metric", "protocol", "value", "note"]
+
+
+def _split_key(key: str) -> tuple[str, str]:
+    metric, _, protocol = key.partition("@")
+    return metric, protocol or THRESHOLD_FREE_PROTOCOL
+
+
+def tidy_rows(result: dict) -> list[dict]:
+    ids = {k: result[k] for k in ("dataset", "model", "variant", "seed")}
+    rows = []
+    scopes = [("all", result["aggregate"])] + sorted(result["per_entity"].items())
+    if len(result["per_entity"]) == 1:
+        scopes = scopes[:1]
+    for entity, block in scopes:
+        for key, value in block["metrics"].items():
+            metric, protocol = _split_key(key)
+            rows.append({**ids, "entity": entity, "metric": metric, "protocol": protocol, "value": value,
+                         "note": block["notes"].get(key, "")})
+    return rows
+
+
+def curve_rows(result: dict) -> list[dict]:
+    ids = {k: result[k] for k in ("dataset", "model", "variant", "seed")}
+    rows = []
+    for key, curve in result["aggregate"]["curves"].items():
+        if curve is None:
+            continue
+        protocol = key.partition("@")[2]
+        rows.extend({**ids, "protocol": protocol, "K": k, "f1_pa_k": v} for k, v in enumerate(curve))
+    return rows
+
+
+def collect(metric_paths: list[str], leaderboard_csv: str, curves_csv: str) -> pd.DataFrame:
+    rows, curves = [], []
+    for path in metric_paths:
+        with open(path) as handle:
+            result = json.load(handle)
+        rows.extend(tidy_rows(result))
+        curves.extend(curve_rows(result))
+    table = pd.DataFrame(rows, columns=LEADERBOARD_COLUMNS).sort_values(LEADERBOARD_COLUMNS[:7], kind="stable")
+    save_text_atomic(leaderboard_csv, table.to_csv(index=False))
+    save_text_atomic(curves_csv, pd.DataFrame(curves).to_csv(index=False))
+    return table
+
+
+def collect_runtimes(benchmark_paths: list[str], out_csv: str) -> None:
+    """Snakemake benchmark TSVs of the fit jobs -> one CSV (path: benchmarks/fit/<dataset>/<model>/<variant>/seed<k>/<entity>.tsv)."""
+    rows = []
+    for path in benchmark_paths:
+        parts = Path(path).with_suffix("").parts
+        dataset, model, variant, seed, entity = parts[-5:]
+        bench = pd.read_csv(path, sep="\t")
+        rows.append({"dataset": dataset, "model": model, "variant": variant, "seed": int(seed.removeprefix("seed")),
+                     "entity": entity, "seconds": float(bench["s"].iloc[0]), "max_rss_mb": float(bench["max_rss"].iloc[0])})
+    save_text_atomic(out_csv, pd.DataFrame(rows, columns=["dataset", "model", "variant", "seed", "entity", "seconds", "max_rss_mb"]).to_csv(index=False))
