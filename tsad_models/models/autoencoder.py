@@ -41,5 +41,5 @@ class AutoencoderDetector(DeepDetector):
     def training_loss(self, batch):
         return self._errors(batch).mean()
 
-    def window_scores_batch(self, batch):
+    def score_batch(self, batch):
         return self._errors(batch)

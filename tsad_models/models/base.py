@@ -6,30 +6,37 @@ model never sees test labels and never picks a threshold: thresholds belong to t
 evaluation protocol (``tsad_models.metrics``).
 
 - ``Detector``: the contract (``fit(train, val)``, ``score(series)``).
-- ``WindowDetector``: scores fixed-length windows and maps them to timestamps with
-  the one shared rule (``tsad_models.windows``).
-- ``DeepDetector``: a ``WindowDetector`` trained by the shared ``Trainer``; a model
-  supplies ``build_network``, ``training_loss`` and ``window_scores``.
+- ``WindowDetector``: scores the windows of a series (``window_scores``) and declares
+  what a score describes (``granularity``: the window, each position of it, or its last
+  point); the one rule of ``models.windows`` maps them to timestamps.
+- ``DeepDetector``: a ``WindowDetector`` whose loop belongs to the shared ``Trainer``
+  (epochs, seeded batch order, device, early stopping, loss logging) and whose step
+  belongs to the model (as PyOD's ``base_dl.py``): a model writes ``build_network``,
+  ``score_batch`` and either ``training_loss`` (one optimizer, one loss: the default
+  step) or its own ``configure_optimizers`` + ``training_step`` (several optimizers,
+  min-max, epoch-weighted losses, schedulers in ``on_epoch_end``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..common.errors import DataError
-from .windows import sliding_windows, window_scores_to_timestamps
+from .windows import Granularity, scores_to_timestamps, sliding_windows
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger("tsad_models")
 
 
 class Detector(ABC):
     name: str = "?"          # set by @register_model
-    config_class: type = object
 
     def __init__(self, config: Any, *, seed: int = 0, device: str = "auto", progress: bool = True):
         self.config = config
@@ -39,7 +46,7 @@ class Detector(ABC):
         self.fit_info: dict[str, Any] = {}   # anything worth storing with the job (e.g. training history)
 
     @abstractmethod
-    def fit(self, train: np.ndarray, val: np.ndarray | None = None) -> "Detector":
+    def fit(self, train: np.ndarray, val: np.ndarray | None = None) -> Detector:
         """Learn from ``train`` (T, C); ``val`` (the tail of the training split) may steer early stopping."""
 
     @abstractmethod
@@ -60,18 +67,20 @@ class WindowConfig:
 
 
 class WindowDetector(Detector):
-    """Scores windows of ``config.window`` points taken every ``config.step`` points."""
+    """Scores the windows of ``config.window`` points taken every ``config.step`` points."""
+
+    granularity: Granularity = "window"   # or "position" (a score per point of a window) or "last"
 
     def windows(self, series: np.ndarray) -> np.ndarray:
         return sliding_windows(series, self.config.window, self.config.step)
 
     @abstractmethod
-    def score_windows(self, windows: np.ndarray) -> np.ndarray:
-        """One score per window of ``windows`` (N, window, C)."""
+    def window_scores(self, series: np.ndarray) -> np.ndarray:
+        """Scores of the windows of ``series``: (N,) for ``window``/``last``, (N, window) for ``position``."""
 
     def score(self, series: np.ndarray) -> np.ndarray:
-        window_scores = self.score_windows(self.windows(series))
-        return window_scores_to_timestamps(window_scores, len(series), self.config.window, self.config.step)
+        c = self.config
+        return scores_to_timestamps(self.window_scores(series), len(series), c.window, c.step, self.granularity)
 
 
 @dataclass
@@ -79,76 +88,148 @@ class DeepConfig(WindowConfig):
     epochs: int = 10
     batch_size: int = 64
     lr: float = 1e-3
-    weight_decay: float = 0.0
-    patience: int = 3
-    grad_clip: float = 5.0
+    weight_decay: float = 0.0       # Adam's L2 term in the default optimizer
+    patience: int = 3               # epochs without a better validation loss before stopping; 0 = never stop
+    grad_clip: float = 0.0          # max global gradient norm in the default step; 0 = no clipping
 
 
 class DeepDetector(WindowDetector):
-    """A window model trained by the shared Trainer (see ``tsad_models.trainer``)."""
+    """A window model trained by the shared ``Trainer`` (``tsad_models.models.trainer``).
+
+    Everything learnable lives in ``self.network`` (parameters and buffers, e.g. a memory
+    module): the trainer restores its best state.  Randomness inside a step (augmentations,
+    shifts, masks) is drawn from ``self.rng`` (a torch generator on the model's device) or
+    ``self.host_rng`` (a NumPy generator, for Python-level choices), both seeded from the
+    job's seed; the validation pass draws from fresh copies, so it never shifts training.
+    """
 
     network = None
 
+    # --- what every deep model writes -------------------------------------------------
     @abstractmethod
-    def build_network(self, n_channels: int):
+    def build_network(self, n_channels: int) -> torch.nn.Module:
         """The torch module to train, for windows of ``n_channels`` channels."""
 
     @abstractmethod
-    def training_loss(self, batch):
-        """Loss of a batch of windows (B, window, C): a tensor, or (tensor, dict of parts)."""
+    def score_batch(self, batch: torch.Tensor) -> torch.Tensor:
+        """Scores of a batch of windows (B, window, C): (B,), or (B, window) for ``position``."""
 
-    @abstractmethod
-    def window_scores_batch(self, batch):
-        """Anomaly score of each window of a batch (B, window, C) -> (B,)."""
+    # --- the step: the default is one optimizer over one loss -----------------------------
+    def training_loss(self, batch: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Loss of a batch of training samples (B, sample_length, C): a tensor, or (tensor, its parts)."""
+        raise NotImplementedError(f"{type(self).__name__} must define training_loss, or its own "
+                                  "training_step and validation_loss")
 
-    def make_optimizer(self):
-        return None  # the trainer's Adam over all parameters
+    def configure_optimizers(self) -> torch.optim.Optimizer | dict[str, torch.optim.Optimizer]:
+        """The optimizer(s) of ``self.network``; a dict names several (e.g. {"encoder": ..., "decoder": ...})."""
+        import torch
 
-    def training_windows(self, series: np.ndarray) -> np.ndarray:
-        """The samples the trainer iterates over; by default the scoring windows."""
-        return self.windows(series)
+        return torch.optim.Adam(self.network.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay)
+
+    def training_step(self, batch: torch.Tensor, epoch: int) -> dict[str, Any]:
+        """One optimisation step on a batch; returns its loss parts (0-d tensors or floats), ``loss`` among them.
+
+        Parts are returned as tensors, not floats: the trainer adds them up on the device and
+        reads them once per epoch, so the GPU never waits for the host within an epoch.
+        """
+        if len(self.optimizers) != 1:
+            raise NotImplementedError(f"{type(self).__name__} has {len(self.optimizers)} optimizers: "
+                                      "it must define its own training_step")
+        import torch
+
+        (optimizer,) = self.optimizers.values()
+        loss, parts = self._loss_parts(batch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.config.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.network.parameters(), self.config.grad_clip)
+        optimizer.step()
+        return parts
+
+    def validation_loss(self, batch: torch.Tensor) -> dict[str, Any]:
+        """Loss parts of a validation batch (no gradients, eval mode); ``loss`` steers early stopping."""
+        return self._loss_parts(batch)[1]
+
+    def on_epoch_end(self, epoch: int) -> None:
+        """Called after each epoch's training and validation passes (learning-rate schedulers, epoch weights)."""
 
     def after_fit(self, train: np.ndarray) -> None:
-        """Hook run once training is over (e.g. fitting a scorer on the training latents)."""
+        """Called once, after training, with the best state restored (e.g. fitting a scorer on latents)."""
 
+    @property
+    def sample_length(self) -> int:
+        """Length of one training sample; the window by default (LATAD adds its positives' margins)."""
+        return self.config.window
+
+    def _loss_parts(self, batch):
+        out = self.training_loss(batch)
+        loss, parts = out if isinstance(out, tuple) else (out, {})
+        return loss, {"loss": loss.detach(), **{k: v.detach() if hasattr(v, "detach") else v for k, v in parts.items()}}
+
+    # --- randomness ------------------------------------------------------------------------
+    def _seed_generators(self, stream: int) -> None:
+        import torch
+
+        self.rng = torch.Generator(device=self.device)
+        self.rng.manual_seed(self.seed * 1000 + stream)
+        self.host_rng = np.random.default_rng([self.seed, stream])
+
+    @contextlib.contextmanager
+    def validation_randomness(self):
+        """Fresh generators for a validation pass, the training ones untouched (same draws every epoch)."""
+        saved = self.rng, self.host_rng
+        self._seed_generators(stream=1)
+        try:
+            yield
+        finally:
+            self.rng, self.host_rng = saved
+
+    # --- the loop and scoring ----------------------------------------------------------------
     def fit(self, train, val=None):
         import torch
 
         from .device import resolve_device, seed_everything
         from .trainer import Trainer
 
-        seed_everything(self.seed)
+        seed_everything(self.seed)        # the network's initial weights and dropout
         self.device = resolve_device(self.device_name)
+        self._seed_generators(stream=0)
         self.network = self.build_network(train.shape[1]).to(self.device)
+        optimizers = self.configure_optimizers()
+        self.optimizers = optimizers if isinstance(optimizers, dict) else {"optimizer": optimizers}
         c = self.config
-        trainer = Trainer(
-            epochs=c.epochs, batch_size=c.batch_size, lr=c.lr, weight_decay=c.weight_decay,
-            patience=c.patience, grad_clip=c.grad_clip, device=self.device, seed=self.seed,
-            progress=self.progress,
-        )
-        training = self.training_windows(train)
-        try:
-            val_windows = self.training_windows(val) if val is not None else None
-        except DataError:
-            val_windows = None  # validation split shorter than a training sample: no early stopping
-        history = trainer.fit(self.network, self.training_loss, training, val_windows,
-                              optimizer=self.make_optimizer())
+        trainer = Trainer(epochs=c.epochs, batch_size=c.batch_size, patience=c.patience, seed=self.seed,
+                          progress=self.progress)
+        history = trainer.fit(self, train, val)
         self.after_fit(train)
         self.fit_info["history"] = history.as_dict()
+        self.fit_info["training"] = {
+            "optimizers": {name: describe_optimizer(opt) for name, opt in self.optimizers.items()},
+            "grad_clip": c.grad_clip, "batch_size": c.batch_size, "epochs": c.epochs, "patience": c.patience,
+        }
         self.fit_info["device"] = str(self.device)
         self.fit_info["n_parameters"] = int(sum(p.numel() for p in self.network.parameters()))
         if self.device.type == "cuda":
             self.fit_info["max_cuda_memory_bytes"] = int(torch.cuda.max_memory_allocated(self.device))
         return self
 
-    def score_windows(self, windows: np.ndarray) -> np.ndarray:
+    def window_scores(self, series):
         import torch
 
+        from .trainer import DeviceWindows
+
         self.network.eval()
+        windows = DeviceWindows(series, self.config.window, self.config.step, self.device)
         out = []
-        batch_size = max(self.config.batch_size, 256)
         with torch.no_grad():
-            for begin in range(0, len(windows), batch_size):
-                batch = torch.from_numpy(np.ascontiguousarray(windows[begin : begin + batch_size], dtype=np.float32))
-                out.append(self.window_scores_batch(batch.to(self.device)).detach().cpu().numpy())
-        return np.concatenate(out).astype(np.float64)
+            for batch in windows.batches(max(self.config.batch_size, 256)):
+                out.append(self.score_batch(batch).detach())
+        return torch.cat(out).cpu().numpy().astype(np.float64)
+
+
+def describe_optimizer(optimizer) -> dict:
+    """What the job records of an optimizer: its class and each parameter group's settings."""
+    groups = [{k: (list(v) if isinstance(v, tuple) else v) for k, v in group.items()
+               if k != "params" and isinstance(v, (int, float, str, bool, tuple))}
+              for group in optimizer.param_groups]
+    return {"class": type(optimizer).__name__, "param_groups": groups}

@@ -26,6 +26,7 @@ class IForestDetector(WindowDetector):
         ).fit(x)
         return self
 
-    def score_windows(self, windows):
+    def window_scores(self, series):
+        windows = self.windows(series)
         # score_samples is higher for normal points: negate so that higher = more anomalous
         return -self.forest_.score_samples(windows.reshape(len(windows), -1))

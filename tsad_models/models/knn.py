@@ -6,6 +6,7 @@ import numpy as np
 
 from .base import WindowConfig, WindowDetector
 from .registry import register_model
+from .windows import sliding_windows
 
 
 @dataclass
@@ -22,12 +23,11 @@ class KNNDetector(WindowDetector):
     def fit(self, train, val=None):
         from sklearn.neighbors import NearestNeighbors
 
-        from .windows import sliding_windows
-
         reference = sliding_windows(train, self.config.window, self.config.train_stride)
         self.index_ = NearestNeighbors(n_neighbors=self.config.k).fit(reference.reshape(len(reference), -1))
         return self
 
-    def score_windows(self, windows):
+    def window_scores(self, series):
+        windows = self.windows(series)
         distances, _ = self.index_.kneighbors(windows.reshape(len(windows), -1))
         return distances[:, -1].astype(np.float64)

@@ -47,7 +47,6 @@ and nothing assumes CUDA.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -60,7 +59,8 @@ from ..augment import apply_to_channels, channel_subset, get_augmentation
 from .base import DeepConfig, DeepDetector
 from .kmeans import kmeans
 from .registry import register_model
-from .windows import sliding_windows, window_scores_to_timestamps
+from .trainer import DeviceWindows
+from .windows import scores_to_timestamps
 
 
 @dataclass
@@ -71,6 +71,7 @@ class LATADConfig(DeepConfig):
     batch_size: int = 64
     lr: float = 1e-3
     weight_decay: float = 5e-3      # the public code's Adam weight decay
+    grad_clip: float = 5.0          # ours, not the public code's (issue 11 reviews it)
     patience: int = 5
     # network
     conv_kernel: int = 5
@@ -240,17 +241,20 @@ class LATADDetector(DeepDetector):
     def build_network(self, n_channels):
         return LATADModule(n_channels, self.config)
 
-    def training_windows(self, series):
-        """Samples of W + 2 eta points: the anchor sits in the middle, its neighbourhood around it."""
-        c = self.config
-        return sliding_windows(series, c.window + 2 * c.eta, c.step)
+    @property
+    def sample_length(self):
+        """A training sample is W + 2 eta points: the anchor sits in the middle, its neighbourhood around it."""
+        return self.config.window + 2 * self.config.eta
 
     def _negatives(self, anchor: torch.Tensor) -> list[torch.Tensor]:
         c = self.config
         out = []
         for i, name in enumerate(c.negatives):
-            augmented = self.network.generators[i](anchor) if c.augmentation == "learnable" else get_augmentation(name)(anchor)
-            out.append(apply_to_channels(anchor, augmented, channel_subset(anchor, c.aug_channel_fraction)))
+            if c.augmentation == "learnable":
+                augmented = self.network.generators[i](anchor)
+            else:
+                augmented = get_augmentation(name)(anchor, self.rng)
+            out.append(apply_to_channels(anchor, augmented, channel_subset(anchor, c.aug_channel_fraction, self.rng)))
         return out
 
     def training_loss(self, batch):
@@ -261,7 +265,7 @@ class LATADDetector(DeepDetector):
         comp, sep, reg = 0.0, 0.0, 0.0
         negatives = self._negatives(anchor)
         for i, negative in enumerate(negatives):
-            shift = int(torch.randint(-eta, eta + 1, (1,)))
+            shift = int(self.host_rng.integers(-eta, eta + 1))
             positive = batch[:, eta + shift : eta + shift + w]
             z_positive = self.network(positive)
             z_negative = self.network(negative)
@@ -275,41 +279,35 @@ class LATADDetector(DeepDetector):
         smooth = F.kl_div(F.log_softmax(z_anchor, dim=-1), F.softmax(z_next, dim=-1), reduction="batchmean")
         parts = {"comp": c.w_comp * comp / n, "sep": c.w_sep * sep / n, "reg": c.reg_lambda * reg / n,
                  "smooth": c.w_smooth * smooth}
-        return sum(parts.values()), {k: float(v.detach()) if torch.is_tensor(v) else float(v) for k, v in parts.items()}
+        return sum(parts.values()), parts
 
-    def make_optimizer(self):
-        return torch.optim.Adam(self.network.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay)
-
-    def _latents(self, windows: np.ndarray) -> np.ndarray:
+    def latents(self, series: np.ndarray) -> np.ndarray:
+        """The latent z of each window of ``series`` (N, latent)."""
         self.network.eval()
-        out = []
+        windows = DeviceWindows(series, self.config.window, self.config.step, self.device)
         with torch.no_grad():
-            for begin in range(0, len(windows), 256):
-                batch = torch.from_numpy(np.ascontiguousarray(windows[begin : begin + 256], dtype=np.float32)).to(self.device)
-                out.append(self.network(batch).cpu().numpy())
-        return np.concatenate(out).astype(np.float64)
+            out = [self.network(batch) for batch in windows.batches(256)]
+        return torch.cat(out).cpu().numpy().astype(np.float64)
 
     def after_fit(self, train):
-        latents = self._latents(self.windows(train))
+        latents = self.latents(train)
         self.kmeans_ = kmeans(latents, self.config.kmeans_k, seed=self.seed)
         self.centroids_ = torch.from_numpy(self.kmeans_.centers.astype(np.float32)).to(self.device)
         self.fit_info["kmeans_k"] = len(self.kmeans_.centers)
 
-    def window_scores_batch(self, batch):
+    def score_batch(self, batch):
         return torch.cdist(self.network(batch), self.centroids_).min(dim=1).values
 
     def attributions(self, series: np.ndarray) -> np.ndarray:
         """Per timestamp and channel, |d score / d input| summed over each window's time steps,
         mapped to timestamps by the shared rule (mean over covering windows)."""
         c = self.config
-        windows = self.windows(series)
         self.network.eval()
         grads = []
-        for begin in range(0, len(windows), 128):
-            batch = torch.from_numpy(np.ascontiguousarray(windows[begin : begin + 128], dtype=np.float32)).to(self.device)
+        for batch in DeviceWindows(series, c.window, c.step, self.device).batches(128):
             batch.requires_grad_(True)
-            self.window_scores_batch(batch).sum().backward()
-            grads.append(batch.grad.abs().sum(dim=1).cpu().numpy())
-        per_window = np.concatenate(grads).astype(np.float64)            # (N, C)
-        return np.stack([window_scores_to_timestamps(per_window[:, j], len(series), c.window, c.step)
+            self.score_batch(batch).sum().backward()
+            grads.append(batch.grad.abs().sum(dim=1))
+        per_window = torch.cat(grads).cpu().numpy().astype(np.float64)            # (N, C)
+        return np.stack([scores_to_timestamps(per_window[:, j], len(series), c.window, c.step)
                          for j in range(per_window.shape[1])], axis=1)

@@ -32,7 +32,8 @@ class PCADetector(WindowDetector):
         self.fit_info["n_components"] = k
         return self
 
-    def score_windows(self, windows):
+    def window_scores(self, series):
+        windows = self.windows(series)
         x = windows.reshape(len(windows), -1).astype(np.float64) - self.mean_
         reconstruction = (x @ self.components_.T) @ self.components_
         return np.mean((x - reconstruction) ** 2, axis=1)

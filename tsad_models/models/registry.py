@@ -56,7 +56,6 @@ def register_model(name: str, *, config: type) -> Callable[[type], type]:
         if _loading_file is not None:
             _USER_FILES[name] = _loading_file
         cls.name = name
-        cls.config_class = config
         return cls
 
     return wrap

@@ -1,146 +1,165 @@
-"""The one training loop every deep model uses.
+"""The one training loop every deep model runs through, and its input pipeline.
 
-A model supplies its network and its loss; the trainer owns everything else: device,
-seeded batch order, Adam, gradient clipping, validation loss on the validation split
-(the tail of the training split, never test data), early stopping on it with the best
-weights restored, a progress bar, a log line per epoch and an optional checkpoint.
+The trainer owns the loop: epochs, a seeded batch order, the device, the validation pass
+(on the validation split, the tail of the training split, never test data), early
+stopping on the validation ``loss`` with the best state restored (parameters and
+buffers), a progress bar, and the per-epoch mean of every loss part a step returns, in
+the job's log and its JSON.  The model owns the step (``DeepDetector.training_step``).
+
+Input pipeline: the series is copied to the device once; a batch of windows is one
+gather from it (``series[starts[index] + offsets]``): no per-window Python, no per-batch
+host-to-device copy.  The epoch's shuffled order is drawn on the host (NumPy, seeded, so
+the order does not depend on the device) and copied once per epoch.
 """
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .windows import window_starts
+
 log = logging.getLogger("tsad_models.trainer")
+
+
+class DeviceWindows:
+    """The windows of ``length`` points every ``step`` points of a (T, C) series, cut on ``device``."""
+
+    def __init__(self, series: np.ndarray, length: int, step: int, device: torch.device):
+        self.series = torch.as_tensor(np.ascontiguousarray(series, dtype=np.float32), device=device)
+        self.starts = torch.as_tensor(window_starts(len(series), length, step), device=device)
+        self.offsets = torch.arange(length, device=device)
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def batch(self, index: torch.Tensor) -> torch.Tensor:
+        """The windows ``index`` (a tensor of window numbers on the device): (B, length, C)."""
+        return self.series[self.starts[index, None] + self.offsets]
+
+    def batches(self, batch_size: int, order: torch.Tensor | None = None):
+        order = torch.arange(len(self), device=self.starts.device) if order is None else order
+        for begin in range(0, len(order), batch_size):
+            yield self.batch(order[begin : begin + batch_size])
 
 
 @dataclass
 class TrainHistory:
     train_loss: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
+    train_parts: dict[str, list[float]] = field(default_factory=dict)   # every part a step returned, per epoch
+    val_parts: dict[str, list[float]] = field(default_factory=dict)
     epoch_seconds: list[float] = field(default_factory=list)
     best_epoch: int = -1
     stopped_early: bool = False
+    early_stopping: str = "on"
 
     def as_dict(self) -> dict:
         return {
             "train_loss": self.train_loss,
             "val_loss": self.val_loss,
+            "train_parts": self.train_parts,
+            "val_parts": self.val_parts,
             "epoch_seconds": self.epoch_seconds,
             "best_epoch": self.best_epoch,
             "stopped_early": self.stopped_early,
+            "early_stopping": self.early_stopping,
             "mean_epoch_seconds": float(np.mean(self.epoch_seconds)) if self.epoch_seconds else math.nan,
         }
 
 
-LossFn = Callable[[torch.Tensor], "torch.Tensor | tuple[torch.Tensor, dict]"]
+class _Sums:
+    """Batch-size-weighted sums of loss parts, kept on the device until the epoch ends."""
+
+    def __init__(self):
+        self.sums: dict[str, torch.Tensor | float] = {}
+        self.count = 0
+
+    def add(self, parts: dict, size: int) -> None:
+        if "loss" not in parts:
+            raise ValueError(f"a training or validation step must return a 'loss' part; got {sorted(parts)}")
+        for key, value in parts.items():
+            value = value.detach() if torch.is_tensor(value) else float(value)
+            self.sums[key] = self.sums.get(key, 0.0) + value * size
+        self.count += size
+
+    def means(self) -> dict[str, float]:
+        return {key: float(value) / max(self.count, 1) for key, value in self.sums.items()}
 
 
 class Trainer:
-    def __init__(
-        self,
-        *,
-        epochs: int,
-        batch_size: int,
-        lr: float,
-        weight_decay: float = 0.0,
-        patience: int = 3,
-        grad_clip: float = 0.0,
-        device: torch.device,
-        seed: int = 0,
-        progress: bool = True,
-        checkpoint_path: str | None = None,
-    ):
+    def __init__(self, *, epochs: int, batch_size: int, patience: int = 3, seed: int = 0, progress: bool = True):
         self.epochs = epochs
         self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
         self.patience = patience
-        self.grad_clip = grad_clip
-        self.device = device
         self.seed = seed
         self.progress = progress
-        self.checkpoint_path = checkpoint_path
 
-    def _batches(self, windows: np.ndarray, shuffle: bool, generator: np.random.Generator):
-        order = generator.permutation(len(windows)) if shuffle else np.arange(len(windows))
-        for begin in range(0, len(order), self.batch_size):
-            index = np.sort(order[begin : begin + self.batch_size]) if not shuffle else order[begin : begin + self.batch_size]
-            batch = torch.from_numpy(np.ascontiguousarray(windows[index], dtype=np.float32))
-            yield batch.to(self.device, non_blocking=True)
+    def _epoch(self, detector, windows: DeviceWindows, order: torch.Tensor, step) -> dict[str, float]:
+        sums = _Sums()
+        for batch in windows.batches(self.batch_size, order):
+            sums.add(step(batch), len(batch))
+        means = sums.means()
+        bad = [key for key, value in means.items() if not math.isfinite(value)]
+        if bad:
+            raise FloatingPointError(f"{type(detector).__name__}: loss part(s) {bad} became {means[bad[0]]}; "
+                                     "lower the learning rate (config key lr) or clip gradients (grad_clip)")
+        return means
 
-    def _run_epoch(self, module, loss_fn, windows, optimizer, generator) -> float:
-        training = optimizer is not None
-        module.train(training)
-        total, count = 0.0, 0
-        with torch.set_grad_enabled(training):
-            for batch in self._batches(windows, shuffle=training, generator=generator):
-                out = loss_fn(batch)
-                loss = out[0] if isinstance(out, tuple) else out
-                if not torch.isfinite(loss):
-                    raise FloatingPointError(
-                        f"training loss became {loss.item()}; lower the learning rate (config key lr)"
-                    )
-                if training:
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    if self.grad_clip > 0:
-                        torch.nn.utils.clip_grad_norm_(module.parameters(), self.grad_clip)
-                    optimizer.step()
-                total += float(loss.detach()) * len(batch)
-                count += len(batch)
-        return total / max(count, 1)
-
-    def fit(
-        self,
-        module: torch.nn.Module,
-        loss_fn: LossFn,
-        train_windows: np.ndarray,
-        val_windows: np.ndarray | None,
-        optimizer: torch.optim.Optimizer | None = None,
-    ) -> TrainHistory:
-        module.to(self.device)
-        if optimizer is None:
-            optimizer = torch.optim.Adam(module.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-        generator = np.random.default_rng(self.seed)
+    def fit(self, detector, train: np.ndarray, val: np.ndarray | None) -> TrainHistory:
+        device, network = detector.device, detector.network
+        length, step = detector.sample_length, detector.config.step
+        train_windows = DeviceWindows(train, length, step, device)
         history = TrainHistory()
+        val_windows = None
+        if val is None or len(val) < length:
+            points = 0 if val is None else len(val)
+            history.early_stopping = (f"off: the validation split has {points} points, fewer than one training "
+                                      f"sample of {length}; the last epoch's state is kept")
+            log.warning("early stopping %s", history.early_stopping)
+        else:
+            val_windows = DeviceWindows(val, length, step, device)
+        generator = np.random.default_rng(self.seed)
         best_loss, best_state, waited = math.inf, None, 0
-        bar = tqdm(
-            range(self.epochs), desc="train", unit="epoch", file=sys.stderr,
-            disable=not self.progress, dynamic_ncols=True,
-        )
+        bar = tqdm(range(self.epochs), desc="train", unit="epoch", file=sys.stderr,
+                   disable=not self.progress, dynamic_ncols=True)
         for epoch in bar:
             start = time.perf_counter()
-            train_loss = self._run_epoch(module, loss_fn, train_windows, optimizer, generator)
-            if self.device.type == "cuda":
-                torch.cuda.synchronize(self.device)
+            order = torch.from_numpy(generator.permutation(len(train_windows))).to(device)
+            network.train()
+            train_parts = self._epoch(detector, train_windows, order,
+                                      lambda batch, epoch=epoch: detector.training_step(batch, epoch))
+            val_parts = {}
+            if val_windows is not None:
+                network.eval()
+                with torch.no_grad(), detector.validation_randomness():
+                    val_parts = self._epoch(detector, val_windows, None, detector.validation_loss)
+            detector.on_epoch_end(epoch)
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
             history.epoch_seconds.append(time.perf_counter() - start)
-            val_loss = (
-                self._run_epoch(module, loss_fn, val_windows, None, generator)
-                if val_windows is not None and len(val_windows)
-                else train_loss
-            )
-            history.train_loss.append(train_loss)
-            history.val_loss.append(val_loss)
-            bar.set_postfix(train=f"{train_loss:.4g}", val=f"{val_loss:.4g}")
-            log.info(
-                "epoch %d/%d train_loss=%.6g val_loss=%.6g seconds=%.2f",
-                epoch + 1, self.epochs, train_loss, val_loss, history.epoch_seconds[-1],
-            )
-            if val_loss < best_loss:
-                best_loss, waited, history.best_epoch = val_loss, 0, epoch
-                best_state = copy.deepcopy({k: v.detach().cpu() for k, v in module.state_dict().items()})
-                if self.checkpoint_path:
-                    torch.save(best_state, self.checkpoint_path)
+            for parts, losses, store in ((train_parts, history.train_loss, history.train_parts),
+                                         (val_parts, history.val_loss, history.val_parts)):
+                if parts:
+                    losses.append(parts["loss"])
+                    for key, value in parts.items():
+                        store.setdefault(key, []).append(value)
+            bar.set_postfix(train=f"{train_parts['loss']:.4g}",
+                            **({"val": f"{val_parts['loss']:.4g}"} if val_parts else {}))
+            log.info("epoch %d/%d train %s%s seconds=%.2f", epoch + 1, self.epochs, _format(train_parts),
+                     f" | val {_format(val_parts)}" if val_parts else "", history.epoch_seconds[-1])
+            if not val_parts:
+                continue
+            if val_parts["loss"] < best_loss:
+                best_loss, waited, history.best_epoch = val_parts["loss"], 0, epoch
+                best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
             else:
                 waited += 1
                 if self.patience > 0 and waited >= self.patience:
@@ -149,6 +168,12 @@ class Trainer:
                     break
         bar.close()
         if best_state is not None:
-            module.load_state_dict(best_state)
-        module.eval()
+            network.load_state_dict(best_state)
+        elif history.epoch_seconds:
+            history.best_epoch = len(history.epoch_seconds) - 1
+        network.eval()
         return history
+
+
+def _format(parts: dict[str, float]) -> str:
+    return " ".join(f"{key}={value:.6g}" for key, value in parts.items())

@@ -4,19 +4,34 @@ Window starts: ``0, step, 2*step, ...`` and, when the last regular window does n
 reach the end of the series, one extra window that ends exactly at the last point.
 So every timestamp is covered by at least one window and no point is padded.
 
-Timestamp rule (used by every windowed model): the score of timestamp ``t`` is the
-**mean of the scores of all windows that contain t**.  With step 1 and window W an
-interior point averages W windows; the first and last points average fewer (at
-least one).  Nothing is zero-filled and no window is shifted, so scores and labels
-stay aligned whatever the step (the LATAD public code cuts labels as
-``labels[:T]``, which misaligns them when step > 1: we do not).
+A model declares what its scores describe (its ``granularity``); one rule per kind
+maps them to one score per timestamp ``t``:
+
+- ``window``: one score per window (N,).  Score of ``t`` = the **mean of the scores of
+  all windows that contain t**.  With step 1 and window W an interior point averages W
+  windows; the first and last points average fewer (at least one).
+- ``position``: one score per position of each window (N, W).  Score of ``t`` = the
+  **mean, over the windows that contain t, of the score each gives to t's position**.
+- ``last``: one score per window, describing its last point (N,) (forecasting and
+  "last point" models).  Score of ``t`` = the **score of the first window that ends at or
+  after t**: with step 1 that is the window ending at ``t``; the first W - 1 points,
+  which end no window, take the score of the first window (the earliest that saw them).
+
+Nothing is zero-filled and no window is shifted, so scores and labels stay aligned
+whatever the step (the LATAD public code cuts labels as ``labels[:T]``, which misaligns
+them when step > 1: we do not).
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 
 from ..common.errors import DataError
+
+Granularity = Literal["window", "position", "last"]
+GRANULARITIES = ("window", "position", "last")
 
 
 def window_starts(n_timestamps: int, window: int, step: int) -> np.ndarray:
@@ -43,18 +58,30 @@ def sliding_windows(series: np.ndarray, window: int, step: int = 1) -> np.ndarra
     return view[starts].transpose(0, 2, 1)
 
 
-def window_scores_to_timestamps(
-    window_scores: np.ndarray, n_timestamps: int, window: int, step: int
+def scores_to_timestamps(
+    scores: np.ndarray, n_timestamps: int, window: int, step: int, granularity: Granularity = "window"
 ) -> np.ndarray:
-    """Mean of the scores of the windows containing each timestamp (see module doc)."""
-    window_scores = np.asarray(window_scores, dtype=np.float64)
+    """One score per timestamp from window scores, by the rule of ``granularity`` (module doc)."""
+    scores = np.asarray(scores, dtype=np.float64)
     starts = window_starts(n_timestamps, window, step)
-    if len(window_scores) != len(starts):
-        raise ValueError(f"{len(window_scores)} window scores for {len(starts)} windows")
+    expected = (len(starts), window) if granularity == "position" else (len(starts),)
+    if granularity not in GRANULARITIES:
+        raise ValueError(f"granularity must be one of {GRANULARITIES}, got {granularity!r}")
+    if scores.shape != expected:
+        raise ValueError(f"{granularity} scores of shape {scores.shape} for {len(starts)} windows of {window}: "
+                         f"expected {expected}")
+    if granularity == "last":
+        ends = starts + window - 1                       # increasing; the last one is n_timestamps - 1
+        return scores[np.searchsorted(ends, np.arange(n_timestamps), side="left")]
+    if granularity == "position":
+        index = (starts[:, None] + np.arange(window)).ravel()
+        total = np.bincount(index, weights=scores.ravel(), minlength=n_timestamps)
+        return total / np.bincount(index, minlength=n_timestamps)
+    # window: difference arrays, O(N + T)
     total = np.zeros(n_timestamps + 1)
     count = np.zeros(n_timestamps + 1)
-    np.add.at(total, starts, window_scores)
-    np.add.at(total, starts + window, -window_scores)
+    np.add.at(total, starts, scores)
+    np.add.at(total, starts + window, -scores)
     np.add.at(count, starts, 1.0)
     np.add.at(count, starts + window, -1.0)
     return np.cumsum(total)[:-1] / np.cumsum(count)[:-1]

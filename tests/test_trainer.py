@@ -1,0 +1,163 @@
+"""The training contract: the trainer owns the loop, the model owns its step.
+
+The models here are small test doubles written as a new contributor would write USAD- or
+TranAD-style training on the contract: two optimizers on two parameter groups, an
+epoch-weighted loss, a scheduler; and per-position and last-point scores.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from tsad_models.models.base import DeepConfig, DeepDetector
+from tsad_models.models.trainer import DeviceWindows
+from tsad_models.models.windows import sliding_windows
+
+
+@pytest.fixture(scope="module")
+def series():
+    t = np.arange(400)
+    return np.stack([np.sin(t / 9), np.cos(t / 5)], axis=1)
+
+
+@dataclass
+class TwoConfig(DeepConfig):
+    window: int = 8
+    epochs: int = 3
+    batch_size: int = 32
+    patience: int = 0
+
+
+class TwoDecoders(DeepDetector):
+    """USAD-like: an encoder with two decoders, each decoder on its own optimizer, weights 1/n and 1 - 1/n."""
+
+    def build_network(self, n_channels):
+        size = self.config.window * n_channels
+        return nn.ModuleDict({"encoder": nn.Linear(size, 4), "first": nn.Linear(4, size), "second": nn.Linear(4, size)})
+
+    def configure_optimizers(self):
+        net = self.network
+        first = torch.optim.Adam([*net["encoder"].parameters(), *net["first"].parameters()], lr=1e-2)
+        second = torch.optim.Adam([*net["encoder"].parameters(), *net["second"].parameters()], lr=1e-2)
+        self.schedule = torch.optim.lr_scheduler.StepLR(first, step_size=1, gamma=0.5)
+        return {"first": first, "second": second}
+
+    def _errors(self, batch):
+        x = batch.flatten(1)
+        z = self.network["encoder"](x)
+        return ((self.network["first"](z) - x) ** 2).mean(), ((self.network["second"](z) - x) ** 2).mean()
+
+    def training_step(self, batch, epoch):
+        weight = 1.0 / (epoch + 1)
+        parts = {}
+        for name, which in (("first", 0), ("second", 1)):
+            optimizer = self.optimizers[name]
+            loss = self._errors(batch)[which] * (weight if which == 0 else 1 - weight + 1e-3)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            parts[name] = loss.detach()
+        parts["loss"] = parts["first"] + parts["second"]
+        return parts
+
+    def validation_loss(self, batch):
+        first, second = self._errors(batch)
+        return {"loss": first + second, "first": first, "second": second}
+
+    def on_epoch_end(self, epoch):
+        self.schedule.step()
+
+    def score_batch(self, batch):
+        x = batch.flatten(1)
+        return ((self.network["first"](self.network["encoder"](x)) - x) ** 2).mean(dim=1)
+
+
+def test_two_optimizers_epoch_weights_and_a_scheduler(series):
+    from tsad_models.models.device import seed_everything
+
+    detector = TwoDecoders(TwoConfig(), seed=0, device="cpu", progress=False)
+    seed_everything(0)
+    before = detector.build_network(2)          # the initial weights fit() starts from
+    detector.fit(series[:300], series[300:])
+    history = detector.fit_info["history"]
+    assert set(history["train_parts"]) == {"first", "second", "loss"}
+    assert set(history["val_parts"]) == {"first", "second", "loss"}
+    assert len(history["train_parts"]["first"]) == 3
+    # the scheduler ran once per epoch: 1e-2 halved three times
+    assert detector.optimizers["first"].param_groups[0]["lr"] == pytest.approx(1e-2 / 8)
+    recorded = detector.fit_info["training"]["optimizers"]
+    assert set(recorded) == {"first", "second"} and recorded["second"]["class"] == "Adam"
+    # both decoders learned (each only through its own optimizer)
+    for name in ("encoder", "first", "second"):
+        assert not torch.equal(detector.network[name].weight, before[name].weight)
+
+
+def test_the_default_step_refuses_several_optimizers(series):
+    class NoStep(TwoDecoders):
+        training_step = DeepDetector.training_step
+
+    with pytest.raises(NotImplementedError, match="has 2 optimizers: it must define its own training_step"):
+        NoStep(TwoConfig(), seed=0, device="cpu", progress=False).fit(series[:300], series[300:])
+
+
+def test_a_non_finite_loss_stops_training_with_the_fix(series):
+    class Exploding(TwoDecoders):
+        def training_step(self, batch, epoch):
+            return {"loss": torch.tensor(float("nan"))}
+
+    with pytest.raises(FloatingPointError, match=r"loss part\(s\) \['loss'\] became nan; lower the learning rate"):
+        Exploding(TwoConfig(), seed=0, device="cpu", progress=False).fit(series[:300], series[300:])
+
+
+@dataclass
+class TinyConfig(DeepConfig):
+    window: int = 8
+    step: int = 3
+    epochs: int = 1
+
+
+class PerPosition(DeepDetector):
+    """Scores each position of a window by its absolute value: the mapped score is |x| itself."""
+
+    granularity = "position"
+
+    def build_network(self, n_channels):
+        return nn.Linear(n_channels, n_channels)
+
+    def training_loss(self, batch):
+        return ((self.network(batch) - batch) ** 2).mean()
+
+    def score_batch(self, batch):
+        return batch[:, :, 0].abs()
+
+
+class LastPoint(PerPosition):
+    granularity = "last"
+
+    def score_batch(self, batch):
+        return batch[:, -1, 0].abs()
+
+
+@pytest.mark.parametrize("cls", [PerPosition, LastPoint])
+def test_position_and_last_point_scores_land_on_their_timestamps(cls, series):
+    detector = cls(TinyConfig(), seed=0, device="cpu", progress=False).fit(series[:300], series[300:])
+    test = series[:101]
+    scores = detector.score(test)
+    assert scores.shape == (101,)
+    if cls is PerPosition:   # every window agrees on each point: the mean is the point's own value
+        np.testing.assert_allclose(scores, np.abs(test[:, 0]), rtol=1e-6, atol=1e-7)
+    else:                    # a point ending a window gets its own value
+        ends = np.arange(7, 101, 3)
+        np.testing.assert_allclose(scores[ends], np.abs(test[ends, 0]), rtol=1e-6, atol=1e-7)
+
+
+def test_device_windows_are_the_sliding_windows(series):
+    windows = DeviceWindows(series, 16, 5, torch.device("cpu"))
+    expected = sliding_windows(series, 16, 5).astype(np.float32)
+    got = torch.cat(list(windows.batches(7))).numpy()
+    np.testing.assert_array_equal(got, expected)
+    shuffled = torch.tensor([4, 0, 2])
+    np.testing.assert_array_equal(windows.batch(shuffled).numpy(), expected[[4, 0, 2]])
