@@ -8,12 +8,12 @@ import zipfile
 import numpy as np
 import pytest
 
-from tsad_models.data.activity import PAMAP2_COLUMNS, blocks_of, downsample, split_recording
-from tsad_models.data.cards import load_card
-from tsad_models.data.preprocess import preprocess_entity
-from tsad_models.data.entity import load_entity
-from tsad_models.data.sources import download_dataset
 from tsad_models.common.errors import DataError
+from tsad_models.data.cards import load_card
+from tsad_models.data.download import download_dataset
+from tsad_models.data.entity import load_entity
+from tsad_models.data.preprocess import preprocess_entity
+from tsad_models.data.sources.activity import PAMAP2_COLUMNS, blocks_of, downsample, split_recording
 
 from .conftest import REPO
 

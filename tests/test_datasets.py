@@ -1,17 +1,20 @@
 """Public datasets through the real download -> verify -> preprocess path, with ../shared/datasets
 as the mirror; and bring-your-own TimeEval files."""
 
-import json
+import ast
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from tsad_models.data.cards import load_card, resolve_card
-from tsad_models.data.preprocess import preprocess_entity
-from tsad_models.data.entity import load_entity
-from tsad_models.data.sources import download_dataset
 from tsad_models.common.errors import ConfigError, DataError
+from tsad_models.data.cards import load_card, resolve_card
+from tsad_models.data.download import download_dataset
+from tsad_models.data.entity import load_entity
+from tsad_models.data.preprocess import preprocess_entity
+from tsad_models.data.source import get_source, source_module
+from tsad_models.data.sources import SOURCES
+from tsad_models.data.sources.base import Source
 
 from .conftest import REPO, SHARED_DATASETS
 
@@ -307,3 +310,42 @@ def test_ucr_archive_route_finds_series_by_id(tmp_path):
     assert not (raw / ".extracted").exists()
     with pytest.raises(DataError, match="no series 008_UCR_Anomaly"):
         download_dataset(card, ["008"], tmp_path / "raw", None)
+
+
+# --- the source table ------------------------------------------------------------------------
+
+def test_every_source_in_the_table_imports_and_yields_a_source():
+    for name, module in SOURCES.items():
+        assert source_module(name) == module
+        assert isinstance(get_source(name), Source), name
+    cards = [load_card(REPO / "datasets", p.stem) for p in sorted((REPO / "datasets").glob("*.yaml"))
+             if p.stem != "gutentag_suite"]                                  # a generator config, not a card
+    assert {card.source for card in cards} <= set(SOURCES)
+    assert get_source("smd").downloads and get_source("dsads").downloads and not get_source("gutentag").downloads
+
+
+def test_an_unknown_source_names_the_known_ones():
+    for lookup in (get_source, source_module):
+        with pytest.raises(ConfigError, match=r"unknown dataset source 'nope'; known: aeon_csv, dsads, gutentag"):
+            lookup("nope")
+
+
+def test_the_source_table_is_only_a_table():
+    """The code fingerprints leave the table out: no logic may hide there."""
+    tree = ast.parse((REPO / "tsad_models/data/sources/__init__.py").read_text())
+    docstring, table = tree.body
+    assert isinstance(docstring, ast.Expr) and isinstance(docstring.value, ast.Constant)
+    assert isinstance(table, ast.Assign) and [t.id for t in table.targets] == ["SOURCES"]
+    assert isinstance(table.value, ast.Dict)
+    assert all(isinstance(node, ast.Constant) and isinstance(node.value, str)
+               for node in table.value.keys + table.value.values)
+
+
+def test_source_modules_share_pieces_only_through_base():
+    folder = REPO / "tsad_models/data/sources"
+    for path in sorted(folder.glob("*.py")):
+        if path.name in ("__init__.py", "base.py"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                assert node.module == "base", f"{path.name} imports .{node.module}: shared pieces belong in base.py"

@@ -1,5 +1,6 @@
 """Verified download, mirror, resume and safe extraction, on real files over a loopback HTTP server."""
 
+import functools
 import hashlib
 import http.server
 import io
@@ -9,8 +10,12 @@ import zipfile
 
 import pytest
 
-from tsad_models.data.download import fetch, safe_extract, sha256_of
-from tsad_models.common.errors import DataError
+from tsad_models.common.errors import ChecksumError, DataError, SourceUnavailable
+from tsad_models.data.archives import safe_extract
+from tsad_models.data.cards import DatasetCard
+from tsad_models.data.download import download_wanted
+from tsad_models.data.fetch import fetch, sha256_of
+from tsad_models.data.sources.base import Archive, Wanted, WantedFile
 
 PAYLOAD = bytes(range(256)) * 4000  # about 1 MB
 PAYLOAD_SHA = hashlib.sha256(PAYLOAD).hexdigest()
@@ -164,3 +169,157 @@ def test_zip_slip_is_refused_and_good_archives_extract(tmp_path):
     (tmp_path / "junk.tar.gz").write_bytes(b"truncated")
     with pytest.raises(DataError, match="not a tar or zip archive"):
         safe_extract(tmp_path / "junk.tar.gz", tmp_path / "out2")
+
+
+# --- errors by type: a checksum error is final, an unavailable route passes to the next ---------
+
+def test_a_checksum_error_from_a_mirror_folder_is_not_retried_from_the_url(server, tmp_path):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / "d.bin").write_bytes(PAYLOAD[:-1])                  # a truncated copy in the mirror
+    with pytest.raises(ChecksumError, match=r"d\.bin: sha256 mismatch"):
+        fetch(f"{server}/file", tmp_path / "out/d.bin", PAYLOAD_SHA, mirror=str(mirror), key="d.bin")
+    assert RangeHandler.ranges == [] and list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_checksum_error_from_a_mirror_url_is_not_retried_from_the_url(server, tmp_path):
+    with pytest.raises(ChecksumError):
+        fetch(f"{server}/file", tmp_path / "d.bin", "0" * 64, mirror=server, key="file")
+    assert RangeHandler.ranges == [None]                          # the mirror's request only
+
+
+def test_unavailable_routes_are_their_own_error_type(tmp_path):
+    with pytest.raises(SourceUnavailable, match="could not download"):
+        fetch("http://127.0.0.1:9/none", tmp_path / "d.bin", PAYLOAD_SHA, retries=1, timeout=2)
+    with pytest.raises(SourceUnavailable, match=r"d\.bin: the mirror folder .* has no SMD/d\.bin"):
+        fetch(None, tmp_path / "d.bin", PAYLOAD_SHA, mirror=str(tmp_path), key="SMD/d.bin")
+
+
+# --- the one download routine, on declarations the tests make ---------------------------------
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _card(tmp_path):
+    return DatasetCard(name="toy", source="toy", path=tmp_path / "toy.yaml", fields={})
+
+
+def _zip_of(path, members: dict):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return path
+
+
+def _left_behind(base):
+    return sorted(p.name for p in base.iterdir() if p.name.startswith("."))
+
+
+def test_an_archive_member_that_fails_its_pin_refuses_them_all(tmp_path):
+    _zip_of(tmp_path / "mirror/TOY/toy.zip", {"pkg/a.txt": b"a", "pkg/b.txt": b"changed"})
+    wanted = Wanted(folder="", members=[WantedFile("a.txt", _sha(b"a")), WantedFile("b.txt", _sha(b"b"))],
+                    archives=[Archive(name="toy.zip", key="TOY/toy.zip", root="pkg/")])
+    with pytest.raises(ChecksumError, match=r"b\.txt: sha256 mismatch for the file from .*toy\.zip"):
+        download_wanted(_card(tmp_path), wanted, ["e"], tmp_path / "raw", str(tmp_path / "mirror"))
+    base = tmp_path / "raw/toy"
+    assert not (base / "a.txt").exists() and not (base / "b.txt").exists()   # a.txt passed, yet is not placed
+    assert _left_behind(base) == []                                          # no staging folder, no journal
+
+
+def test_the_record_lists_what_was_hashed_on_first_use(tmp_path):
+    mirror = tmp_path / "mirror"
+    (mirror / "TOY").mkdir(parents=True)
+    (mirror / "TOY/pinned.csv").write_bytes(b"p")
+    (mirror / "TOY/labels.csv").write_bytes(b"l")
+    _zip_of(mirror / "TOY/toy.zip", {"x/layout/marker.txt": b"", "x/layout/s1/a.txt": b"1", "x/layout/s1/b.txt": b"2",
+                                     "x/layout/s2/a.txt": b"3"})
+    wanted = Wanted(
+        folder="data",
+        files=[WantedFile("pinned.csv", _sha(b"p"), key="TOY/pinned.csv"),
+               WantedFile("labels.csv", key="TOY/labels.csv")],
+        members=[WantedFile("s1/*.txt", what="data for s1"), WantedFile("s2/a.txt", _sha(b"3"))],
+        archives=[Archive(name="toy.zip", key="TOY/toy.zip", marker="marker.txt")],
+    )
+    record = download_wanted(_card(tmp_path), wanted, ["s1", "s2"], tmp_path / "raw", str(mirror))
+    assert record["unpinned"] == ["labels.csv", "toy.zip"]     # the archive stands for the files taken out of it
+    assert record["files"] == {"pinned.csv": _sha(b"p"), "labels.csv": _sha(b"l"), "s1/a.txt": _sha(b"1"),
+                               "s1/b.txt": _sha(b"2"), "s2/a.txt": _sha(b"3")}
+    assert record["archives"] == {"toy.zip": sha256_of(mirror / "TOY/toy.zip")}
+    assert (tmp_path / "raw/toy/data/s1/b.txt").read_bytes() == b"2" and (tmp_path / "raw/toy/toy.zip").is_file()
+    # a rerun keeps what is in place: no archive this time
+    (tmp_path / "raw/toy/toy.zip").unlink()
+    again = download_wanted(_card(tmp_path), wanted, ["s1", "s2"], tmp_path / "raw", str(mirror))
+    assert again["files"] == record["files"] and "archives" not in again
+
+
+class FolderHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves a folder; records the paths asked for."""
+
+    asked: list = []
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        FolderHandler.asked.append(self.path)
+        super().do_GET()
+
+
+@pytest.fixture
+def folder_server(tmp_path):
+    served = tmp_path / "served"
+    served.mkdir()
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(FolderHandler, directory=str(served)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    FolderHandler.asked = []
+    yield served, f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+def test_archives_are_tried_in_order_and_a_checksum_error_stops_them(folder_server, tmp_path):
+    served, url = folder_server
+    archive = _zip_of(served / "data.zip", {"data/train/a.npy": b"a"})
+    wanted = Wanted(folder="", members=[WantedFile("train/a.npy", _sha(b"a"))],
+                    archives=[Archive(name="mirrored.tar.gz", key="M/mirrored.tar.gz", sha256=_sha(b"pinned"),
+                                      root="M/"),
+                              Archive(name="data.zip", url=f"{url}/data.zip", sha256=sha256_of(archive),
+                                      root="data/")])
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    record = download_wanted(_card(tmp_path), wanted, ["a"], tmp_path / "raw", str(mirror))   # from the URL
+    assert record["archives"] == {"data.zip": sha256_of(archive)} and FolderHandler.asked == ["/data.zip"]
+    assert (tmp_path / "raw/toy/train/a.npy").read_bytes() == b"a" and record["unpinned"] == []
+    # the mirror's archive is there but is not the pinned one: final, the URL is not asked
+    (mirror / "M").mkdir()
+    (mirror / "M/mirrored.tar.gz").write_bytes(b"not it")
+    with pytest.raises(ChecksumError, match=r"mirrored\.tar\.gz: sha256 mismatch"):
+        download_wanted(_card(tmp_path), wanted, ["a"], tmp_path / "raw2", str(mirror))
+    assert FolderHandler.asked == ["/data.zip"] and _left_behind(tmp_path / "raw2/toy") == []
+
+
+def test_no_route_names_the_missing_files_and_the_fixes(tmp_path):
+    wanted = Wanted(folder="", members=[WantedFile("train/a.npy"), WantedFile("train/b.npy")],
+                    archives=[Archive(name="toy.zip", key="TOY/toy.zip", unpacked="TOY/", marker="train")],
+                    origin="https://example.org/toy")
+    with pytest.raises(DataError, match=r"2 file\(s\) could not be obtained, first train/a\.npy \(toy\.zip: the mirror "
+                                        r"folder .* has no TOY/toy\.zip\).*Get them from https://example\.org/toy .*"
+                                        r"holding TOY/toy\.zip or TOY/\.\.\.train.*`entities`"):
+        download_wanted(_card(tmp_path), wanted, ["a", "b"], tmp_path / "raw", str(tmp_path))
+
+
+def test_a_placement_cut_short_is_undone_by_the_next_run(tmp_path):
+    """A run killed while moving a subject's files into place left some of them: the journal
+    names them, the next run removes them, and the pattern does not take half a set for all."""
+    _zip_of(tmp_path / "mirror/TOY/toy.zip", {"s1/a.txt": b"1", "s1/b.txt": b"2"})
+    wanted = Wanted(folder="data", members=[WantedFile("s1/*.txt")],
+                    archives=[Archive(name="toy.zip", key="TOY/toy.zip")])
+    download_wanted(_card(tmp_path), wanted, ["s1"], tmp_path / "raw", str(tmp_path / "mirror"))
+    base = tmp_path / "raw/toy"
+    (base / "data/s1/b.txt").unlink()                                    # not moved yet when the run was killed
+    (base / ".placing").write_text("data/s1/a.txt\ndata/s1/b.txt\n")
+    (base / ".staging-killed/extracted").mkdir(parents=True)
+    record = download_wanted(_card(tmp_path), wanted, ["s1"], tmp_path / "raw", str(tmp_path / "mirror"))
+    assert sorted(record["files"]) == ["s1/a.txt", "s1/b.txt"] and (base / "data/s1/b.txt").read_bytes() == b"2"
+    assert _left_behind(base) == []

@@ -13,9 +13,9 @@ import tracemalloc
 from pathlib import Path
 
 from tsad_models.data.cards import load_card
-from tsad_models.data.preprocess import preprocess_entity
+from tsad_models.data.download import download_dataset
 from tsad_models.data.entity import load_entity
-from tsad_models.data.sources import download_dataset
+from tsad_models.data.preprocess import preprocess_entity
 
 REPO = Path(__file__).resolve().parents[1]
 

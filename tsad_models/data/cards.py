@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from ..common.errors import ConfigError, DataError
+from .source import get_source
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+$")
 REQUIRED_KEYS = ("name", "title", "source", "licence", "citation", "train_test")
@@ -42,8 +43,6 @@ class DatasetCard:
 
     @property
     def entities(self) -> list[str]:
-        from .sources import get_source
-
         names = get_source(self.source).entities(self)
         for name in names:
             if not NAME_PATTERN.match(name):

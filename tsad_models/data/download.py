@@ -1,164 +1,223 @@
-"""Verified downloads and safe archive extraction.
+"""The one download routine.  Every downloading source declares what its entities need
+(``sources/base.py``: ``Wanted``) and ``download_dataset`` gets it, the same way for all:
 
-``fetch`` gets one file to ``dest``:
-1. if ``dest`` exists with the pinned sha256, nothing to do;
-2. if a mirror is set (a local folder or a URL prefix), ``<mirror>/<key>`` is tried first,
-   ``key`` being the file's canonical path (its path in the dataset's own layout);
-3. else the canonical URL over HTTPS, resumed from ``dest.part`` with an HTTP Range
-   request where the server allows it, retried with back-off;
-the bytes go to a temporary file that is renamed to ``dest`` only after its sha256
-matches the pin.  A mismatch deletes the temporary file and raises one error that names
-the file, both hashes and the fix.
+1. a file already in place with its pinned sha256 (or, unpinned, at all) is kept;
+2. a loose file comes from the mirror (``<mirror>/<key>``), else its canonical URL (``fetch.py``);
+3. an archive member still missing comes from a loose copy in the mirror (by path, or by
+   pattern in a mirror folder), else from the first of the archives that can be had: its
+   unpacked copy in a mirror folder, the archive from the mirror, the archive from its URL.
+   The archive is extracted safely into a staging folder (zips inside it too); every wanted
+   member is checked against its pin and, only when all pass, moved into place;
+4. the record written to ``verified.json``: each file's sha256, each archive's
+   (``archives``) and, under ``unpinned`` with a warning, what was trusted on first use: a
+   loose file without a pin, or an archive without a pin that unpinned files were taken out
+   of (it stands for them; ``copied_from`` names an unpacked copy in the mirror).
+
+A ``ChecksumError`` is final: another route would only hide a changed source.  A route that
+raises ``SourceUnavailable`` passes to the next; when none has a file, one error names the
+missing files and the fixes.  Staging folders are removed on success and on failure, and a
+run killed while moving files into place is undone by the next one (``_place``).
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import logging
 import os
 import shutil
-import tarfile
 import tempfile
-import time
-import urllib.error
-import urllib.request
-import zipfile
 from pathlib import Path, PurePosixPath
 
-from ..common.errors import DataError
+from ..common.errors import DataError, SourceUnavailable
+from ..common.files import save_text_atomic
+from .archives import extract_nested, find_root
+from .cards import DatasetCard
+from .fetch import check_sha256, copy_verified, fetch, from_mirror, sha256_of
+from .source import get_source
+from .sources.base import Archive, Wanted, WantedFile
 
 log = logging.getLogger("tsad_models.data.download")
-CHUNK = 1 << 20
+PLACING = ".placing"    # in resources/raw/<dataset>/: the files being moved into place, while they are
+STAGING = ".staging-"   # prefix of the staging folders there
 
 
-def sha256_of(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def download_dataset(card: DatasetCard, entities: list[str], raw_dir: str | Path, mirror: str | None) -> dict:
+    """Fetch and verify every file the entities need into ``<raw_dir>/<dataset>/``; return the
+    record written to verified.json."""
+    source = get_source(card.source)
+    if source.wanted is None:
+        raise DataError(f"{card.path}: dataset {card.name!r} is embedded; it has nothing to download")
+    return download_wanted(card, source.wanted(card, list(entities)), entities, raw_dir, mirror)
 
 
-def _verify(tmp: Path, expected: str | None, source: str, dest: Path) -> str:
-    actual = sha256_of(tmp)
-    if expected and actual != expected:
-        tmp.unlink(missing_ok=True)
-        raise DataError(
-            f"{dest.name}: sha256 mismatch for the file from {source}: expected {expected}, got {actual}. "
-            "The download is corrupt or truncated, or the source changed: delete it and rerun; "
-            "if the source changed on purpose, update the dataset card"
-        )
-    return actual
-
-
-def _from_local(path: Path, dest: Path, expected: str | None) -> str:
-    tmp = dest.with_name(f".{dest.name}.tmp")
-    shutil.copyfile(path, tmp)
-    actual = _verify(tmp, expected, str(path), dest)
-    os.replace(tmp, dest)
-    return actual
-
-
-def _from_url(url: str, dest: Path, expected: str | None, retries: int, timeout: float) -> str:
-    part = dest.with_name(f".{dest.name}.part")
-    last_error: Exception | None = None
-    for attempt in range(1, retries + 1):
+def download_wanted(card: DatasetCard, wanted: Wanted, entities: list[str], raw_dir: str | Path,
+                    mirror: str | None) -> dict:
+    """``download_dataset`` for a given declaration (the steps in the module's docstring)."""
+    base = Path(raw_dir) / card.name
+    base.mkdir(parents=True, exist_ok=True)
+    _undo_a_killed_run(base)
+    layout = base / wanted.folder
+    record = {"dataset": card.name, "entities": list(entities), "mirror": mirror, "files": {}, "unpinned": []}
+    files = list(dict.fromkeys(wanted.files))
+    for done, item in enumerate(files):
         try:
-            offset = part.stat().st_size if part.exists() else 0
-            request = urllib.request.Request(url, headers={"User-Agent": "tsad-bench"})
-            if offset:
-                request.add_header("Range", f"bytes={offset}-")
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                resumed = offset and response.status == 206
-                with open(part, "ab" if resumed else "wb") as handle:
-                    shutil.copyfileobj(response, handle, CHUNK)
-            actual = _verify(part, expected, url, dest)
-            os.replace(part, dest)
-            return actual
-        except DataError:
-            raise
-        except (urllib.error.URLError, OSError, TimeoutError) as exc:
-            last_error = exc
-            log.warning("download of %s failed (attempt %d/%d): %s", url, attempt, retries, exc)
-            time.sleep(min(2 ** attempt, 30) if attempt < retries else 0)
-    raise DataError(
-        f"{dest.name}: could not download {url} after {retries} attempts ({last_error}). "
-        "Check the network, or set the config key `mirror` to a folder or URL prefix holding the file"
-    )
+            sha = fetch(item.url, layout / item.path, item.sha256, mirror=mirror, key=item.key)
+        except SourceUnavailable as exc:
+            raise _unobtainable(card, wanted, files[done:], exc, item.key) from None
+        _record(record, card, item.path, sha, item.sha256)
+    missing = [m for m in dict.fromkeys(wanted.members) if not _kept(m, layout, record)]
+    missing = [m for m in missing if not _loose_copy(m, layout, mirror, card, record)]
+    if missing:
+        _from_archives(card, wanted, missing, base, layout, mirror, record)
+    return record
 
 
-def fetch(url: str, dest: str | Path, sha256: str | None, *, mirror: str | None = None, key: str | None = None,
-          retries: int = 3, timeout: float = 60.0) -> str:
-    """Make ``dest`` hold the verified file; return its sha256."""
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    if dest.exists():
-        if sha256 is None:
-            return sha256_of(dest)   # unpinned: trust on first use, as recorded in verified.json
-        if sha256_of(dest) == sha256:
-            return sha256
-    if mirror and key:
-        if "://" in mirror:
+def _record(record: dict, card: DatasetCard, name: str, sha: str, pin: str | None) -> None:
+    record["files"][name] = sha
+    if pin is None:
+        _trusted_on_first_use(record, card, name, sha)
+
+
+def _trusted_on_first_use(record: dict, card: DatasetCard, name: str, sha: str) -> None:
+    record["unpinned"].append(name)
+    log.warning("%s: no sha256 pin in %s; recorded %s on first use", name, card.path, sha)
+
+
+def _matches(root: Path, item: WantedFile) -> list[tuple[str, Path]]:
+    """(path relative to ``root``, file) of the files under ``root`` that ``item`` names."""
+    if item.is_pattern:
+        return [(p.relative_to(root).as_posix(), p) for p in sorted(root.glob(item.path)) if p.is_file()]
+    path = root / item.path
+    return [(item.path, path)] if path.is_file() else []
+
+
+def _kept(item: WantedFile, layout: Path, record: dict) -> bool:
+    """Whether ``item`` is in place already (a file that fails its pin is removed, to be fetched again)."""
+    found = _matches(layout, item)
+    hashes = {rel: sha256_of(path) for rel, path in found}
+    if item.sha256 and any(sha != item.sha256 for sha in hashes.values()):
+        log.warning("%s: in place but its sha256 is not the pinned %s; fetching it again", item.label, item.sha256)
+        for _, path in found:
+            path.unlink()
+        return False
+    record["files"].update(hashes)
+    return bool(found)
+
+
+def _loose_copy(item: WantedFile, layout: Path, mirror: str | None, card: DatasetCard, record: dict) -> bool:
+    """A member's loose copy in the mirror, if there is one, put in place."""
+    if not (mirror and item.key):
+        return False
+    if not item.is_pattern:
+        try:
+            sha = from_mirror(mirror, item.key, layout / item.path, item.sha256)
+        except SourceUnavailable:
+            return False
+        _record(record, card, item.path, sha, item.sha256)
+        return True
+    if "://" in mirror:
+        return False   # a URL prefix cannot be searched for a pattern
+    found = sorted(p for p in Path(mirror).glob(item.key) if p.is_file())
+    for path in found:
+        name = (PurePosixPath(item.path).parent / path.name).as_posix()
+        _record(record, card, name, copy_verified(path, layout / name, item.sha256), item.sha256)
+    return bool(found)
+
+
+def _from_archives(card: DatasetCard, wanted: Wanted, missing: list[WantedFile], base: Path, layout: Path,
+                   mirror: str | None, record: dict) -> None:
+    reasons = []
+    for archive in wanted.archives:
+        with tempfile.TemporaryDirectory(dir=base, prefix=STAGING) as staging:
             try:
-                return _from_url(f"{mirror.rstrip('/')}/{key}", dest, sha256, retries=1, timeout=timeout)
-            except DataError as exc:
-                if "sha256 mismatch" in str(exc):
-                    raise
-                log.info("mirror has no %s; trying %s", key, url)
-        else:
-            local = Path(mirror) / key
-            if local.is_file():
-                return _from_local(local, dest, sha256)
-            log.info("mirror folder %s has no %s; trying %s", mirror, key, url)
-    return _from_url(url, dest, sha256, retries, timeout)
+                root, where = _open(card, archive, base, Path(staging), mirror, record)
+            except SourceUnavailable as exc:
+                reasons.append(str(exc))
+                continue
+            staged = _stage(card, missing, root, where, Path(staging))
+            _place(base, layout, staged)
+        record["files"].update((name, sha) for name, _, sha in staged)
+        fetched = record.get("archives", {}).get(archive.name)
+        if fetched and not archive.sha256 and any(not item.sha256 for item in missing):
+            _trusted_on_first_use(record, card, archive.name, fetched)
+        return
+    hints = [a.key for a in wanted.archives if a.key] + [f"{a.unpacked}...{a.marker or a.root}"
+                                                        for a in wanted.archives if a.unpacked]
+    raise _unobtainable(card, wanted, missing, "; ".join(reasons) or "no archive holds them",
+                        " or ".join(hints + [m.key for m in missing[:1] if m.key]))
 
 
-def _check_member(name: str, kind: str, archive: Path) -> PurePosixPath:
-    path = PurePosixPath(name)
-    if path.is_absolute() or name.startswith(("/", "\\")) or ".." in path.parts or ":" in path.parts[0]:
-        raise DataError(f"{archive}: member {name!r} would escape the extraction folder; refusing to extract this archive")
-    if kind != "file" and kind != "dir":
-        raise DataError(f"{archive}: member {name!r} is a {kind}; only plain files and folders are extracted")
-    return path
+def _open(card: DatasetCard, archive: Archive, base: Path, staging: Path, mirror: str | None,
+          record: dict) -> tuple[Path, str]:
+    """The layout's root in the archive's unpacked copy in a mirror folder, or in the archive
+    (fetched, kept in ``base``) extracted into ``staging``; and how messages name it."""
+    if archive.unpacked and mirror and "://" not in mirror:
+        folder = Path(mirror) / archive.unpacked
+        root = find_root(folder, archive.marker) if archive.marker else folder / archive.root
+        if root is not None and root.is_dir():
+            record["copied_from"] = str(root)
+            return root, str(root)
+    path = base / archive.name
+    sha = fetch(archive.url, path, archive.sha256, mirror=mirror, key=archive.key)
+    record.setdefault("archives", {})[archive.name] = sha
+    extracted = staging / "extracted"
+    extract_nested(path, extracted)
+    root = find_root(extracted, archive.marker) if archive.marker else extracted / archive.root
+    if root is None:
+        raise DataError(f"{path}: no {archive.marker} inside; is this the archive named in {card.path}? "
+                        "Delete it and rerun")
+    return root, str(path)
 
 
-def safe_extract(archive: str | Path, dest_dir: str | Path) -> list[str]:
-    """Extract a .tar(.gz/.bz2/.xz) or .zip into ``dest_dir``, refusing absolute paths, '..',
-    links and devices; all members are checked before anything is written, and the
-    extraction happens in a temporary folder that is renamed at the end."""
-    archive, dest_dir = Path(archive), Path(dest_dir)
-    with contextlib.ExitStack() as stack:
-        if zipfile.is_zipfile(archive):
-            z = stack.enter_context(zipfile.ZipFile(archive))
-            members = []
-            for info in z.infolist():
-                mode = (info.external_attr >> 16) & 0o170000
-                kind = "dir" if info.is_dir() else ("link" if mode == 0o120000 else "file")
-                opener = None if info.is_dir() else (lambda info=info: z.open(info))
-                members.append((_check_member(info.filename, kind, archive), opener))
-        elif tarfile.is_tarfile(archive):
-            t = stack.enter_context(tarfile.open(archive))
-            members = []
-            for info in t.getmembers():
-                kind = "file" if info.isfile() else "dir" if info.isdir() else "link" if (info.issym() or info.islnk()) else "device or special file"
-                opener = (lambda info=info: t.extractfile(info)) if info.isfile() else None
-                members.append((_check_member(info.name, kind, archive), opener))
-        else:
-            raise DataError(f"{archive}: not a tar or zip archive (truncated download?); delete it and rerun")
-        # every member was checked above; only now is anything written
-        tmp = Path(tempfile.mkdtemp(dir=dest_dir.parent, prefix=f".{dest_dir.name}."))
-        try:
-            for path, opener in members:
-                if opener is not None:
-                    target = tmp.joinpath(*path.parts)
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    with opener() as source, open(target, "wb") as out:
-                        shutil.copyfileobj(source, out, CHUNK)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-    if dest_dir.exists():
-        shutil.rmtree(dest_dir)
-    os.replace(tmp, dest_dir)
-    return [str(path) for path, _ in members]
+def _stage(card: DatasetCard, missing: list[WantedFile], root: Path, where: str,
+           staging: Path) -> list[tuple[str, Path, str]]:
+    """(name, staged file, sha256) of every missing member: all found and all matching their
+    pins, or an error before anything is moved into place."""
+    found = {item: _matches(root, item) for item in missing}
+    absent = [item.label for item, files in found.items() if not files]
+    if absent:
+        raise DataError(f"{where}: no {', '.join(absent[:5])}{' ...' if len(absent) > 5 else ''}; the archive or "
+                        f"mirror copy is incomplete or not the one named in {card.path}: delete it and rerun, "
+                        f"or run fewer entities with the config key `entities`")
+    staged = []
+    for item, files in found.items():
+        for name, path in files:
+            if not path.is_relative_to(staging):   # a mirror's unpacked copy: copied, never moved
+                copy = staging / "copies" / name
+                copy.parent.mkdir(parents=True, exist_ok=True)
+                path = Path(shutil.copyfile(path, copy))
+            staged.append((name, path, check_sha256(path, item.sha256, name=name, origin=where)))
+    return staged
+
+
+def _place(base: Path, layout: Path, staged: list[tuple[str, Path, str]]) -> None:
+    """Move staged files into place.  Their names go to ``.placing`` first, removed last: a run
+    killed half-way leaves it, and the next run deletes what it names, so that a pattern
+    (a subject's files) never matches half a set."""
+    journal = base / PLACING
+    save_text_atomic(journal, "".join(f"{(layout / name).relative_to(base).as_posix()}\n" for name, _, _ in staged))
+    for name, path, _ in staged:
+        (layout / name).parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, layout / name)
+    journal.unlink()
+
+
+def _undo_a_killed_run(base: Path) -> None:
+    journal = base / PLACING
+    if journal.is_file():
+        for name in journal.read_text().splitlines():
+            (base / name).unlink(missing_ok=True)
+        journal.unlink()
+    for staging in base.glob(f"{STAGING}*"):
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _unobtainable(card: DatasetCard, wanted: Wanted, missing: list[WantedFile], reason: object,
+                  mirror_hint: str | None) -> DataError:
+    names = [item.label for item in missing]
+    holding = f"a folder or URL prefix holding {mirror_hint}" if mirror_hint else "a copy"
+    return DataError(
+        f"dataset {card.name!r}: {len(names)} file(s) could not be obtained, first {names[0]} ({reason}). "
+        f"Missing: {', '.join(names[:6])}{' ...' if len(names) > 6 else ''}. "
+        f"Get them from {wanted.origin} (see {card.path}), or point the config key `mirror` at {holding}, "
+        "or run fewer entities with the config key `entities`"
+    )

@@ -11,7 +11,7 @@ import numpy as np
 from ..common.errors import DataError
 from .datacard import entity_statistics
 from .entity import Entity, save_entity
-from .sources import get_source
+from .source import get_source
 
 log = logging.getLogger("tsad_models.data")
 

@@ -16,26 +16,27 @@ in train; here the split is in time within each block (no segment of the future 
 the model) and per subject, and normalisation is fitted on train alone (AMSL's min-max
 scaler saw every segment, anomalies included). ``downsample`` (block means) is a card key.
 
-Each dataset comes as one archive (nested zips are unpacked, all safely); a mirror
-folder may hold the archive under its canonical name or the unpacked layout.
+Each dataset comes as one archive (nested zips are unpacked, all safely) whose layout is
+found by the card's ``layout_marker``; a mirror folder may hold the archive under its
+canonical name or the unpacked layout.  The files of a subject are known by a pattern
+(``entity_files``); ``data/download.py`` gets them into ``resources/raw/<dataset>/data/``.
 """
 
 from __future__ import annotations
 
-import logging
 import pickle
-import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from ..common.errors import DataError
-from .cards import DatasetCard
-from .entity import Entity
-from .sources import Source, register_source
+from ...common.errors import DataError
+from ..entity import Entity
+from .base import Archive, Source, Wanted, WantedFile
 
-log = logging.getLogger("tsad_models.data")
+if TYPE_CHECKING:
+    from ..cards import DatasetCard
 
 
 # --- the shared rule ---------------------------------------------------------------------
@@ -55,7 +56,8 @@ def split_recording(values: np.ndarray, classes: np.ndarray, normal: list[int], 
                     train_fraction: float, where: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
     """(train, test, labels, counts) by the module's rule."""
     if set(normal) & set(anomalous):
-        raise DataError(f"{where}: classes {sorted(set(normal) & set(anomalous))} are both normal and anomalous in the card")
+        raise DataError(f"{where}: classes {sorted(set(normal) & set(anomalous))} are both normal and anomalous "
+                        "in the card")
     if not 0 < train_fraction < 1:
         raise DataError(f"{where}: train_fraction must lie in (0, 1), got {train_fraction}")
     train, test, labels = [], [], []
@@ -105,7 +107,8 @@ def _classes(card: DatasetCard) -> tuple[list[int], list[int]]:
 def _activity_entity(card: DatasetCard, entity: str, values: np.ndarray, classes: np.ndarray,
                      channels: list[str], where: str, meta: dict) -> Entity:
     if not np.isfinite(values).all():
-        raise DataError(f"{where}: NaN/inf left after the documented filling; the file may be corrupt: delete it and rerun")
+        raise DataError(f"{where}: NaN/inf left after the documented filling; the file may be corrupt: "
+                        "delete it and rerun")
     factor, train_fraction = int(card.get("downsample", 1)), float(card.get("train_fraction", 0.6))
     values, classes = downsample(values, classes, factor)
     normal, anomalous = _classes(card)
@@ -117,93 +120,22 @@ def _activity_entity(card: DatasetCard, entity: str, values: np.ndarray, classes
 
 # --- download: one archive, or its unpacked layout in a mirror folder ----------------------
 
-def _find(folder: Path, marker: str) -> Path | None:
-    """The folder that holds ``marker`` (a relative path) anywhere under ``folder``."""
-    if (folder / marker).exists():
-        return folder
-    found = sorted(folder.rglob(Path(marker).name)) if folder.is_dir() else []
-    for path in found:
-        root = path
-        for _ in Path(marker).parts:
-            root = root.parent
-        if (root / marker).exists():
-            return root
-    return None
-
-
-def _extract_nested(archive: Path, dest: Path, depth: int = 2) -> None:
-    """Extract ``archive`` safely; zips found inside are extracted beside themselves (UCI
-    wraps some datasets in a zip within a zip)."""
-    from .download import safe_extract
-
-    safe_extract(archive, dest)
-    for _ in range(depth):
-        inner = [p for p in dest.rglob("*.zip")]
-        if not inner:
-            return
-        for path in inner:
-            safe_extract(path, path.with_suffix(""))
-            path.unlink()
-
-
-def _archive_fetch(card: DatasetCard, entities: list[str], raw_dir: Path, mirror: str | None) -> dict:
-    from .download import fetch, sha256_of
-
-    root = Path(raw_dir) / card.name / "data"
-    marker = card["layout_marker"]
-    record = {"dataset": card.name, "entities": entities, "mirror": mirror, "files": {}, "unpinned": []}
-    if _find(root, marker) is None and mirror and "://" not in mirror:
-        unpacked = _find(Path(mirror) / card["mirror_root"], marker)
-        if unpacked is not None:
-            tmp = root.with_name(".data.copying")
-            shutil.rmtree(tmp, ignore_errors=True)
-            shutil.copytree(unpacked, tmp)
-            shutil.rmtree(root, ignore_errors=True)
-            tmp.rename(root)
-            record["copied_from"] = str(unpacked)
-    if _find(root, marker) is None:
-        spec = card["archive"]
-        archive = Path(raw_dir) / card.name / spec["name"]
-        try:
-            sha = fetch(spec["url"], archive, spec.get("sha256"), mirror=mirror, key=card["mirror_root"] + spec["name"])
-        except DataError as exc:
-            if "sha256 mismatch" in str(exc):
-                raise
-            raise DataError(
-                f"dataset {card.name!r}: the archive {spec['name']} could not be obtained ({exc}). Get it from "
-                f"{spec['url']} (see {card.path}), or point the config key `mirror` at a folder holding "
-                f"{card['mirror_root']}{spec['name']} or the unpacked layout ({card['mirror_root']}...{card['layout_marker']})"
-            ) from None
-        record["files"][spec["name"]] = sha
-        if not spec.get("sha256"):
-            record["unpinned"].append(spec["name"])
-            log.warning("%s: the archive's sha256 is not pinned in %s; recorded %s on first download", spec["name"], card.path, sha)
-        staging = root.with_name(".data.extracting")
-        shutil.rmtree(staging, ignore_errors=True)
-        _extract_nested(archive, staging)
-        found = _find(staging, marker)
-        if found is None:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise DataError(f"{archive}: no {marker} inside; is this the archive named in {card.path}? Delete it and rerun")
-        shutil.rmtree(root, ignore_errors=True)
-        found.rename(root)
-        shutil.rmtree(staging, ignore_errors=True)
-    data = _find(root, marker)
-    files = {e: sorted(p for p in data.glob(card["entity_files"].format(entity=e)) if p.is_file()) for e in entities}
-    missing = [e for e in entities if not files[e]]
-    if missing:
-        raise DataError(f"{data}: no data for {', '.join(missing)} (expected {card['entity_files']}); "
-                        f"the archive or mirror is incomplete, or run fewer entities with the config key `entities`")
+def _activity_wanted(card: DatasetCard, entities: list[str]) -> Wanted:
+    spec = card["archive"]
+    members = []
     for entity in entities:
-        for file in files[entity]:
-            record["files"][str(file.relative_to(data))] = sha256_of(file)
-    return record
+        files = card["entity_files"].format(entity=entity)
+        members.append(WantedFile(files, what=f"data for {entity} (expected {files})"))
+    archive = Archive(name=spec["name"], url=spec["url"], key=card["mirror_root"] + spec["name"],
+                      sha256=spec.get("sha256"), marker=card["layout_marker"], unpacked=card["mirror_root"])
+    return Wanted(folder="data", members=members, archives=[archive], origin=spec["url"])
 
 
 def _data_root(card: DatasetCard, raw_dir: Path) -> Path:
-    root = _find(Path(raw_dir) / card.name / "data", card["layout_marker"])
-    if root is None:
-        raise DataError(f"{Path(raw_dir) / card.name / 'data'}: no {card['layout_marker']}; rerun the download rule")
+    """The layout's root: the download puts it at ``resources/raw/<dataset>/data``."""
+    root = Path(raw_dir) / card.name / "data"
+    if not root.is_dir():
+        raise DataError(f"{root}: missing; rerun the download rule")
     return root
 
 
@@ -229,23 +161,17 @@ def _dsads_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
             classes.append(np.full(len(block), activity))
     return _activity_entity(card, entity, np.concatenate(pieces), np.concatenate(classes),
                             [f"{unit}_{sensor}" for unit in ("T", "RA", "LA", "RL", "LL")
-                             for sensor in ("xacc", "yacc", "zacc", "xgyro", "ygyro", "zgyro", "xmag", "ymag", "zmag")][:channels],
+                             for sensor in ("xacc", "yacc", "zacc", "xgyro", "ygyro", "zgyro", "xmag", "ymag",
+                                            "zmag")][:channels],
                             str(root / "a01" / entity), {"source": "DSADS (UCI 256)"})
-
-
-register_source("dsads", Source(
-    entities=lambda card: [f"p{i}" for i in range(1, 9)],
-    load=_dsads_load,
-    inputs=lambda card: [],
-    fetch=_archive_fetch,
-))
 
 
 # --- PAMAP2 -------------------------------------------------------------------------------
 
 _PAMAP2_IMU = ["temperature", "acc16_x", "acc16_y", "acc16_z", "acc6_x", "acc6_y", "acc6_z",
                "gyro_x", "gyro_y", "gyro_z", "mag_x", "mag_y", "mag_z", "orient_1", "orient_2", "orient_3", "orient_4"]
-PAMAP2_COLUMNS = ["timestamp", "activity", "heart_rate"] + [f"{unit}_{name}" for unit in ("hand", "chest", "ankle") for name in _PAMAP2_IMU]
+PAMAP2_COLUMNS = ["timestamp", "activity", "heart_rate"] + [f"{unit}_{name}" for unit in ("hand", "chest", "ankle")
+                                                            for name in _PAMAP2_IMU]
 # The dataset's readme: the +-6 g accelerometer saturates and the orientation is invalid in
 # this collection; the usual choice (kept here) is heart rate + temperature, +-16 g
 # acceleration, gyroscope and magnetometer of each unit: 31 channels.
@@ -261,7 +187,8 @@ def _pamap2_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
         raise DataError(f"{path}: file is missing; rerun the download rule")
     frame = pd.read_csv(path, sep=r"\s+", header=None, engine="c")
     if frame.shape[1] != len(PAMAP2_COLUMNS):
-        raise DataError(f"{path}: {frame.shape[1]} columns, PAMAP2 has {len(PAMAP2_COLUMNS)} (timestamp, activity, heart rate, 3 x 17 IMU)")
+        raise DataError(f"{path}: {frame.shape[1]} columns, PAMAP2 has {len(PAMAP2_COLUMNS)} "
+                        "(timestamp, activity, heart rate, 3 x 17 IMU)")
     frame.columns = PAMAP2_COLUMNS
     classes = frame["activity"].to_numpy()
     values = frame[PAMAP2_CHANNELS]
@@ -276,17 +203,10 @@ def _pamap2_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
     values = pd.concat(filled).to_numpy(np.float64)
     if np.isnan(values).any():
         columns = [PAMAP2_CHANNELS[j] for j in np.flatnonzero(np.isnan(values).any(axis=0))]
-        raise DataError(f"{path}: an activity block has no value at all in {', '.join(columns)}; the file is truncated or corrupt")
+        raise DataError(f"{path}: an activity block has no value at all in {', '.join(columns)}; "
+                        "the file is truncated or corrupt")
     return _activity_entity(card, entity, values, classes, PAMAP2_CHANNELS, str(path),
                             {"source": "PAMAP2 (UCI 231)", "imu_dropouts_interpolated": missing})
-
-
-register_source("pamap2", Source(
-    entities=lambda card: [f"subject{i}" for i in range(101, 110)],
-    load=_pamap2_load,
-    inputs=lambda card: [],
-    fetch=_archive_fetch,
-))
 
 
 # --- WESAD --------------------------------------------------------------------------------
@@ -321,7 +241,8 @@ def _wesad_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
         chest = record["signal"]["chest"]
         labels = np.asarray(record["label"]).reshape(-1)
     except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError) as exc:
-        raise DataError(f"{path}: not a WESAD subject file ({type(exc).__name__}: {exc}); delete it and rerun") from None
+        raise DataError(f"{path}: not a WESAD subject file ({type(exc).__name__}: {exc}); "
+                        "delete it and rerun") from None
     columns, names = [], []
     for signal in WESAD_CHEST:
         if signal not in chest:
@@ -335,9 +256,10 @@ def _wesad_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
                             {"source": "WESAD (chest, RespiBAN, 700 Hz)"})
 
 
-register_source("wesad", Source(
-    entities=lambda card: [f"S{i}" for i in list(range(2, 12)) + list(range(13, 18))],
-    load=_wesad_load,
-    inputs=lambda card: [],
-    fetch=_archive_fetch,
-))
+SOURCES_BY_NAME = {
+    "dsads": Source(entities=lambda card: [f"p{i}" for i in range(1, 9)], load=_dsads_load, wanted=_activity_wanted),
+    "pamap2": Source(entities=lambda card: [f"subject{i}" for i in range(101, 110)], load=_pamap2_load,
+                     wanted=_activity_wanted),
+    "wesad": Source(entities=lambda card: [f"S{i}" for i in list(range(2, 12)) + list(range(13, 18))],
+                    load=_wesad_load, wanted=_activity_wanted),
+}

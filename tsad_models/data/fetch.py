@@ -1,0 +1,127 @@
+"""One verified file: ``fetch`` makes ``dest`` hold it, by the first route that has it.
+
+1. ``dest`` already there with the pinned sha256 (or, unpinned, at all): kept;
+2. with a mirror (a local folder or a URL prefix), ``<mirror>/<key>``, ``key`` being the
+   file's path in the mirror's layout;
+3. the canonical URL over HTTP(S), resumed from ``.<name>.part`` with an HTTP Range request
+   where the server allows it, retried with back-off.
+
+The bytes go to a temporary name that is renamed to ``dest`` only after their sha256
+matches the pin.  A mismatch deletes them and raises ``ChecksumError``: final, since another
+route would only hide a changed source.  A route that cannot provide the file raises
+``SourceUnavailable`` and the next route is tried; the last one's message names the fix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from ..common.errors import ChecksumError, SourceUnavailable
+
+log = logging.getLogger("tsad_models.data.download")
+CHUNK = 1 << 20
+
+
+def sha256_of(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_sha256(path: Path, expected: str | None, *, name: str, origin: str) -> str:
+    """``path``'s sha256; ChecksumError when a pin ``expected`` is given and differs."""
+    actual = sha256_of(path)
+    if expected and actual != expected:
+        raise ChecksumError(
+            f"{name}: sha256 mismatch for the file from {origin}: expected {expected}, got {actual}. "
+            "The download is corrupt or truncated, or the source changed: delete it and rerun; "
+            "if the source changed on purpose, update the dataset card"
+        )
+    return actual
+
+
+def copy_verified(source: Path, dest: Path, expected: str | None) -> str:
+    """Copy a local file to ``dest`` through a temporary name, verified; return its sha256."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.tmp")
+    try:
+        shutil.copyfile(source, tmp)
+        actual = check_sha256(tmp, expected, name=dest.name, origin=str(source))
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, dest)
+    return actual
+
+
+def _from_url(url: str, dest: Path, expected: str | None, retries: int, timeout: float) -> str:
+    part = dest.with_name(f".{dest.name}.part")
+    last_error: Exception | None = None
+    for attempt in range(1, retries + 1):
+        try:
+            offset = part.stat().st_size if part.exists() else 0
+            request = urllib.request.Request(url, headers={"User-Agent": "tsad-bench"})
+            if offset:
+                request.add_header("Range", f"bytes={offset}-")
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                resumed = offset and response.status == 206
+                with open(part, "ab" if resumed else "wb") as handle:
+                    shutil.copyfileobj(response, handle, CHUNK)
+        except (urllib.error.URLError, OSError, TimeoutError) as exc:
+            last_error = exc
+            log.warning("download of %s failed (attempt %d/%d): %s", url, attempt, retries, exc)
+            time.sleep(min(2 ** attempt, 30) if attempt < retries else 0)
+            continue
+        try:
+            actual = check_sha256(part, expected, name=dest.name, origin=url)
+        except ChecksumError:
+            part.unlink(missing_ok=True)
+            raise
+        os.replace(part, dest)
+        return actual
+    raise SourceUnavailable(
+        f"{dest.name}: could not download {url} after {retries} attempts ({last_error}). "
+        "Check the network, or set the config key `mirror` to a folder or URL prefix holding the file"
+    )
+
+
+def from_mirror(mirror: str, key: str, dest: Path, expected: str | None, timeout: float = 60.0) -> str:
+    """``<mirror>/<key>`` to ``dest``, verified; SourceUnavailable when the mirror has no such file."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if "://" in mirror:
+        return _from_url(f"{mirror.rstrip('/')}/{key}", dest, expected, retries=1, timeout=timeout)
+    local = Path(mirror) / key
+    if not local.is_file():
+        raise SourceUnavailable(f"{dest.name}: the mirror folder {mirror} has no {key}")
+    return copy_verified(local, dest, expected)
+
+
+def fetch(url: str | None, dest: str | Path, sha256: str | None, *, mirror: str | None = None,
+          key: str | None = None, retries: int = 3, timeout: float = 60.0) -> str:
+    """Make ``dest`` hold the verified file; return its sha256."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if dest.exists():
+        actual = sha256_of(dest)
+        if sha256 is None or actual == sha256:   # unpinned: trusted on first use, as verified.json records
+            return actual
+    if mirror and key:
+        try:
+            return from_mirror(mirror, key, dest, sha256, timeout=timeout)
+        except SourceUnavailable as exc:
+            if not url:
+                raise
+            log.info("%s; trying %s", exc, url)
+    if not url:
+        raise SourceUnavailable(f"{dest.name}: it has no canonical URL and no mirror is set; set the config key "
+                                f"`mirror` to a folder or URL prefix holding {key or dest.name}")
+    return _from_url(url, dest, sha256, retries, timeout)
