@@ -43,9 +43,7 @@ def test_shapes(series):
 def test_gradients_reach_the_generators(series):
     fit, _, _ = series
     model = detector()
-    model.network = model.build_network(4)
-    model.device = torch.device("cpu")
-    model._seed_generators(stream=0)
+    model.setup(4)
     batch = torch.from_numpy(sliding_windows(fit, model.sample_length, 4)[:8].astype(np.float32))
     loss, parts = model.training_loss(batch)
     loss.backward()

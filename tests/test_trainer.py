@@ -76,11 +76,11 @@ class TwoDecoders(DeepDetector):
 
 
 def test_two_optimizers_epoch_weights_and_a_scheduler(series):
-    from tsad_models.models.device import seed_everything
+    import copy
 
     detector = TwoDecoders(TwoConfig(), seed=0, device="cpu", progress=False)
-    seed_everything(0)
-    before = detector.build_network(2)          # the initial weights fit() starts from
+    detector.setup(2)
+    before = copy.deepcopy(detector.network)    # the initial weights fit() starts from (same seed)
     detector.fit(series[:300], series[300:])
     history = detector.fit_info["history"]
     assert set(history["train_parts"]) == {"first", "second", "loss"}

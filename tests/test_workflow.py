@@ -95,7 +95,7 @@ def test_end_to_end_then_incremental(workflow_copy):
     # the real outputs
     board = pd.read_csv(workflow_copy / "results/leaderboard.csv")
     assert {"dataset", "model", "variant", "seed", "metric", "protocol", "value"} <= set(board.columns)
-    assert set(board.model) == {"random", "pca", "autoencoder"}
+    assert set(board.model) == {"random", "pca", "autoencoder", "latad"}
     assert {"oracle", "val-quantile", "threshold-free"} <= set(board.protocol)
     report = (workflow_copy / "report/leaderboard.md").read_text()
     assert "F1 [val-quantile]" in report and "F1-PA [oracle]" in report
@@ -113,7 +113,7 @@ def test_end_to_end_then_incremental(workflow_copy):
     two_seeds = write_config(workflow_copy / "two_seeds.yaml", config)
     jobs = planned_jobs(workflow_copy, "--configfile", two_seeds)
     fits = [w for rule, w in jobs if rule == "fit_score"]
-    assert len(fits) == 3 and {w["seed"] for w in fits} == {"1"}
+    assert len(fits) == 4 and {w["seed"] for w in fits} == {"1"}
     assert {rule for rule, _ in jobs} == {"fit_score", "evaluate", "leaderboard", "report", "default"}
     assert all(w.get("seed", "1") == "1" for _, w in jobs)
 
@@ -133,20 +133,61 @@ def test_end_to_end_then_incremental(workflow_copy):
     assert {"toy"} <= set(board.model) and set(board[board.model == "toy"].variant) == {"default", "double"}
 
 
+def edited(path, old, new):
+    """Replace ``old`` by ``new`` in ``path`` (the text must be there); return a function that undoes it."""
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+    return lambda: path.write_text(text)
+
+
 def test_code_changes_rerun_exactly_the_affected_jobs(workflow_copy):
     test_config = str(workflow_copy / ".test/config/config.yaml")
     snakemake(workflow_copy, "--configfile", test_config)
-    pca = workflow_copy / "tsad_models/models/pca.py"
-    pca.write_text(pca.read_text() + "\n# an edit\n")
-    jobs = planned_jobs(workflow_copy, "--configfile", test_config)
+    package = workflow_copy / "tsad_models"
+    gatherers = {"leaderboard", "report", "default"}
+
+    def plan():
+        return planned_jobs(workflow_copy, "--configfile", test_config)
+
+    # a model's own file: that model's jobs, and what gathers them
+    undo = edited(package / "models/pca.py", "class PCADetector(WindowDetector):", "class PCADetector(WindowDetector):  # edit")
+    jobs = plan()
     assert {w["model"] for rule, w in jobs if rule in ("fit_score", "evaluate")} == {"pca"}
-    pca.write_text(pca.read_text().replace("\n# an edit\n", ""))
-    assert planned_jobs(workflow_copy, "--configfile", test_config) == []
-    metrics = workflow_copy / "tsad_models/metrics/counts.py"
-    metrics.write_text(metrics.read_text() + "\n# an edit\n")
-    jobs = planned_jobs(workflow_copy, "--configfile", test_config)
-    assert {rule for rule, _ in jobs} == {"evaluate", "leaderboard", "report", "default"}
-    assert len([1 for rule, _ in jobs if rule == "evaluate"]) == 3
+    undo()
+    assert plan() == []
+
+    # the augmentation code: exactly the LATAD jobs (the only model importing it)
+    undo = edited(package / "augment/__init__.py", "    return x + sigma * torch.randn(", "    return x + sigma * 1.0 * torch.randn(")
+    jobs = plan()
+    assert sorted((rule, w.get("model")) for rule, w in jobs if rule not in gatherers) == [
+        ("evaluate", "latad"), ("fit_score", "latad")]
+    assert {rule for rule, _ in jobs} == {"fit_score", "evaluate"} | gatherers
+    undo()
+    assert plan() == []
+
+    # the z-score normalisation: preprocessing and everything downstream of it
+    undo = edited(package / "data/preprocess.py", "    scale = np.where(constant, 1.0, std)",
+                  "    scale = np.where(constant, 1.0, std)  # an edit")
+    jobs = plan()
+    rules = [rule for rule, _ in jobs]
+    assert rules.count("preprocess") == 1 and rules.count("datacard") == 1
+    assert rules.count("fit_score") == 4 and rules.count("evaluate") == 4 and gatherers <= set(rules)
+    undo()
+    assert plan() == []
+
+    # a figure: only the report
+    undo = edited(package / "leaderboard/figures.py", "dpi=110", "dpi=111")
+    assert {rule for rule, _ in plan()} == {"report", "default"}
+    undo()
+
+    # the metrics: every evaluation and what gathers them, no training
+    undo = edited(package / "metrics/counts.py", "import numpy as np", "import numpy as np  # an edit")
+    jobs = plan()
+    assert {rule for rule, _ in jobs} == {"evaluate"} | gatherers
+    assert len([1 for rule, _ in jobs if rule == "evaluate"]) == 4
+    undo()
+    assert plan() == []
 
 
 def test_smd_through_the_workflow_with_the_mirror(workflow_copy):

@@ -185,18 +185,23 @@ class DeepDetector(WindowDetector):
             self.rng, self.host_rng = saved
 
     # --- the loop and scoring ----------------------------------------------------------------
-    def fit(self, train, val=None):
-        import torch
-
+    def setup(self, n_channels: int) -> None:
+        """Device, seeded generators, the network and its optimizers: everything a step needs."""
         from .device import resolve_device, seed_everything
-        from .trainer import Trainer
 
         seed_everything(self.seed)        # the network's initial weights and dropout
         self.device = resolve_device(self.device_name)
         self._seed_generators(stream=0)
-        self.network = self.build_network(train.shape[1]).to(self.device)
+        self.network = self.build_network(n_channels).to(self.device)
         optimizers = self.configure_optimizers()
         self.optimizers = optimizers if isinstance(optimizers, dict) else {"optimizer": optimizers}
+
+    def fit(self, train, val=None):
+        import torch
+
+        from .trainer import Trainer
+
+        self.setup(train.shape[1])
         c = self.config
         trainer = Trainer(epochs=c.epochs, batch_size=c.batch_size, patience=c.patience, seed=self.seed,
                           progress=self.progress)

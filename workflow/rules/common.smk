@@ -1,4 +1,6 @@
 # Parse-time setup: validate the config, resolve every model variant, list every job.
+import functools
+import inspect
 import os
 import sys
 from pathlib import Path
@@ -17,8 +19,9 @@ os.environ.update(
 )
 
 import tsad_models
+from tsad_models.common.fingerprint import PackageCode
 from tsad_models.data.cards import resolve_card
-from tsad_models.data.sources import get_source
+from tsad_models.data.source import get_source, source_module
 from tsad_models.models.registry import get_model_class, user_model_file
 from tsad_models.models.variants import check_models
 
@@ -57,30 +60,26 @@ wildcard_constraints:
     seed="[0-9]+",
 
 
-def source_digest(paths):
-    """sha256 of source files: as a rule param, editing the code re-runs exactly its jobs
-    (Snakemake's own code trigger sees only the rule's script, not the package)."""
-    import hashlib
+PACKAGE_DIR = Path(tsad_models.__file__).parent  # the code the jobs import
+CODE = PackageCode(PACKAGE_DIR)
+SCRIPTS_DIR = Path(REPO_ROOT) / "workflow" / "scripts"
 
-    digest = hashlib.sha256()
-    for path in sorted(str(p) for p in paths):
-        with open(path, "rb") as handle:
-            digest.update(handle.read())
-    return digest.hexdigest()[:16]
+
+@functools.cache
+def code_of(script, modules=(), files=()):
+    """Digest of the package code a rule's script can run: as a rule param, an edit reruns
+    exactly the jobs that run the edited code (tsad_models/common/fingerprint.py)."""
+    return CODE.digest(modules=modules, files=(SCRIPTS_DIR / script, *files))
+
+
+def data_code(script, dataset):
+    """A data job's code: its script's imports and the module of the dataset's source."""
+    return code_of(script, modules=(source_module(CARDS[dataset].source),))
 
 
 def model_code(model):
-    """The model's own file plus the shared code every model runs through."""
-    import inspect
-    from pathlib import Path
-
-    shared = [PACKAGE_DIR / "models" / name for name in ("base.py", "trainer.py", "windows.py", "run.py", "device.py")]
-    return source_digest([inspect.getsourcefile(get_model_class(model)), *shared])
-
-
-PACKAGE_DIR = Path(tsad_models.__file__).parent  # the code the jobs import
-METRICS_CODE = source_digest(sorted((PACKAGE_DIR / "metrics").glob("*.py")) + [PACKAGE_DIR / "metrics" / "_kernels.c"])
-REPORT_CODE = source_digest(sorted((PACKAGE_DIR / "leaderboard").glob("*.py")))
+    """The fit job's code: its script's imports and the model's own file (with its imports)."""
+    return code_of("fit_score.py", files=(inspect.getsourcefile(get_model_class(model)),))
 
 
 def is_downloaded(dataset):

@@ -10,6 +10,7 @@ rule download:
         cards_dir=config["cards_dir"],
         entities=lambda w: ENTITIES[w.dataset],
         mirror=config["mirror"],
+        code=lambda w: data_code("download.py", w.dataset),
     retries: 1
     log:
         "logs/download/{dataset}.log",
@@ -29,6 +30,7 @@ rule preprocess:
         cards_dir=config["cards_dir"],
         custom=lambda w: {k: v for k, v in config["custom_datasets"].items() if k == w.dataset},
         constant_channels=config["constant_channels"],
+        code=lambda w: data_code("preprocess.py", w.dataset),
     log:
         "logs/preprocess/{dataset}/{entity}.log",
     conda:
@@ -45,6 +47,7 @@ rule datacard:
         f"{PROCESSED}/{{dataset}}/datacard.json",
     params:
         cards_dir=config["cards_dir"],
+        code=code_of("datacard.py"),
         custom=lambda w: {k: v for k, v in config["custom_datasets"].items() if k == w.dataset},
     log:
         "logs/datacard/{dataset}.log",

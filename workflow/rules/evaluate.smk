@@ -13,7 +13,7 @@ rule evaluate:
     params:
         entities=lambda w: ENTITIES[w.dataset],
         evaluation=config["evaluation"],
-        metrics_code=METRICS_CODE,
+        code=code_of("evaluate.py"),
     log:
         "logs/evaluate/{dataset}/{model}/{variant}/seed{seed}.log",
     conda:
@@ -27,7 +27,7 @@ rule leaderboard:
         metrics=metric_files(),
         benchmarks=fit_benchmarks(),
     params:
-        report_code=REPORT_CODE,
+        code=code_of("leaderboard.py"),
     output:
         leaderboard="results/leaderboard.csv",
         curves="results/pak_curves.csv",

@@ -13,7 +13,7 @@ rule fit_score:
         device=config["device"],
         val_fraction=config["val_fraction"],
         model_file=lambda w: user_model_file(w.model),
-        model_code=lambda w: model_code(w.model),
+        code=lambda w: model_code(w.model),
     threads: config["threads_per_job"]
     resources:
         gpu=lambda w: 1 if is_deep(w.model) else 0,

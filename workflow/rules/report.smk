@@ -14,7 +14,7 @@ rule report:
         curves=report(f"{REPORT_DIR}/figures/f1_pa_k_curves.png", caption="../report/pak_curves.rst", category="Leaderboard"),
     params:
         report_dir=lambda w, output: os.path.dirname(output.markdown),
-        report_code=REPORT_CODE,
+        code=code_of("report.py"),
     log:
         "logs/report.log",
     conda:

@@ -1,0 +1,111 @@
+"""The package's shape: one folder per stage, imports in one direction, no cycles, and the
+code fingerprints the workflow derives from the imports."""
+
+from pathlib import Path
+
+import pytest
+
+from tsad_models.common.fingerprint import PackageCode, import_statements
+
+from .conftest import REPO
+
+PACKAGE_DIR = REPO / "tsad_models"
+CODE = PackageCode(PACKAGE_DIR)
+
+# stage -> the stages its modules may import (the data flow: data -> models -> scores -> metrics -> leaderboard)
+ALLOWED = {
+    "common": {"common"},
+    "data": {"common", "data"},
+    "augment": {"common", "augment"},
+    "models": {"common", "data", "augment", "models"},
+    "metrics": {"common", "metrics"},
+    "evaluate": {"common", "data", "metrics"},
+    "leaderboard": {"common", "leaderboard"},
+    "cli": {"common", "metrics"},
+    "": set(),                               # tsad_models/__init__.py
+}
+
+
+def stage(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def package_files():
+    return sorted(p for p in PACKAGE_DIR.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def import_graph() -> dict[str, set[str]]:
+    return {CODE.module_name(path): set(CODE.imports(path)) for path in package_files()}
+
+
+def test_top_level_is_one_folder_per_stage():
+    top = sorted(p.name for p in PACKAGE_DIR.iterdir() if p.name != "__pycache__" and not p.name.startswith("."))
+    assert top == ["__init__.py", "augment", "cli.py", "common", "data", "evaluate.py", "leaderboard", "metrics",
+                   "models"]
+
+
+@pytest.mark.parametrize("module", sorted(import_graph()))
+def test_imports_go_one_way(module):
+    allowed = ALLOWED[stage(module)]
+    wrong = sorted(m for m in import_graph()[module] if stage(m) not in allowed | {""})
+    assert not wrong, f"{module} ({stage(module) or 'package root'}) imports {wrong}; it may import only {sorted(allowed)}"
+
+
+def test_no_import_cycles():
+    graph = import_graph()
+    state: dict[str, int] = {}       # 1 = on the current path, 2 = done
+
+    def visit(module, path):
+        state[module] = 1
+        for target in sorted(graph.get(module, ())):
+            if state.get(target) == 1:
+                cycle = path[path.index(target):] + [target]
+                raise AssertionError(f"import cycle: {' -> '.join(cycle)}")
+            if target not in state:
+                visit(target, path + [target])
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+
+
+def test_nothing_in_the_package_imports_snakemake():
+    for path in package_files():
+        modules = [base for base, _ in import_statements(path.read_text(), "tsad_models", str(path))]
+        assert not [m for m in modules if m and m.split(".")[0] == "snakemake"], path
+
+
+def _names(paths, code=CODE):
+    return {code.module_name(p) or p.name for p in paths}
+
+
+def test_closure_follows_lazy_imports_and_skips_the_tables():
+    latad = _names(CODE.closure(modules=("tsad_models.models.latad",)))
+    assert {"tsad_models.augment", "tsad_models.models.trainer", "tsad_models.models.kmeans"} <= latad
+    assert "tsad_models.models" not in latad          # the table of contents
+    autoencoder = _names(CODE.closure(modules=("tsad_models.models.autoencoder",)))
+    assert "tsad_models.augment" not in autoencoder and "tsad_models.models.trainer" in autoencoder
+    evaluate = _names(CODE.closure(files=(REPO / "workflow/scripts/evaluate.py",)))
+    assert "tsad_models.metrics._kernels" in evaluate    # the C source of the compiled kernels
+    assert not any(m.startswith("tsad_models.leaderboard") for m in evaluate if m)
+
+
+def test_digest_changes_with_the_code_and_only_with_it(tmp_path):
+    package = tmp_path / "tsad_models"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "sub" / "__init__.py").write_text("")
+    (package / "sub" / "a.py").write_text("def f():\n    from . import b\n    return b.g()\n")
+    (package / "sub" / "b.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from . import c\n"
+                                          "def g():\n    return 1\n")
+    (package / "sub" / "c.py").write_text("X = 1\n")
+    code = PackageCode(package)
+    before = code.digest(modules=("tsad_models.sub.a",))
+    assert _names(code.closure(modules=("tsad_models.sub.a",)), code) == {
+        "tsad_models", "tsad_models.sub", "tsad_models.sub.a", "tsad_models.sub.b"}   # c: type-only import
+    (package / "sub" / "c.py").write_text("X = 2\n")
+    assert PackageCode(package).digest(modules=("tsad_models.sub.a",)) == before
+    (package / "sub" / "b.py").write_text(Path(package / "sub" / "b.py").read_text() + "# an edit\n")
+    assert PackageCode(package).digest(modules=("tsad_models.sub.a",)) != before
