@@ -7,5 +7,13 @@ benchmark say which engine ran.
 
 from setuptools import Extension, setup
 
-setup(ext_modules=[Extension("tsad_models.metrics._kernels", ["tsad_models/metrics/_kernels.c"],
-                             extra_compile_args=["-O3"], optional=True)])
+setup(
+    ext_modules=[
+        Extension(
+            "tsad_models.metrics._kernels",
+            ["tsad_models/metrics/_kernels.c"],
+            extra_compile_args=["-O3"],
+            optional=True,
+        )
+    ]
+)

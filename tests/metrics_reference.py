@@ -18,7 +18,7 @@ def pa_k_predictions(predictions, labels, k):
     """Kim et al.: credit a whole segment when more than k % of its points are flagged."""
     adjusted = predictions.copy()
     for s, e in segments(labels):
-        if predictions[s:e].sum() * 100 > k * (e - s):   # exact integer form of "> k/100 * L"
+        if predictions[s:e].sum() * 100 > k * (e - s):  # exact integer form of "> k/100 * L"
             adjusted[s:e] = True
     return adjusted
 
@@ -58,10 +58,18 @@ def runs(mask):
 def range_precision_recall(predictions, labels, alpha_recall=0.0, alpha_precision=0.0):
     """Tatbul et al. with flat bias and cardinality 1, straight from the definition."""
     real, predicted = segments(labels), runs(predictions)
-    recall = np.mean([alpha_recall * predictions[s:e].any() + (1 - alpha_recall) * predictions[s:e].mean()
-                      for s, e in real]) if real else float("nan")
-    precision = np.mean([alpha_precision * labels[s:e].any() + (1 - alpha_precision) * labels[s:e].mean()
-                         for s, e in predicted]) if predicted else 0.0
+    recall = (
+        np.mean([alpha_recall * predictions[s:e].any() + (1 - alpha_recall) * predictions[s:e].mean() for s, e in real])
+        if real
+        else float("nan")
+    )
+    precision = (
+        np.mean(
+            [alpha_precision * labels[s:e].any() + (1 - alpha_precision) * labels[s:e].mean() for s, e in predicted]
+        )
+        if predicted
+        else 0.0
+    )
     return precision, recall
 
 
@@ -97,13 +105,15 @@ def affiliation_precision_recall(predictions, labels, grid=4000):
     precisions, recalls = [], []
     for j, (a, b) in enumerate(truth):
         e0, e1 = bounds[j], bounds[j + 1]
-        xs = np.linspace(e0, e1, grid, endpoint=False) + (e1 - e0) / grid / 2   # midpoints of the zone
+        xs = np.linspace(e0, e1, grid, endpoint=False) + (e1 - e0) / grid / 2  # midpoints of the zone
         distance_to_truth = np.maximum(np.maximum(a - xs, xs - b), 0)
         predicted = np.zeros(grid, bool)
         for lo, hi in flagged:
             predicted |= (xs >= lo) & (xs < hi)
         if predicted.any():
-            survival = np.array([(distance_to_truth >= d).mean() if d > 0 else 1.0 for d in distance_to_truth[predicted]])
+            survival = np.array(
+                [(distance_to_truth >= d).mean() if d > 0 else 1.0 for d in distance_to_truth[predicted]]
+            )
             precisions.append(survival.mean())
             in_truth = (xs >= a) & (xs < b)
             recall_values = []
@@ -146,8 +156,9 @@ def _vus_buffer(segments_inclusive: np.ndarray, width: int, n: int, is_true: np.
     return unique[outside], summed[outside]
 
 
-def vus_per_width(scores: np.ndarray, labels: np.ndarray, segments: np.ndarray, window: int = 100,
-        n_thresholds: int | None = 250) -> tuple[float, float]:
+def vus_per_width(
+    scores: np.ndarray, labels: np.ndarray, segments: np.ndarray, window: int = 100, n_thresholds: int | None = 250
+) -> tuple[float, float]:
     """VUS one buffer width at a time, as TSB-AD 1.5 loops (the engine's first version)."""
     n = len(scores)
     positives = int(labels.sum())
@@ -173,7 +184,9 @@ def vus_per_width(scores: np.ndarray, labels: np.ndarray, segments: np.ndarray, 
         buffered = tail_sums[np.searchsorted(buffer_scores, thresholds, side="left")]
         ranges = _vus_existence_ranges(inclusive, width // 2, n)
         lengths = ranges[:, 1] - ranges[:, 0] + 1
-        positions = np.repeat(ranges[:, 0] - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths) + np.arange(lengths.sum())
+        positions = np.repeat(ranges[:, 0] - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths) + np.arange(
+            lengths.sum()
+        )
         maxima = np.sort(np.maximum.reduceat(scores[positions], np.concatenate(([0], np.cumsum(lengths)[:-1]))))
         existence = len(maxima) - np.searchsorted(maxima, thresholds, side="left")
 

@@ -38,11 +38,13 @@ def test_split_rule_on_a_hand_checked_recording():
     classes = np.array([1, 1, 1, 1, 1, 9, 9, 5, 5, 5, 1, 1, 1, 1, 1])
     values = np.arange(len(classes), dtype=float).reshape(-1, 1)
     assert blocks_of(classes) == [(1, 0, 5), (9, 5, 7), (5, 7, 10), (1, 10, 15)]
-    train, test, labels, counts = split_recording(values, classes, normal=[1], anomalous=[5], train_fraction=0.6, where="x")
-    assert train[:, 0].tolist() == [0, 1, 2, 10, 11, 12]          # first 60 % of each normal block
-    assert test[:, 0].tolist() == [3, 4, 7, 8, 9, 13, 14]          # the rest, in recording order
+    train, test, labels, counts = split_recording(
+        values, classes, normal=[1], anomalous=[5], train_fraction=0.6, where="x"
+    )
+    assert train[:, 0].tolist() == [0, 1, 2, 10, 11, 12]  # first 60 % of each normal block
+    assert test[:, 0].tolist() == [3, 4, 7, 8, 9, 13, 14]  # the rest, in recording order
     assert labels.tolist() == [0, 0, 1, 1, 1, 0, 0]
-    assert counts == {"normal_blocks": 2, "anomalous_blocks": 1, "dropped_points": 2}   # class 9 dropped
+    assert counts == {"normal_blocks": 2, "anomalous_blocks": 1, "dropped_points": 2}  # class 9 dropped
     with pytest.raises(DataError, match="both normal and anomalous"):
         split_recording(values, classes, normal=[1, 5], anomalous=[5], train_fraction=0.6, where="x")
     with pytest.raises(DataError, match="no block of a normal class"):
@@ -53,7 +55,7 @@ def test_downsampling_never_mixes_two_classes():
     classes = np.array([1] * 5 + [2] * 4)
     values = np.arange(9, dtype=float).reshape(-1, 1)
     out, out_classes = downsample(values, classes, 2)
-    assert out[:, 0].tolist() == [0.5, 2.5, 5.5, 7.5]               # the odd point of block 1 is dropped
+    assert out[:, 0].tolist() == [0.5, 2.5, 5.5, 7.5]  # the odd point of block 1 is dropped
     assert out_classes.tolist() == [1, 1, 2, 2]
 
 
@@ -73,7 +75,7 @@ def test_dsads_archive_from_a_mirror(tmp_path):
     _zip(tmp_path / "src" / "data", tmp_path / "mirror/DSADS/daily+and+sports+activities.zip", inner_zip="data.zip")
     record = download_dataset(card, ["p1", "p2"], tmp_path / "raw", str(tmp_path / "mirror"))
     assert record["unpinned"] == ["daily+and+sports+activities.zip"]
-    assert sum(name.startswith("a05/p1/") for name in record["files"]) == 3   # each file hashed
+    assert sum(name.startswith("a05/p1/") for name in record["files"]) == 3  # each file hashed
     preprocess_entity(card, "p1", tmp_path / "p1.npz", raw_dir=tmp_path / "raw")
     entity = load_entity(tmp_path / "p1.npz")
     block = 3 * 10
@@ -114,9 +116,9 @@ def _pamap2_file(path, schedule, rows=40):
             lines.append(row)
             t += 0.01
     data = np.array(lines)
-    data[5, 10] = np.nan                       # a wireless dropout in a kept IMU column
+    data[5, 10] = np.nan  # a wireless dropout in a kept IMU column
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savetxt(path, data, fmt="%.4f")         # NaN is written as 'nan', as in the real files
+    np.savetxt(path, data, fmt="%.4f")  # NaN is written as 'nan', as in the real files
     return data
 
 
@@ -124,8 +126,11 @@ def test_pamap2_archive_from_a_mirror(tmp_path):
     card = load_card(REPO / "datasets", "pamap2")
     src = tmp_path / "src/PAMAP2_Dataset/Protocol"
     _pamap2_file(src / "subject101.dat", [0, 1, 2, 0, 5, 3, 12, 24, 4])
-    _zip(tmp_path / "src/PAMAP2_Dataset", tmp_path / "mirror/PAMAP2/pamap2+physical+activity+monitoring.zip",
-         inner_zip="PAMAP2_Dataset.zip")
+    _zip(
+        tmp_path / "src/PAMAP2_Dataset",
+        tmp_path / "mirror/PAMAP2/pamap2+physical+activity+monitoring.zip",
+        inner_zip="PAMAP2_Dataset.zip",
+    )
     download_dataset(card, ["subject101"], tmp_path / "raw", str(tmp_path / "mirror"))
     preprocess_entity(card, "subject101", tmp_path / "s.npz", raw_dir=tmp_path / "raw")
     entity = load_entity(tmp_path / "s.npz")
@@ -148,9 +153,14 @@ def test_pamap2_wrong_column_count(tmp_path):
 def _wesad_record(schedule, rows=60):
     labels = np.concatenate([np.full(rows, c) for c in schedule])
     n = len(labels)
-    chest = {"ACC": RNG.normal(size=(n, 3)), "ECG": RNG.normal(size=(n, 1)), "EMG": RNG.normal(size=(n, 1)),
-             "EDA": RNG.normal(size=(n, 1)) + labels[:, None], "Temp": RNG.normal(size=(n, 1)),
-             "Resp": RNG.normal(size=(n, 1))}
+    chest = {
+        "ACC": RNG.normal(size=(n, 3)),
+        "ECG": RNG.normal(size=(n, 1)),
+        "EMG": RNG.normal(size=(n, 1)),
+        "EDA": RNG.normal(size=(n, 1)) + labels[:, None],
+        "Temp": RNG.normal(size=(n, 1)),
+        "Resp": RNG.normal(size=(n, 1)),
+    }
     return {"subject": "S2", "signal": {"chest": chest, "wrist": {}}, "label": labels}
 
 
@@ -164,7 +174,7 @@ def test_wesad_archive_from_a_mirror(tmp_path):
     download_dataset(card, ["S2"], tmp_path / "raw", str(tmp_path / "mirror"))
     preprocess_entity(card, "S2", tmp_path / "s2.npz", raw_dir=tmp_path / "raw")
     entity = load_entity(tmp_path / "s2.npz")
-    per_block = 60 // 10                                   # downsample 10
+    per_block = 60 // 10  # downsample 10
     assert entity.train.shape[1] == 8 and entity.channels[:3] == ["chest_ACC_x", "chest_ACC_y", "chest_ACC_z"]
     assert len(entity.train) == 3 * round(0.6 * per_block)
     assert entity.labels.sum() == per_block and entity.meta["anomalous_classes"] == [2]
@@ -173,6 +183,7 @@ def test_wesad_archive_from_a_mirror(tmp_path):
 class _Payload:
     def __reduce__(self):
         import os
+
         return (os.system, ("echo pwned",))
 
 

@@ -5,11 +5,23 @@ import sys
 import numpy as np
 import pytest
 
-REQUIRED_KEYS = {"precision", "recall", "f1", "f1_pa", "f1_pa50", "f1_pa_k_auc", "range_f1", "affiliation_f1", "event_f1"}
+REQUIRED_KEYS = {
+    "precision",
+    "recall",
+    "f1",
+    "f1_pa",
+    "f1_pa50",
+    "f1_pa_k_auc",
+    "range_f1",
+    "affiliation_f1",
+    "event_f1",
+}
 
 
 def cli(*args):
-    return subprocess.run([sys.executable, "-m", "tsad_models.cli", *map(str, args)], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "tsad_models.cli", *map(str, args)], capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.fixture
@@ -52,12 +64,26 @@ def test_evaluate_errors_are_one_clear_line(files):
 def test_evaluate_verbose_names_the_engine_and_the_numbers_do_not_depend_on_it(files):
     import os
 
-    args = ("evaluate", "--scores", files / "s.npy", "--labels", files / "l.npy", "--val-scores", files / "v.npy", "--verbose")
+    args = (
+        "evaluate",
+        "--scores",
+        files / "s.npy",
+        "--labels",
+        files / "l.npy",
+        "--val-scores",
+        files / "v.npy",
+        "--verbose",
+    )
     out = cli(*args)
     assert out.returncode == 0, out.stderr
     assert "metrics engine" in out.stderr
-    forced = subprocess.run([sys.executable, "-m", "tsad_models.cli", *map(str, args)], capture_output=True, text=True,
-                            timeout=120, env={**os.environ, "TSAD_BENCH_METRICS_ENGINE": "numpy"})
+    forced = subprocess.run(
+        [sys.executable, "-m", "tsad_models.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "TSAD_BENCH_METRICS_ENGINE": "numpy"},
+    )
     assert "metrics engine numpy" in forced.stderr
     ours, reference = json.loads(out.stdout), json.loads(forced.stdout)
     assert ours.keys() == reference.keys()

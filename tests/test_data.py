@@ -5,17 +5,24 @@ import numpy as np
 import pytest
 import yaml
 
+from tsad_models.common.errors import ConfigError, DataError
 from tsad_models.data.cards import load_card
 from tsad_models.data.datacard import write_datacard
-from tsad_models.data.preprocess import normalise, preprocess_entity
 from tsad_models.data.entity import Entity, load_entity, save_entity
-from tsad_models.common.errors import ConfigError, DataError
+from tsad_models.data.preprocess import normalise, preprocess_entity
 
 from .conftest import REPO
 
 
 def test_embedded_cards_list_their_entities():
-    assert load_card(REPO / "datasets", "synthetic").entities == ["extremum", "mean", "frequency", "variance", "trend", "pattern"]
+    assert load_card(REPO / "datasets", "synthetic").entities == [
+        "extremum",
+        "mean",
+        "frequency",
+        "variance",
+        "trend",
+        "pattern",
+    ]
     assert load_card(REPO / "datasets", "ucr135").entities == ["InternalBleeding16"]
     assert load_card(REPO / "datasets", "ecg3").entities == ["ecg-diff-count-3"]
 
@@ -47,14 +54,42 @@ def test_synthetic_series_are_deterministic_and_labelled(tmp_path):
 def test_gutentag_refuses_anomalies_it_cannot_inject(tmp_path):
     # a sine too slow to complete a period in 500 points is "not periodic": GutenTAG
     # cannot change its frequency, logs a warning, and would label the region anyway
-    (tmp_path / "gen.yaml").write_text(yaml.safe_dump({"timeseries": [{
-        "name": "bad", "length": 500, "semi-supervised": True,
-        "base-oscillations": [{"kind": "sine", "frequency": 0.02, "amplitude": 1.0, "variance": 0.05}],
-        "anomalies": [{"position": "middle", "length": 50, "channel": 0, "kinds": [{"kind": "frequency", "frequency_factor": 2.0}]}],
-    }]}))
-    (tmp_path / "bad.yaml").write_text(yaml.safe_dump({
-        "name": "bad", "title": "t", "source": "gutentag", "generator": "gen.yaml", "generator_seed": 1,
-        "licence": "l", "citation": "c", "train_test": "x"}))
+    (tmp_path / "gen.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "timeseries": [
+                    {
+                        "name": "bad",
+                        "length": 500,
+                        "semi-supervised": True,
+                        "base-oscillations": [{"kind": "sine", "frequency": 0.02, "amplitude": 1.0, "variance": 0.05}],
+                        "anomalies": [
+                            {
+                                "position": "middle",
+                                "length": 50,
+                                "channel": 0,
+                                "kinds": [{"kind": "frequency", "frequency_factor": 2.0}],
+                            }
+                        ],
+                    }
+                ]
+            }
+        )
+    )
+    (tmp_path / "bad.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "name": "bad",
+                "title": "t",
+                "source": "gutentag",
+                "generator": "gen.yaml",
+                "generator_seed": 1,
+                "licence": "l",
+                "citation": "c",
+                "train_test": "x",
+            }
+        )
+    )
     card = load_card(tmp_path, "bad")
     with pytest.raises(DataError, match="could not inject"):
         preprocess_entity(card, "bad", tmp_path / "out.npz")
@@ -62,33 +97,69 @@ def test_gutentag_refuses_anomalies_it_cannot_inject(tmp_path):
 
 
 def test_gutentag_config_errors_name_the_generator_file(tmp_path):
-    (tmp_path / "gen.yaml").write_text(yaml.safe_dump({"timeseries": [{
-        "name": "bad", "length": 500, "semi-supervised": True,
-        "base-oscillations": [{"kind": "random-walk", "amplitude": 1.0, "variance": 0.05}],
-        "anomalies": [{"position": "middle", "length": 50, "channel": 0, "kinds": [{"kind": "frequency", "frequency_factor": 2.0}]}],
-    }]}))
-    (tmp_path / "bad.yaml").write_text(yaml.safe_dump({
-        "name": "bad", "title": "t", "source": "gutentag", "generator": "gen.yaml", "generator_seed": 1,
-        "licence": "l", "citation": "c", "train_test": "x"}))
+    (tmp_path / "gen.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "timeseries": [
+                    {
+                        "name": "bad",
+                        "length": 500,
+                        "semi-supervised": True,
+                        "base-oscillations": [{"kind": "random-walk", "amplitude": 1.0, "variance": 0.05}],
+                        "anomalies": [
+                            {
+                                "position": "middle",
+                                "length": 50,
+                                "channel": 0,
+                                "kinds": [{"kind": "frequency", "frequency_factor": 2.0}],
+                            }
+                        ],
+                    }
+                ]
+            }
+        )
+    )
+    (tmp_path / "bad.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "name": "bad",
+                "title": "t",
+                "source": "gutentag",
+                "generator": "gen.yaml",
+                "generator_seed": 1,
+                "licence": "l",
+                "citation": "c",
+                "train_test": "x",
+            }
+        )
+    )
     with pytest.raises(DataError, match=r"gen\.yaml: GutenTAG refused the config.*frequency -> random-walk"):
         preprocess_entity(load_card(tmp_path, "bad"), "bad", tmp_path / "out.npz")
 
 
 def _entity(**changes):
     rng = np.random.default_rng(0)
-    base = dict(name="e", train=rng.standard_normal((50, 3)), test=rng.standard_normal((40, 3)),
-                labels=np.zeros(40, np.int8), channels=["a", "b", "c"])
+    base = dict(
+        name="e",
+        train=rng.standard_normal((50, 3)),
+        test=rng.standard_normal((40, 3)),
+        labels=np.zeros(40, np.int8),
+        channels=["a", "b", "c"],
+    )
     base.update(changes)
     return Entity(**base)
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"labels": np.zeros(39, np.int8)}, "39 labels for 40 test points"),
-    ({"test": np.full((40, 3), np.nan)}, "NaN/inf values in the test split"),
-    ({"test": np.zeros((40, 2))}, "train has 3 channels but test has 2"),
-    ({"channels": ["a", "b"]}, "2 channel names for 3 channels"),
-    ({"labels": np.full(40, 2, np.int8)}, "labels must be 0/1"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"labels": np.zeros(39, np.int8)}, "39 labels for 40 test points"),
+        ({"test": np.full((40, 3), np.nan)}, "NaN/inf values in the test split"),
+        ({"test": np.zeros((40, 2))}, "train has 3 channels but test has 2"),
+        ({"channels": ["a", "b"]}, "2 channel names for 3 channels"),
+        ({"labels": np.full(40, 2, np.int8)}, "labels must be 0/1"),
+    ],
+)
 def test_bad_entities_get_one_clear_error_and_no_file(tmp_path, changes, message):
     with pytest.raises(DataError, match=message):
         save_entity(_entity(**changes), tmp_path / "e.npz")

@@ -18,8 +18,10 @@ from tsad_models.data.sources.base import Source
 
 from .conftest import REPO, SHARED_DATASETS
 
-needs_mirror = pytest.mark.skipif(not (SHARED_DATASETS / "SMD").is_dir(),
-                                  reason=f"real SMD files not found at {SHARED_DATASETS} (the shared dataset mirror)")
+needs_mirror = pytest.mark.skipif(
+    not (SHARED_DATASETS / "SMD").is_dir(),
+    reason=f"real SMD files not found at {SHARED_DATASETS} (the shared dataset mirror)",
+)
 SMD_MIRROR_MACHINES = ["machine-1-2", "machine-1-6", "machine-2-1", "machine-3-2"]
 
 
@@ -42,7 +44,7 @@ def test_smd_from_the_mirror(tmp_path):
         assert entity.train.shape[1] == 38 and len(entity.train) > 23_000 and len(entity.test) > 23_000
         causes = entity.meta["root_causes"]
         assert 0 < len(causes) <= stats["segments"]  # machine-3-2: 10 runs, 9 interpretation lines
-        assert all(entity.labels[c["start"]:c["end"]].all() for c in causes)
+        assert all(entity.labels[c["start"] : c["end"]].all() for c in causes)
         assert all(0 <= ch < 38 for c in causes for ch in c["channels"])
 
 
@@ -61,7 +63,7 @@ def test_corrupt_smd_file_is_refused(tmp_path):
         (mirror / "SMD/ServerMachineDataset" / kind).mkdir(parents=True)
         data = (source / kind / "machine-1-2.txt").read_bytes()
         if kind == "train":
-            data = data[: len(data) // 2]   # truncated
+            data = data[: len(data) // 2]  # truncated
         (mirror / "SMD/ServerMachineDataset" / kind / "machine-1-2.txt").write_bytes(data)
     card = load_card(REPO / "datasets", "smd")
     with pytest.raises(DataError, match=r"machine-1-2\.txt: sha256 mismatch"):
@@ -91,7 +93,7 @@ def _timeeval(path, n=300, anomalies=(), channels=3, nan_at=None):
     frame.insert(0, "timestamp", np.arange(n))
     frame["is_anomaly"] = 0
     for start, end in anomalies:
-        frame.loc[start:end - 1, "is_anomaly"] = 1
+        frame.loc[start : end - 1, "is_anomaly"] = 1
     if nan_at is not None:
         frame.iloc[nan_at, 1] = np.nan
     frame.to_csv(path, index=False)
@@ -99,8 +101,10 @@ def _timeeval(path, n=300, anomalies=(), channels=3, nan_at=None):
 
 
 def test_your_own_timeeval_files(tmp_path):
-    spec = {"test": str(_timeeval(tmp_path / "test.csv", anomalies=[(100, 120)])),
-            "train": str(_timeeval(tmp_path / "train.csv"))}
+    spec = {
+        "test": str(_timeeval(tmp_path / "test.csv", anomalies=[(100, 120)])),
+        "train": str(_timeeval(tmp_path / "train.csv")),
+    }
     card = resolve_card("mine", REPO / "datasets", {"mine": spec})
     stats = preprocess_entity(card, "mine", tmp_path / "mine.npz")
     assert stats["train_length"] == 300 and stats["segments"] == 1 and stats["channels"] == 3
@@ -108,10 +112,13 @@ def test_your_own_timeeval_files(tmp_path):
     assert preprocess_entity(only_test, "mine2", tmp_path / "m2.npz")["train_length"] == 75
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"nan_at": 250}, r"NaN/inf values in the test split \(first at row 160, channel 'value-0'\)"),
-    ({"anomalies": [(10, 20)]}, r"labelled anomalies in the training part"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"nan_at": 250}, r"NaN/inf values in the test split \(first at row 160, channel 'value-0'\)"),
+        ({"anomalies": [(10, 20)]}, r"labelled anomalies in the training part"),
+    ],
+)
 def test_your_own_files_bad_input(tmp_path, kwargs, message):
     spec = {"test": str(_timeeval(tmp_path / "t.csv", **kwargs))}
     card = resolve_card("bad", REPO / "datasets", {"bad": spec})
@@ -134,15 +141,20 @@ def test_your_own_files_shape_errors(tmp_path):
         resolve_card("z", REPO / "datasets", {"z": {"tset": "a.csv"}})
 
 
-needs_telemanom = pytest.mark.skipif(not (SHARED_DATASETS / "SMAP_MSL/SMAP_MSL_npy.tar.gz").is_file(),
-                                     reason=f"SMAP/MSL archive not found under {SHARED_DATASETS}")
+needs_telemanom = pytest.mark.skipif(
+    not (SHARED_DATASETS / "SMAP_MSL/SMAP_MSL_npy.tar.gz").is_file(),
+    reason=f"SMAP/MSL archive not found under {SHARED_DATASETS}",
+)
 
 
 @needs_telemanom
-@pytest.mark.parametrize("name, channels, dims, train, test, ratio", [
-    ("smap", 53, 25, 135_183, 427_617, 0.1279),   # P-2 dropped; current label file
-    ("msl", 27, 55, 58_317, 73_729, 0.1053),
-])
+@pytest.mark.parametrize(
+    "name, channels, dims, train, test, ratio",
+    [
+        ("smap", 53, 25, 135_183, 427_617, 0.1279),  # P-2 dropped; current label file
+        ("msl", 27, 55, 58_317, 73_729, 0.1053),
+    ],
+)
 def test_smap_msl_all_channels_from_the_mirror(tmp_path, name, channels, dims, train, test, ratio):
     from tsad_models.data.datacard import write_datacard
 
@@ -178,8 +190,10 @@ def test_telemanom_archive_with_a_changed_member_is_refused(tmp_path):
         download_dataset(card, ["M-1"], tmp_path / "raw", str(tmp_path / "mirror"))
 
 
-@pytest.mark.skipif(not (SHARED_DATASETS / "NAB/labels/combined_windows.json").is_file(),
-                    reason=f"NAB not found under {SHARED_DATASETS}")
+@pytest.mark.skipif(
+    not (SHARED_DATASETS / "NAB/labels/combined_windows.json").is_file(),
+    reason=f"NAB not found under {SHARED_DATASETS}",
+)
 def test_nab_all_series_from_the_mirror(tmp_path):
     from tsad_models.data.datacard import write_datacard
 
@@ -194,7 +208,7 @@ def test_nab_all_series_from_the_mirror(tmp_path):
     summary = write_datacard(card, paths, tmp_path / "datacard.json")
     assert (summary["train_length"], summary["test_length"], summary["segments"]) == (54_800, 310_758, 107)
     aapl = load_entity(tmp_path / "realTweets.Twitter_volume_AAPL.npz")
-    assert aapl.meta["train_labelled_points"] == 397   # a window reaching into the probationary period
+    assert aapl.meta["train_labelled_points"] == 397  # a window reaching into the probationary period
 
 
 def test_psm_in_its_documented_layout(tmp_path):
@@ -205,7 +219,7 @@ def test_psm_in_its_documented_layout(tmp_path):
     rng = np.random.default_rng(0)
     columns = ["timestamp_(min)"] + [f"feature_{i}" for i in range(25)]
     train = pd.DataFrame(np.c_[np.arange(400), rng.random((400, 25))], columns=columns)
-    train.iloc[3, 5] = np.nan                               # PSM's training file has gaps
+    train.iloc[3, 5] = np.nan  # PSM's training file has gaps
     test = pd.DataFrame(np.c_[np.arange(400, 700), rng.random((300, 25))], columns=columns)
     labels = pd.DataFrame({"timestamp_(min)": np.arange(400, 700), "label": (np.arange(300) % 50 < 5).astype(int)})
     for name, frame in (("train", train), ("test", test), ("test_label", labels)):
@@ -233,7 +247,9 @@ def _small_hand_placed_card(tmp_path, name):
 @pytest.mark.parametrize("name", ["swat", "wadi"])
 def test_missing_hand_placed_files_say_where_to_get_them(tmp_path, name):
     card = load_card(REPO / "datasets", name)
-    with pytest.raises(DataError, match=r"missing\. .* request it at https://itrust\.sutd\.edu\.sg.*found there: nothing"):
+    with pytest.raises(
+        DataError, match=r"missing\. .* request it at https://itrust\.sutd\.edu\.sg.*found there: nothing"
+    ):
         preprocess_entity(card, name, tmp_path / "x.npz", raw_dir=tmp_path / "resources/raw")
     assert not (tmp_path / "x.npz").exists()
 
@@ -244,18 +260,25 @@ def test_swat_in_its_documented_layout(tmp_path):
     folder.mkdir(parents=True)
     rng = np.random.default_rng(0)
     sensors = [f"S{i}" for i in range(51)]
-    for file, rows, labels in (("SWaT_Dataset_Normal_v1.csv", 200, ["Normal"] * 200),
-                               ("SWaT_Dataset_Attack_v0.csv", 150, ["Normal"] * 100 + ["Attack"] * 30 + ["A ttack"] * 20)):
+    for file, rows, labels in (
+        ("SWaT_Dataset_Normal_v1.csv", 200, ["Normal"] * 200),
+        ("SWaT_Dataset_Attack_v0.csv", 150, ["Normal"] * 100 + ["Attack"] * 30 + ["A ttack"] * 20),
+    ):
         frame = pd.DataFrame(rng.random((rows, 51)), columns=sensors)
         frame.insert(0, " Timestamp", pd.date_range("2015-12-22", periods=rows, freq="s").astype(str))
         frame["Normal/Attack"] = labels
         with open(folder / file, "w") as handle:
-            handle.write(",".join([""] * 53) + "\n")          # the title line of the xlsx export
+            handle.write(",".join([""] * 53) + "\n")  # the title line of the xlsx export
             frame.to_csv(handle, index=False)
     stats = preprocess_entity(card, "swat", tmp_path / "swat.npz", raw_dir=tmp_path / "resources/raw")
-    assert (stats["channels"], stats["train_length"], stats["test_length"], stats["anomalous_points"]) == (51, 200, 150, 50)
+    assert (stats["channels"], stats["train_length"], stats["test_length"], stats["anomalous_points"]) == (
+        51,
+        200,
+        150,
+        50,
+    )
     text = (folder / "SWaT_Dataset_Attack_v0.csv").read_text().splitlines()
-    (folder / "SWaT_Dataset_Attack_v0.csv").write_text("\n".join(text[:-10]) + "\n")   # truncated
+    (folder / "SWaT_Dataset_Attack_v0.csv").write_text("\n".join(text[:-10]) + "\n")  # truncated
     with pytest.raises(DataError, match="140 rows, expected 150"):
         preprocess_entity(card, "swat", tmp_path / "swat2.npz", raw_dir=tmp_path / "resources/raw")
 
@@ -267,9 +290,12 @@ def test_wadi_in_its_documented_layout(tmp_path):
     rng = np.random.default_rng(0)
     sensors = [f"W{i}" for i in range(123)]
     empty = ["2_LS_001_AL", "2_LS_002_AL", "2_P_001_STATUS", "2_P_002_STATUS"]
-    for file, rows, label in (("WADI_14days_new.csv", 200, None), ("WADI_attackdataLABLE.csv", 150, "Attack LABLE (1:No Attack, -1:Attack)")):
+    for file, rows, label in (
+        ("WADI_14days_new.csv", 200, None),
+        ("WADI_attackdataLABLE.csv", 150, "Attack LABLE (1:No Attack, -1:Attack)"),
+    ):
         frame = pd.DataFrame(rng.random((rows, 123)), columns=sensors)
-        frame.iloc[5, 3] = np.nan                            # a gap: forward-filled
+        frame.iloc[5, 3] = np.nan  # a gap: forward-filled
         for column in empty:
             frame[column] = np.nan
         frame.insert(0, "Time", "10:00:00")
@@ -300,10 +326,12 @@ def test_ucr_archive_route_finds_series_by_id(tmp_path):
     raw = tmp_path / "raw/ucr2021"
     raw.mkdir(parents=True)
     with zipfile.ZipFile(raw / "UCR_TimeSeriesAnomalyDatasets2021.zip", "w") as z:
-        z.writestr("AnomalyDatasets_2021/UCR_Anomaly_FullData/007_UCR_Anomaly_toy_1000_2000_2050.txt",
-                   "\n".join(f"{v:.6f}" for v in values))
+        z.writestr(
+            "AnomalyDatasets_2021/UCR_Anomaly_FullData/007_UCR_Anomaly_toy_1000_2000_2050.txt",
+            "\n".join(f"{v:.6f}" for v in values),
+        )
     card = load_card(REPO / "datasets", "ucr2021")
-    record = download_dataset(card, ["007"], tmp_path / "raw", None)   # the archive is already there
+    record = download_dataset(card, ["007"], tmp_path / "raw", None)  # the archive is already there
     assert record["unpinned"] == ["UCR_TimeSeriesAnomalyDatasets2021.zip"]
     stats = preprocess_entity(card, "007", tmp_path / "7.npz", raw_dir=tmp_path / "raw")
     assert (stats["train_length"], stats["test_length"], stats["anomalous_points"]) == (1000, 2000, 50)
@@ -314,12 +342,16 @@ def test_ucr_archive_route_finds_series_by_id(tmp_path):
 
 # --- the source table ------------------------------------------------------------------------
 
+
 def test_every_source_in_the_table_imports_and_yields_a_source():
     for name, module in SOURCES.items():
         assert source_module(name) == module
         assert isinstance(get_source(name), Source), name
-    cards = [load_card(REPO / "datasets", p.stem) for p in sorted((REPO / "datasets").glob("*.yaml"))
-             if p.stem != "gutentag_suite"]                                  # a generator config, not a card
+    cards = [
+        load_card(REPO / "datasets", p.stem)
+        for p in sorted((REPO / "datasets").glob("*.yaml"))
+        if p.stem != "gutentag_suite"
+    ]  # a generator config, not a card
     assert {card.source for card in cards} <= set(SOURCES)
     assert get_source("smd").downloads and get_source("dsads").downloads and not get_source("gutentag").downloads
 
@@ -337,8 +369,9 @@ def test_the_source_table_is_only_a_table():
     assert isinstance(docstring, ast.Expr) and isinstance(docstring.value, ast.Constant)
     assert isinstance(table, ast.Assign) and [t.id for t in table.targets] == ["SOURCES"]
     assert isinstance(table.value, ast.Dict)
-    assert all(isinstance(node, ast.Constant) and isinstance(node.value, str)
-               for node in table.value.keys + table.value.values)
+    assert all(
+        isinstance(node, ast.Constant) and isinstance(node.value, str) for node in table.value.keys + table.value.values
+    )
 
 
 def test_source_modules_share_pieces_only_through_base():

@@ -68,7 +68,7 @@ def test_download_verifies_and_renames(server, tmp_path):
     dest = tmp_path / "data.bin"
     assert fetch(f"{server}/file", dest, PAYLOAD_SHA) == PAYLOAD_SHA
     assert dest.read_bytes() == PAYLOAD and sorted(p.name for p in tmp_path.iterdir()) == ["data.bin"]
-    fetch(f"{server}/file", dest, PAYLOAD_SHA)          # present and verified: no request
+    fetch(f"{server}/file", dest, PAYLOAD_SHA)  # present and verified: no request
     assert RangeHandler.ranges == [None]
 
 
@@ -127,11 +127,14 @@ def _file(name, data=b"x"):
     return info, data
 
 
-@pytest.mark.parametrize("bad, message", [
-    (_file("../escape.txt"), "escape the extraction folder"),
-    (_file("/etc/passwd"), "escape the extraction folder"),
-    (_file("a/../../escape.txt"), "escape the extraction folder"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (_file("../escape.txt"), "escape the extraction folder"),
+        (_file("/etc/passwd"), "escape the extraction folder"),
+        (_file("a/../../escape.txt"), "escape the extraction folder"),
+    ],
+)
 def test_archives_with_escaping_paths_are_refused(tmp_path, bad, message):
     archive = tmp_path / "a.tar.gz"
     _tar(archive, [_file("ok/inside.txt"), bad])
@@ -173,10 +176,11 @@ def test_zip_slip_is_refused_and_good_archives_extract(tmp_path):
 
 # --- errors by type: a checksum error is final, an unavailable route passes to the next ---------
 
+
 def test_a_checksum_error_from_a_mirror_folder_is_not_retried_from_the_url(server, tmp_path):
     mirror = tmp_path / "mirror"
     mirror.mkdir()
-    (mirror / "d.bin").write_bytes(PAYLOAD[:-1])                  # a truncated copy in the mirror
+    (mirror / "d.bin").write_bytes(PAYLOAD[:-1])  # a truncated copy in the mirror
     with pytest.raises(ChecksumError, match=r"d\.bin: sha256 mismatch"):
         fetch(f"{server}/file", tmp_path / "out/d.bin", PAYLOAD_SHA, mirror=str(mirror), key="d.bin")
     assert RangeHandler.ranges == [] and list((tmp_path / "out").iterdir()) == []
@@ -185,7 +189,7 @@ def test_a_checksum_error_from_a_mirror_folder_is_not_retried_from_the_url(serve
 def test_a_checksum_error_from_a_mirror_url_is_not_retried_from_the_url(server, tmp_path):
     with pytest.raises(ChecksumError):
         fetch(f"{server}/file", tmp_path / "d.bin", "0" * 64, mirror=server, key="file")
-    assert RangeHandler.ranges == [None]                          # the mirror's request only
+    assert RangeHandler.ranges == [None]  # the mirror's request only
 
 
 def test_unavailable_routes_are_their_own_error_type(tmp_path):
@@ -196,6 +200,7 @@ def test_unavailable_routes_are_their_own_error_type(tmp_path):
 
 
 # --- the one download routine, on declarations the tests make ---------------------------------
+
 
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
@@ -219,13 +224,16 @@ def _left_behind(base):
 
 def test_an_archive_member_that_fails_its_pin_refuses_them_all(tmp_path):
     _zip_of(tmp_path / "mirror/TOY/toy.zip", {"pkg/a.txt": b"a", "pkg/b.txt": b"changed"})
-    wanted = Wanted(folder="", members=[WantedFile("a.txt", _sha(b"a")), WantedFile("b.txt", _sha(b"b"))],
-                    archives=[Archive(name="toy.zip", key="TOY/toy.zip", root="pkg/")])
+    wanted = Wanted(
+        folder="",
+        members=[WantedFile("a.txt", _sha(b"a")), WantedFile("b.txt", _sha(b"b"))],
+        archives=[Archive(name="toy.zip", key="TOY/toy.zip", root="pkg/")],
+    )
     with pytest.raises(ChecksumError, match=r"b\.txt: sha256 mismatch for the file from .*toy\.zip"):
         download_wanted(_card(tmp_path), wanted, ["e"], tmp_path / "raw", str(tmp_path / "mirror"))
     base = tmp_path / "raw/toy"
-    assert not (base / "a.txt").exists() and not (base / "b.txt").exists()   # a.txt passed, yet is not placed
-    assert _left_behind(base) == []                                          # no staging folder, no journal
+    assert not (base / "a.txt").exists() and not (base / "b.txt").exists()  # a.txt passed, yet is not placed
+    assert _left_behind(base) == []  # no staging folder, no journal
 
 
 def test_the_record_lists_what_was_hashed_on_first_use(tmp_path):
@@ -233,19 +241,28 @@ def test_the_record_lists_what_was_hashed_on_first_use(tmp_path):
     (mirror / "TOY").mkdir(parents=True)
     (mirror / "TOY/pinned.csv").write_bytes(b"p")
     (mirror / "TOY/labels.csv").write_bytes(b"l")
-    _zip_of(mirror / "TOY/toy.zip", {"x/layout/marker.txt": b"", "x/layout/s1/a.txt": b"1", "x/layout/s1/b.txt": b"2",
-                                     "x/layout/s2/a.txt": b"3"})
+    _zip_of(
+        mirror / "TOY/toy.zip",
+        {"x/layout/marker.txt": b"", "x/layout/s1/a.txt": b"1", "x/layout/s1/b.txt": b"2", "x/layout/s2/a.txt": b"3"},
+    )
     wanted = Wanted(
         folder="data",
-        files=[WantedFile("pinned.csv", _sha(b"p"), key="TOY/pinned.csv"),
-               WantedFile("labels.csv", key="TOY/labels.csv")],
+        files=[
+            WantedFile("pinned.csv", _sha(b"p"), key="TOY/pinned.csv"),
+            WantedFile("labels.csv", key="TOY/labels.csv"),
+        ],
         members=[WantedFile("s1/*.txt", what="data for s1"), WantedFile("s2/a.txt", _sha(b"3"))],
         archives=[Archive(name="toy.zip", key="TOY/toy.zip", marker="marker.txt")],
     )
     record = download_wanted(_card(tmp_path), wanted, ["s1", "s2"], tmp_path / "raw", str(mirror))
-    assert record["unpinned"] == ["labels.csv", "toy.zip"]     # the archive stands for the files taken out of it
-    assert record["files"] == {"pinned.csv": _sha(b"p"), "labels.csv": _sha(b"l"), "s1/a.txt": _sha(b"1"),
-                               "s1/b.txt": _sha(b"2"), "s2/a.txt": _sha(b"3")}
+    assert record["unpinned"] == ["labels.csv", "toy.zip"]  # the archive stands for the files taken out of it
+    assert record["files"] == {
+        "pinned.csv": _sha(b"p"),
+        "labels.csv": _sha(b"l"),
+        "s1/a.txt": _sha(b"1"),
+        "s1/b.txt": _sha(b"2"),
+        "s2/a.txt": _sha(b"3"),
+    }
     assert record["archives"] == {"toy.zip": sha256_of(mirror / "TOY/toy.zip")}
     assert (tmp_path / "raw/toy/data/s1/b.txt").read_bytes() == b"2" and (tmp_path / "raw/toy/toy.zip").is_file()
     # a rerun keeps what is in place: no archive this time
@@ -281,14 +298,17 @@ def folder_server(tmp_path):
 def test_archives_are_tried_in_order_and_a_checksum_error_stops_them(folder_server, tmp_path):
     served, url = folder_server
     archive = _zip_of(served / "data.zip", {"data/train/a.npy": b"a"})
-    wanted = Wanted(folder="", members=[WantedFile("train/a.npy", _sha(b"a"))],
-                    archives=[Archive(name="mirrored.tar.gz", key="M/mirrored.tar.gz", sha256=_sha(b"pinned"),
-                                      root="M/"),
-                              Archive(name="data.zip", url=f"{url}/data.zip", sha256=sha256_of(archive),
-                                      root="data/")])
+    wanted = Wanted(
+        folder="",
+        members=[WantedFile("train/a.npy", _sha(b"a"))],
+        archives=[
+            Archive(name="mirrored.tar.gz", key="M/mirrored.tar.gz", sha256=_sha(b"pinned"), root="M/"),
+            Archive(name="data.zip", url=f"{url}/data.zip", sha256=sha256_of(archive), root="data/"),
+        ],
+    )
     mirror = tmp_path / "mirror"
     mirror.mkdir()
-    record = download_wanted(_card(tmp_path), wanted, ["a"], tmp_path / "raw", str(mirror))   # from the URL
+    record = download_wanted(_card(tmp_path), wanted, ["a"], tmp_path / "raw", str(mirror))  # from the URL
     assert record["archives"] == {"data.zip": sha256_of(archive)} and FolderHandler.asked == ["/data.zip"]
     assert (tmp_path / "raw/toy/train/a.npy").read_bytes() == b"a" and record["unpinned"] == []
     # the mirror's archive is there but is not the pinned one: final, the URL is not asked
@@ -300,12 +320,18 @@ def test_archives_are_tried_in_order_and_a_checksum_error_stops_them(folder_serv
 
 
 def test_no_route_names_the_missing_files_and_the_fixes(tmp_path):
-    wanted = Wanted(folder="", members=[WantedFile("train/a.npy"), WantedFile("train/b.npy")],
-                    archives=[Archive(name="toy.zip", key="TOY/toy.zip", unpacked="TOY/", marker="train")],
-                    origin="https://example.org/toy")
-    with pytest.raises(DataError, match=r"2 file\(s\) could not be obtained, first train/a\.npy \(toy\.zip: the mirror "
-                                        r"folder .* has no TOY/toy\.zip\).*Get them from https://example\.org/toy .*"
-                                        r"holding TOY/toy\.zip or TOY/\.\.\.train.*`entities`"):
+    wanted = Wanted(
+        folder="",
+        members=[WantedFile("train/a.npy"), WantedFile("train/b.npy")],
+        archives=[Archive(name="toy.zip", key="TOY/toy.zip", unpacked="TOY/", marker="train")],
+        origin="https://example.org/toy",
+    )
+    with pytest.raises(
+        DataError,
+        match=r"2 file\(s\) could not be obtained, first train/a\.npy \(toy\.zip: the mirror "
+        r"folder .* has no TOY/toy\.zip\).*Get them from https://example\.org/toy .*"
+        r"holding TOY/toy\.zip or TOY/\.\.\.train.*`entities`",
+    ):
         download_wanted(_card(tmp_path), wanted, ["a", "b"], tmp_path / "raw", str(tmp_path))
 
 
@@ -313,11 +339,12 @@ def test_a_placement_cut_short_is_undone_by_the_next_run(tmp_path):
     """A run killed while moving a subject's files into place left some of them: the journal
     names them, the next run removes them, and the pattern does not take half a set for all."""
     _zip_of(tmp_path / "mirror/TOY/toy.zip", {"s1/a.txt": b"1", "s1/b.txt": b"2"})
-    wanted = Wanted(folder="data", members=[WantedFile("s1/*.txt")],
-                    archives=[Archive(name="toy.zip", key="TOY/toy.zip")])
+    wanted = Wanted(
+        folder="data", members=[WantedFile("s1/*.txt")], archives=[Archive(name="toy.zip", key="TOY/toy.zip")]
+    )
     download_wanted(_card(tmp_path), wanted, ["s1"], tmp_path / "raw", str(tmp_path / "mirror"))
     base = tmp_path / "raw/toy"
-    (base / "data/s1/b.txt").unlink()                                    # not moved yet when the run was killed
+    (base / "data/s1/b.txt").unlink()  # not moved yet when the run was killed
     (base / ".placing").write_text("data/s1/a.txt\ndata/s1/b.txt\n")
     (base / ".staging-killed/extracted").mkdir(parents=True)
     record = download_wanted(_card(tmp_path), wanted, ["s1"], tmp_path / "raw", str(tmp_path / "mirror"))

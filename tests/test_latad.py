@@ -2,15 +2,26 @@ import numpy as np
 import pytest
 import torch
 
-from tsad_models.models.config import build_config
-from tsad_models.metrics.diagnosis import hit_rate
 from tsad_models.common.errors import ConfigError
+from tsad_models.metrics.diagnosis import hit_rate
+from tsad_models.models.config import build_config
 from tsad_models.models.latad import CausalBlock, FeatureGraphAttention, LATADModule, TemporalTransformer
 from tsad_models.models.registry import get_model_class, model_config_class
 from tsad_models.models.windows import sliding_windows
 
-SMALL = dict(window=32, step=4, epochs=2, d_model=16, n_heads=2, n_layers=1, tcn_channels=16, latent=16, eta=8,
-             batch_size=32, patience=0)
+SMALL = dict(
+    window=32,
+    step=4,
+    epochs=2,
+    d_model=16,
+    n_heads=2,
+    n_layers=1,
+    tcn_channels=16,
+    latent=16,
+    eta=8,
+    batch_size=32,
+    patience=0,
+)
 
 
 def config(**overrides):
@@ -61,7 +72,7 @@ def test_learnable_masks_change_during_training(series):
     assert all(torch.allclose(m, torch.ones_like(m), atol=0.8) for m in before)  # bias starts at 0
     model = detector(epochs=3).fit(fit, val)
     after = [g.mask(probe).detach() for g in model.network.generators]
-    assert any(not torch.allclose(a, b) for a, b in zip(after, before))
+    assert any(not torch.allclose(a, b) for a, b in zip(after, before, strict=True))
 
 
 def test_same_seed_same_scores_on_cpu(series):
@@ -71,12 +82,16 @@ def test_same_seed_same_scores_on_cpu(series):
     np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("flag, module_class", [
-    ("gat", FeatureGraphAttention), ("transformer", TemporalTransformer), ("tcn", CausalBlock)])
+@pytest.mark.parametrize(
+    "flag, module_class", [("gat", FeatureGraphAttention), ("transformer", TemporalTransformer), ("tcn", CausalBlock)]
+)
 def test_each_ablation_removes_its_module(flag, module_class):
     full = LATADModule(4, config())
     ablated = LATADModule(4, config(**{flag: False}))
-    count = lambda m: sum(p.numel() for p in m.parameters())
+
+    def count(module):
+        return sum(p.numel() for p in module.parameters())
+
     assert count(ablated) < count(full)
     assert not any(isinstance(m, module_class) for m in ablated.modules())
     calls = []
@@ -84,7 +99,7 @@ def test_each_ablation_removes_its_module(flag, module_class):
         if isinstance(m, module_class):
             m.register_forward_hook(lambda *args: calls.append(1))
     full(torch.zeros(2, 32, 4))
-    assert calls                      # the full model does call it
+    assert calls  # the full model does call it
     calls.clear()
     ablated(torch.zeros(2, 32, 4))
     assert not calls
@@ -108,10 +123,10 @@ def test_score_is_the_distance_to_the_nearest_training_centroid(series):
 
 def test_hit_rate_convention():
     attributions = np.zeros((10, 5))
-    attributions[2:4] = [0.9, 0.1, 0.8, 0.0, 0.7]       # ranking: 0, 2, 4, 1, 3
+    attributions[2:4] = [0.9, 0.1, 0.8, 0.0, 0.7]  # ranking: 0, 2, 4, 1, 3
     causes = [{"start": 2, "end": 4, "channels": [0, 1]}]
-    assert hit_rate(attributions, causes, 100) == pytest.approx(0.5)   # top 2 = {0, 2}: one of two
-    assert hit_rate(attributions, causes, 150) == pytest.approx(0.5)   # top 3 = {0, 2, 4}
+    assert hit_rate(attributions, causes, 100) == pytest.approx(0.5)  # top 2 = {0, 2}: one of two
+    assert hit_rate(attributions, causes, 150) == pytest.approx(0.5)  # top 3 = {0, 2, 4}
     causes = [{"start": 2, "end": 4, "channels": [0, 2]}]
     assert hit_rate(attributions, causes, 100) == 1.0
 
@@ -126,5 +141,5 @@ def test_numpy_kmeans_matches_scikit_learn_inertia():
     ours = kmeans(x, 5, seed=1)
     theirs = KMeans(n_clusters=5, n_init=10, random_state=1).fit(x)
     assert ours.inertia == pytest.approx(theirs.inertia_, rel=1e-6)
-    assert kmeans(x[:3], 10).centers.shape == (3, 6)          # fewer points than clusters
+    assert kmeans(x[:3], 10).centers.shape == (3, 6)  # fewer points than clusters
     np.testing.assert_array_equal(kmeans(x, 4, seed=2).centers, kmeans(x, 4, seed=2).centers)

@@ -22,7 +22,7 @@ ALLOWED = {
     "evaluate": {"common", "data", "metrics"},
     "leaderboard": {"common", "leaderboard"},
     "cli": {"common", "metrics"},
-    "": set(),                               # tsad_models/__init__.py
+    "": set(),  # tsad_models/__init__.py
 }
 
 
@@ -41,26 +41,37 @@ def import_graph() -> dict[str, set[str]]:
 
 def test_top_level_is_one_folder_per_stage():
     top = sorted(p.name for p in PACKAGE_DIR.iterdir() if p.name != "__pycache__" and not p.name.startswith("."))
-    assert top == ["__init__.py", "augment", "cli.py", "common", "data", "evaluate.py", "leaderboard", "metrics",
-                   "models"]
+    assert top == [
+        "__init__.py",
+        "augment",
+        "cli.py",
+        "common",
+        "data",
+        "evaluate.py",
+        "leaderboard",
+        "metrics",
+        "models",
+    ]
 
 
 @pytest.mark.parametrize("module", sorted(import_graph()))
 def test_imports_go_one_way(module):
     allowed = ALLOWED[stage(module)]
     wrong = sorted(m for m in import_graph()[module] if stage(m) not in allowed | {""})
-    assert not wrong, f"{module} ({stage(module) or 'package root'}) imports {wrong}; it may import only {sorted(allowed)}"
+    assert not wrong, (
+        f"{module} ({stage(module) or 'package root'}) imports {wrong}; it may import only {sorted(allowed)}"
+    )
 
 
 def test_no_import_cycles():
     graph = import_graph()
-    state: dict[str, int] = {}       # 1 = on the current path, 2 = done
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
 
     def visit(module, path):
         state[module] = 1
         for target in sorted(graph.get(module, ())):
             if state.get(target) == 1:
-                cycle = path[path.index(target):] + [target]
+                cycle = path[path.index(target) :] + [target]
                 raise AssertionError(f"import cycle: {' -> '.join(cycle)}")
             if target not in state:
                 visit(target, path + [target])
@@ -84,11 +95,11 @@ def _names(paths, code=CODE):
 def test_closure_follows_lazy_imports_and_skips_the_tables():
     latad = _names(CODE.closure(modules=("tsad_models.models.latad",)))
     assert {"tsad_models.augment", "tsad_models.models.trainer", "tsad_models.models.kmeans"} <= latad
-    assert "tsad_models.models" not in latad          # the table of contents
+    assert "tsad_models.models" not in latad  # the table of contents
     autoencoder = _names(CODE.closure(modules=("tsad_models.models.autoencoder",)))
     assert "tsad_models.augment" not in autoencoder and "tsad_models.models.trainer" in autoencoder
     evaluate = _names(CODE.closure(files=(REPO / "workflow/scripts/evaluate.py",)))
-    assert "tsad_models.metrics._kernels" in evaluate    # the C source of the compiled kernels
+    assert "tsad_models.metrics._kernels" in evaluate  # the C source of the compiled kernels
     assert not any(m.startswith("tsad_models.leaderboard") for m in evaluate if m)
 
 
@@ -98,13 +109,18 @@ def test_digest_changes_with_the_code_and_only_with_it(tmp_path):
     (package / "__init__.py").write_text("")
     (package / "sub" / "__init__.py").write_text("")
     (package / "sub" / "a.py").write_text("def f():\n    from . import b\n    return b.g()\n")
-    (package / "sub" / "b.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from . import c\n"
-                                          "def g():\n    return 1\n")
+    (package / "sub" / "b.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from . import c\ndef g():\n    return 1\n"
+    )
     (package / "sub" / "c.py").write_text("X = 1\n")
     code = PackageCode(package)
     before = code.digest(modules=("tsad_models.sub.a",))
     assert _names(code.closure(modules=("tsad_models.sub.a",)), code) == {
-        "tsad_models", "tsad_models.sub", "tsad_models.sub.a", "tsad_models.sub.b"}   # c: type-only import
+        "tsad_models",
+        "tsad_models.sub",
+        "tsad_models.sub.a",
+        "tsad_models.sub.b",
+    }  # c: type-only import
     (package / "sub" / "c.py").write_text("X = 2\n")
     assert PackageCode(package).digest(modules=("tsad_models.sub.a",)) == before
     (package / "sub" / "b.py").write_text(Path(package / "sub" / "b.py").read_text() + "# an edit\n")

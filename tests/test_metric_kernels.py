@@ -11,9 +11,9 @@ import sysconfig
 import numpy as np
 import pytest
 
+from tsad_models.common.labels import label_segments
 from tsad_models.metrics import kernels
 from tsad_models.metrics.affiliation import affiliation_counts
-from tsad_models.common.labels import label_segments
 from tsad_models.metrics.counts import segment_true_positives
 from tsad_models.metrics.panel import EntityScores, EvalSettings, evaluate, evaluate_entities
 from tsad_models.metrics.range_based import range_counts
@@ -29,7 +29,9 @@ def test_the_compiled_kernels_are_built_where_a_compiler_is(monkeypatch):
     if shutil.which(compiler) is None:
         pytest.skip(f"no C compiler ({compiler}): the NumPy engine is expected")
     assert kernels.compiled is not None, (
-        "tsad_models/metrics/_kernels is not built (or is stale) although a C compiler is present: run `pip install -e .`")
+        "tsad_models/metrics/_kernels is not built (or is stale) although a C compiler is present: "
+        "run `pip install -e .`"
+    )
     assert kernels.engine() == "c"
 
 
@@ -46,7 +48,7 @@ def _assert_same(reference, compiled, context):
         for key in reference:
             _assert_same(reference[key], compiled[key], (context, key))
     elif isinstance(reference, tuple):
-        for a, b in zip(reference, compiled):
+        for a, b in zip(reference, compiled, strict=True):
             _assert_same(a, b, context)
     elif isinstance(reference, float) and math.isnan(reference):
         assert math.isnan(compiled), context
@@ -70,7 +72,7 @@ def _thresholds(rng, scores):
     thresholds = np.unique(scores)
     choice = rng.random()
     if choice < 0.2:
-        thresholds = thresholds[len(thresholds) // 2:]        # some points below every threshold
+        thresholds = thresholds[len(thresholds) // 2 :]  # some points below every threshold
     elif choice < 0.35:
         thresholds = thresholds[:1]
     elif choice < 0.5:
@@ -86,9 +88,13 @@ def test_range_and_affiliation_kernels_equal_numpy_on_random_cases(monkeypatch):
         segments = label_segments(labels)
         thresholds = _thresholds(rng, scores)
         alpha_r, alpha_p = (0.0, 0.0) if case % 2 else (rng.random(), rng.random())
-        reference, compiled = _both_engines(monkeypatch, lambda: (
-            range_counts(scores, labels, segments, thresholds, alpha_r, alpha_p),
-            affiliation_counts(scores, segments, thresholds)))
+        reference, compiled = _both_engines(
+            monkeypatch,
+            lambda: (
+                range_counts(scores, labels, segments, thresholds, alpha_r, alpha_p),
+                affiliation_counts(scores, segments, thresholds),
+            ),
+        )
         _assert_same(reference, compiled, (case, scores.tolist(), labels.tolist(), thresholds.tolist()))
 
 
@@ -98,18 +104,22 @@ def test_score_table_and_pa_k_kernels_equal_numpy(monkeypatch):
     for case in range(400):
         scores, labels = _random_case(rng)
         if case % 7 == 0:
-            scores = np.where(scores == 0, -0.0, scores)            # -0.0 and 0.0 are one score
+            scores = np.where(scores == 0, -0.0, scores)  # -0.0 and 0.0 are one score
         if case % 11 == 0:
             scores = np.full_like(scores, 3.25)
         reference, compiled = _both_engines(monkeypatch, lambda: score_table(scores, labels))
         for field in ("distinct", "total", "positive", "ranks"):
-            np.testing.assert_array_equal(getattr(compiled, field), getattr(reference, field), err_msg=f"{case} {field}")
+            np.testing.assert_array_equal(
+                getattr(compiled, field), getattr(reference, field), err_msg=f"{case} {field}"
+            )
         segments = label_segments(labels)
         lengths = segments[:, 1] - segments[:, 0]
         positive_ranks = rng.integers(-1, 6, int(labels.sum()))
         begin, end = sorted(rng.integers(0, 7, 2))
         end = max(end, begin + 1)
-        reference, compiled = _both_engines(monkeypatch, lambda: segment_true_positives(positive_ranks, lengths, begin, end))
+        reference, compiled = _both_engines(
+            monkeypatch, lambda: segment_true_positives(positive_ranks, lengths, begin, end)
+        )
         np.testing.assert_array_equal(compiled[0], reference[0])
         np.testing.assert_array_equal(compiled[1], reference[1])
 
@@ -120,8 +130,11 @@ def test_score_table_on_a_long_series(monkeypatch, scores_kind):
     """Long enough for the bucketed lookup's batches, its large buckets and its skewed inputs."""
     rng = np.random.default_rng(5)
     n = 200_000
-    scores = {"continuous": rng.random(n), "few levels": rng.integers(0, 7, n) * 0.1,
-              "skewed": np.exp(rng.normal(0, 12, n)) * rng.choice([-1, 1], n)}[scores_kind]
+    scores = {
+        "continuous": rng.random(n),
+        "few levels": rng.integers(0, 7, n) * 0.1,
+        "skewed": np.exp(rng.normal(0, 12, n)) * rng.choice([-1, 1], n),
+    }[scores_kind]
     labels = (rng.random(n) < 0.02).astype(np.int8)
     reference, compiled = _both_engines(monkeypatch, lambda: score_table(scores, labels))
     for field in ("distinct", "total", "positive", "ranks"):
@@ -132,7 +145,7 @@ def _series(seed, n, ties):
     rng = np.random.default_rng(seed)
     labels = np.zeros(n, dtype=np.int8)
     for start in rng.choice(n - 60, 12, replace=False):
-        labels[start:start + int(rng.integers(1, 60))] = 1
+        labels[start : start + int(rng.integers(1, 60))] = 1
     scores = rng.random(n) + labels * rng.random(n)
     if ties:
         scores = np.round(scores, 2)

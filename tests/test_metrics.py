@@ -6,9 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from tsad_models.metrics.panel import evaluate, evaluate_entities
 from tsad_models.metrics.counts import counts_at_thresholds, f1_from_counts
-from tsad_models.metrics.panel import EntityScores, EvalSettings
+from tsad_models.metrics.panel import EntityScores, EvalSettings, evaluate, evaluate_entities
 
 from . import metrics_reference as ref
 
@@ -71,7 +70,9 @@ def test_agreement_with_tadpak_on_random_cases():
             for i, t in enumerate(thresholds):
                 # tadpak flags scores > thres; ours flags scores >= t: pass the next float below t
                 reference = ref.f1(pak(scores, labels, np.nextafter(t, -np.inf), k=k), labels)
-                assert f1_from_counts(counts.tp_k[k, i], counts.fp[i], counts.n_pos) == pytest.approx(reference, abs=1e-12)
+                assert f1_from_counts(counts.tp_k[k, i], counts.fp[i], counts.n_pos) == pytest.approx(
+                    reference, abs=1e-12
+                )
                 checked += 1
     assert checked > 4_000
 
@@ -85,12 +86,12 @@ def test_tadpak_float_rounding_differs_from_the_exact_rule():
     labels = np.zeros(200, np.int8)
     labels[50:150] = 1
     scores = np.zeros(200)
-    scores[50:79] = 1.0                          # 29 of 100 points flagged
+    scores[50:79] = 1.0  # 29 of 100 points flagged
     credited_by_tadpak = pak(scores, labels, 0.5, k=29)[50:150].all()
     counts = counts_at_thresholds(scores, labels, np.array([1.0]))
-    assert credited_by_tadpak                    # tadpak's rounding
-    assert counts.tp_k[29, 0] == 29              # exact: not credited, 29 true positives
-    assert counts.tp_k[28, 0] == 100             # 29 > 28 %: credited
+    assert credited_by_tadpak  # tadpak's rounding
+    assert counts.tp_k[29, 0] == 29  # exact: not credited, 29 true positives
+    assert counts.tp_k[28, 0] == 100  # 29 > 28 %: credited
 
 
 def test_no_anomaly_gives_nan_with_a_reason_not_zero():
@@ -108,11 +109,14 @@ def test_all_points_anomalous_and_constant_scores():
     assert constant["auc_roc"] == 0.5
 
 
-@pytest.mark.parametrize("scores, labels, message", [
-    (np.array([0.1, np.nan, 0.3]), np.array([0, 1, 0]), "NaN/inf"),
-    (np.array([0.1, np.inf, 0.3]), np.array([0, 1, 0]), "NaN/inf"),
-    (np.array([0.1, 0.2]), np.array([0, 1, 0]), "2 values but labels has 3"),
-])
+@pytest.mark.parametrize(
+    "scores, labels, message",
+    [
+        (np.array([0.1, np.nan, 0.3]), np.array([0, 1, 0]), "NaN/inf"),
+        (np.array([0.1, np.inf, 0.3]), np.array([0, 1, 0]), "NaN/inf"),
+        (np.array([0.1, 0.2]), np.array([0, 1, 0]), "2 values but labels has 3"),
+    ],
+)
 def test_bad_scores_are_errors(scores, labels, message):
     with pytest.raises(ValueError, match=message):
         evaluate(scores, labels)
@@ -125,8 +129,8 @@ def test_label_free_thresholds_never_read_test_labels():
         labels = (rng.random(500) < 0.1).astype(np.int8)
         pieces.append((name, rng.random(500) + labels, labels, rng.random(200)))
     settings_ = EvalSettings(protocols=("val-quantile", "pot"), val_quantile=0.95, pot_level=0.9)
-    first = evaluate_entities([EntityScores(n, s, l, v) for n, s, l, v in pieces], settings_)
-    shuffled = evaluate_entities([EntityScores(n, s, rng.permutation(l), v) for n, s, l, v in pieces], settings_)
+    first = evaluate_entities([EntityScores(n, s, y, v) for n, s, y, v in pieces], settings_)
+    shuffled = evaluate_entities([EntityScores(n, s, rng.permutation(y), v) for n, s, y, v in pieces], settings_)
     assert first["aggregate"]["thresholds"] == shuffled["aggregate"]["thresholds"]
     assert not math.isnan(first["aggregate"]["thresholds"]["pot"]["a"])
     assert first["aggregate"]["thresholds"]["val-quantile"]["a"] == pytest.approx(np.quantile(pieces[0][3], 0.95))
@@ -139,8 +143,9 @@ def test_entities_aggregate_by_adding_counts():
     a_labels = np.array([0, 1, 1, 0, 0, 0, 1, 0], np.int8)
     b_labels = np.array([0, 0, 1, 1, 1, 0, 0, 0], np.int8)
     a, b = rng.integers(0, 5, 8) / 4, rng.integers(0, 5, 8) / 4
-    result = evaluate_entities([EntityScores("a", a, a_labels), EntityScores("b", b, b_labels)],
-                               EvalSettings(protocols=("oracle",)))
+    result = evaluate_entities(
+        [EntityScores("a", a, a_labels), EntityScores("b", b, b_labels)], EvalSettings(protocols=("oracle",))
+    )
     expected = ref.brute_force_oracle(np.concatenate([a, b]), np.concatenate([a_labels, b_labels]))
     for name, value in expected.items():
         assert result["aggregate"]["metrics"][f"{name}@oracle"] == pytest.approx(value, abs=1e-12)
@@ -152,7 +157,7 @@ def test_random_scores_look_strong_under_point_adjustment():
     rng = np.random.default_rng(0)
     labels = np.zeros(10_000, np.int8)
     for start in range(500, 10_000, 1000):
-        labels[start:start + 100] = 1
+        labels[start : start + 100] = 1
     result = evaluate(rng.random(10_000), labels)
     assert result["f1_pa@oracle"] > 0.8 and result["f1@oracle"] < 0.25
 
@@ -166,7 +171,9 @@ def test_range_metrics_at_every_threshold_equal_the_definition(series, alpha_r, 
     if labels.sum() == 0:
         return
     thresholds = np.unique(scores)
-    precision, recall, _ = range_scores(range_counts(scores, labels, ref.np.array(ref.segments(labels)), thresholds, alpha_r, alpha_p))
+    precision, recall, _ = range_scores(
+        range_counts(scores, labels, ref.np.array(ref.segments(labels)), thresholds, alpha_r, alpha_p)
+    )
     for i, t in enumerate(thresholds):
         p, r = ref.range_precision_recall(scores >= t, labels, alpha_r, alpha_p)
         assert precision[i] == pytest.approx(p, abs=1e-12) and recall[i] == pytest.approx(r, abs=1e-12)
@@ -180,11 +187,15 @@ def test_every_fixed_threshold_protocol_equals_the_definition(series, q):
         return
     val = np.linspace(0, 3, 11)
     result = evaluate(scores, labels, val, EvalSettings(protocols=("val-quantile", "prior-ratio"), val_quantile=q))
-    for protocol, t in (("val-quantile", np.quantile(val, q)),
-                        ("prior-ratio", np.percentile(np.concatenate([val, scores]), 100 - 100 * labels.mean()))):
+    for protocol, t in (
+        ("val-quantile", np.quantile(val, q)),
+        ("prior-ratio", np.percentile(np.concatenate([val, scores]), 100 - 100 * labels.mean())),
+    ):
         predictions = scores >= t
         assert result[f"f1@{protocol}"] == pytest.approx(ref.f1(predictions, labels), abs=1e-12)
-        assert result[f"f1_pa@{protocol}"] == pytest.approx(ref.f1(ref.pa_k_predictions(predictions, labels, 0), labels), abs=1e-12)
+        assert result[f"f1_pa@{protocol}"] == pytest.approx(
+            ref.f1(ref.pa_k_predictions(predictions, labels, 0), labels), abs=1e-12
+        )
         assert result[f"event_f1@{protocol}"] == pytest.approx(ref.event_f1(predictions, labels), abs=1e-12)
         p, r = ref.range_precision_recall(predictions, labels)
         assert result[f"range_f1@{protocol}"] == pytest.approx(ref.harmonic(p, r), abs=1e-12)
@@ -208,8 +219,10 @@ def test_pot_threshold_matches_the_gpd_quantile():
 
 
 def test_pot_with_too_few_exceedances_is_nan_with_a_reason():
-    result = evaluate_entities([EntityScores("e", np.arange(20.0), np.r_[np.zeros(15), np.ones(5)], np.arange(30.0))],
-                               EvalSettings(protocols=("pot",), pot_level=0.98))
+    result = evaluate_entities(
+        [EntityScores("e", np.arange(20.0), np.r_[np.zeros(15), np.ones(5)], np.arange(30.0))],
+        EvalSettings(protocols=("pot",), pot_level=0.98),
+    )
     assert math.isnan(result["aggregate"]["metrics"]["f1@pot"])
     assert "validation scores above the 0.98 quantile" in result["aggregate"]["notes"]["f1@pot"]
 
@@ -221,8 +234,12 @@ def test_prior_ratio_is_tagged_and_reads_labels():
 
     assert "prior-ratio" not in LABEL_FREE
     scores = np.arange(100.0)
-    assert prior_ratio_threshold(np.zeros(0), scores, np.r_[np.zeros(90), np.ones(10)]) == pytest.approx(np.percentile(scores, 90))
-    assert prior_ratio_threshold(np.zeros(0), scores, np.r_[np.zeros(99), np.ones(1)]) == pytest.approx(np.percentile(scores, 99))
+    assert prior_ratio_threshold(np.zeros(0), scores, np.r_[np.zeros(90), np.ones(10)]) == pytest.approx(
+        np.percentile(scores, 90)
+    )
+    assert prior_ratio_threshold(np.zeros(0), scores, np.r_[np.zeros(99), np.ones(1)]) == pytest.approx(
+        np.percentile(scores, 99)
+    )
 
 
 def test_without_validation_scores_only_oracle_is_reported():
@@ -233,8 +250,8 @@ def test_without_validation_scores_only_oracle_is_reported():
 
 def test_affiliation_at_every_threshold_equals_numerical_integration():
     """Our exact piecewise-linear integrals against a brute-force grid integration of the definition."""
-    from tsad_models.metrics.affiliation import affiliation_counts, affiliation_scores
     from tsad_models.common.labels import label_segments
+    from tsad_models.metrics.affiliation import affiliation_counts, affiliation_scores
 
     rng = np.random.default_rng(3)
     for _ in range(12):
@@ -295,8 +312,20 @@ def _nearest_smaller_by_stack(values, or_equal=False):
     return left, right
 
 
-@pytest.mark.parametrize("pattern", ["random", "ties", "random walk", "long ramp then a dip", "repeated ramps",
-                                     "sawtooth", "decreasing", "constant", "smoothed"])
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "random",
+        "ties",
+        "random walk",
+        "long ramp then a dip",
+        "repeated ramps",
+        "sawtooth",
+        "decreasing",
+        "constant",
+        "smoothed",
+    ],
+)
 def test_nearest_smaller_matches_the_stack_algorithm(pattern):
     """Pointer jumping, and its sparse-table finish for the indices that walk long monotone runs."""
     from tsad_models.metrics.range_based import _nearest_smaller_left, nearest_smaller
@@ -304,15 +333,22 @@ def test_nearest_smaller_matches_the_stack_algorithm(pattern):
     rng = np.random.default_rng(7)
     n = 5_000
     values = {
-        "random": rng.integers(0, n, n), "ties": rng.integers(0, 4, n), "random walk": np.cumsum(rng.normal(size=n)),
-        "long ramp then a dip": np.r_[np.arange(n - 1), -1], "repeated ramps": np.tile(np.r_[np.arange(499), -1], n // 500),
-        "sawtooth": np.tile(np.arange(250)[::-1], n // 250), "decreasing": np.arange(n)[::-1].copy(),
-        "constant": np.zeros(n), "smoothed": np.convolve(rng.random(n + 49), np.ones(50) / 50, "valid"),
+        "random": rng.integers(0, n, n),
+        "ties": rng.integers(0, 4, n),
+        "random walk": np.cumsum(rng.normal(size=n)),
+        "long ramp then a dip": np.r_[np.arange(n - 1), -1],
+        "repeated ramps": np.tile(np.r_[np.arange(499), -1], n // 500),
+        "sawtooth": np.tile(np.arange(250)[::-1], n // 250),
+        "decreasing": np.arange(n)[::-1].copy(),
+        "constant": np.zeros(n),
+        "smoothed": np.convolve(rng.random(n + 49), np.ones(50) / 50, "valid"),
     }[pattern]
     left, right = nearest_smaller(values)
     expected_left, expected_right = _nearest_smaller_by_stack(values)
     assert np.array_equal(left, expected_left) and np.array_equal(right, expected_right)
-    assert np.array_equal(_nearest_smaller_left(values, or_equal=True), _nearest_smaller_by_stack(values, or_equal=True)[0])
+    assert np.array_equal(
+        _nearest_smaller_left(values, or_equal=True), _nearest_smaller_by_stack(values, or_equal=True)[0]
+    )
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -326,8 +362,8 @@ def test_vus_over_all_widths_at_once_equals_the_per_width_loop(seed):
     labels = np.zeros(n, dtype=np.int8)
     for _ in range(int(rng.integers(1, 8))):
         start = int(rng.integers(0, n))
-        labels[start:start + int(rng.integers(1, 12))] = 1
-    labels[: int(rng.integers(0, 3))] = 1            # sometimes a segment at the start
+        labels[start : start + int(rng.integers(1, 12))] = 1
+    labels[: int(rng.integers(0, 3))] = 1  # sometimes a segment at the start
     scores = rng.integers(0, 30, n) / 7 if seed % 2 else rng.random(n)
     segments = label_segments(labels)
     for window, n_thresholds in ((0, 250), (7, 250), (30, None), (100, 40)):

@@ -23,9 +23,23 @@ SMALL = {
     "knn": {"settings": {}, "stochastic": False},
     "iforest": {"settings": {}, "stochastic": True},
     "autoencoder": {"settings": {"epochs": 2, "window": 16, "hidden": 16, "latent": 4}, "stochastic": True},
-    "latad": {"settings": {"window": 16, "step": 4, "eta": 4, "epochs": 2, "d_model": 8, "n_heads": 2, "n_layers": 1,
-                           "tcn_channels": 8, "tcn_levels": 2, "latent": 8, "n_generators": 2, "batch_size": 32},
-              "stochastic": True},
+    "latad": {
+        "settings": {
+            "window": 16,
+            "step": 4,
+            "eta": 4,
+            "epochs": 2,
+            "d_model": 8,
+            "n_heads": 2,
+            "n_layers": 1,
+            "tcn_channels": 8,
+            "tcn_levels": 2,
+            "latent": 8,
+            "n_generators": 2,
+            "batch_size": 32,
+        },
+        "stochastic": True,
+    },
 }
 # The registry as collected, before any test registers a model of its own.
 MODELS = list_models()
@@ -42,8 +56,8 @@ def series():
     rng = np.random.default_rng(0)
     t = np.arange(600)
     train = np.stack([np.sin(t / 10), np.cos(t / 7), 0.1 * rng.standard_normal(600)], axis=1)
-    test = train[:437].copy()            # a length that is no multiple of any window or step
-    test[300:320, 0] += 4.0              # an obvious level shift
+    test = train[:437].copy()  # a length that is no multiple of any window or step
+    test[300:320, 0] += 4.0  # an obvious level shift
     return train[:480], train[480:], test
 
 
@@ -138,8 +152,17 @@ def test_split_train_takes_the_tail_as_validation():
 
 def test_fit_and_score_writes_scores_and_resolved_config(processed_ucr135, tmp_path):
     config = build_config(model_config_class("pca"), {"window": 8}, "pca")
-    info = fit_and_score(entity_path=processed_ucr135, model="pca", model_config=config, seed=0, device="cpu",
-                         val_fraction=0.2, scores_path=tmp_path / "s.npz", info_path=tmp_path / "s.json", progress=False)
+    info = fit_and_score(
+        entity_path=processed_ucr135,
+        model="pca",
+        model_config=config,
+        seed=0,
+        device="cpu",
+        val_fraction=0.2,
+        scores_path=tmp_path / "s.npz",
+        info_path=tmp_path / "s.json",
+        progress=False,
+    )
     entity = load_entity(processed_ucr135)
     with np.load(tmp_path / "s.npz") as data:
         assert data["test"].shape == (len(entity.test),)
@@ -153,11 +176,21 @@ def test_fit_is_given_the_training_split_only(processed_ucr135, tmp_path, monkey
     seen = []
     cls = get_model_class("random")
     original = cls.fit
-    monkeypatch.setattr(cls, "fit", lambda self, train, val=None: seen.append((train, val)) or original(self, train, val))
+    monkeypatch.setattr(
+        cls, "fit", lambda self, train, val=None: seen.append((train, val)) or original(self, train, val)
+    )
     config = build_config(model_config_class("random"), {}, "random")
-    fit_and_score(entity_path=processed_ucr135, model="random", model_config=config, seed=0, device="cpu",
-                  val_fraction=0.2, scores_path=tmp_path / "s.npz", info_path=tmp_path / "s.json")
-    (train, val), = seen
+    fit_and_score(
+        entity_path=processed_ucr135,
+        model="random",
+        model_config=config,
+        seed=0,
+        device="cpu",
+        val_fraction=0.2,
+        scores_path=tmp_path / "s.npz",
+        info_path=tmp_path / "s.json",
+    )
+    ((train, val),) = seen
     np.testing.assert_array_equal(np.concatenate([train, val]), entity.train)
     assert len(val) == 240
 
@@ -167,8 +200,16 @@ def test_a_model_returning_the_wrong_shape_is_refused(processed_ucr135, tmp_path
     cls = get_model_class("random")
     monkeypatch.setattr(cls, "score", lambda self, series: np.zeros(len(series) - 1))
     with pytest.raises(DataError, match="one score per timestamp"):
-        fit_and_score(entity_path=processed_ucr135, model="random", model_config=config, seed=0, device="cpu",
-                      val_fraction=0.2, scores_path=tmp_path / "s.npz", info_path=tmp_path / "s.json")
+        fit_and_score(
+            entity_path=processed_ucr135,
+            model="random",
+            model_config=config,
+            seed=0,
+            device="cpu",
+            val_fraction=0.2,
+            scores_path=tmp_path / "s.npz",
+            info_path=tmp_path / "s.json",
+        )
     assert not list(tmp_path.iterdir())
 
 

@@ -30,7 +30,9 @@ def inputs():
 @pytest.mark.parametrize("case", CASES)
 def test_threshold_free_metrics_equal_tsb_ad(case, inputs):
     reference = OUTPUTS[case]
-    ours = evaluate(inputs[f"{case}_scores"], inputs[f"{case}_labels"], settings=EvalSettings(vus_window=reference["window"]))
+    ours = evaluate(
+        inputs[f"{case}_scores"], inputs[f"{case}_labels"], settings=EvalSettings(vus_window=reference["window"])
+    )
     theirs = reference["tsb_ad_get_metrics"]
     assert ours["auc_roc"] == pytest.approx(theirs["AUC-ROC"], abs=TOLERANCE)
     assert ours["auc_pr"] == pytest.approx(theirs["AUC-PR"], abs=TOLERANCE)
@@ -52,8 +54,9 @@ def test_metrics_at_a_fixed_threshold_equal_the_references(case, inputs):
     assert ours["affiliation_f1"] == pytest.approx(theirs["Affiliation-F"], abs=TOLERANCE)
     assert ours["range_precision"] == pytest.approx(reference["prts"]["precision"], abs=TOLERANCE)
     assert ours["range_recall"] == pytest.approx(reference["prts"]["recall"], abs=TOLERANCE)
-    with_existence = evaluate_at_threshold(scores, labels, reference["threshold"],
-                                           EvalSettings(range_alpha_recall=0.2, range_alpha_precision=0.2))
+    with_existence = evaluate_at_threshold(
+        scores, labels, reference["threshold"], EvalSettings(range_alpha_recall=0.2, range_alpha_precision=0.2)
+    )
     assert with_existence["range_precision"] == pytest.approx(reference["prts"]["precision_alpha0.2"], abs=TOLERANCE)
     assert with_existence["range_recall"] == pytest.approx(reference["prts"]["recall_alpha0.2"], abs=TOLERANCE)
 
@@ -64,10 +67,16 @@ def test_exact_oracle_is_never_below_tsb_ad_grid_search(case, inputs):
     point-wise F1 denominator; our oracle is exact over every distinct score, so it can only
     be higher (by at most the grid's loss, plus the 1e-5 term for F1)."""
     reference = OUTPUTS[case]
-    ours = evaluate(inputs[f"{case}_scores"], inputs[f"{case}_labels"], settings=EvalSettings(vus_window=reference["window"]))
+    ours = evaluate(
+        inputs[f"{case}_scores"], inputs[f"{case}_labels"], settings=EvalSettings(vus_window=reference["window"])
+    )
     theirs = reference["tsb_ad_get_metrics"]
-    for key, their_key in (("f1@oracle", "Standard-F1"), ("f1_pa@oracle", "PA-F1"),
-                           ("event_f1@oracle", "Event-based-F1"), ("affiliation_f1@oracle", "Affiliation-F")):
+    for key, their_key in (
+        ("f1@oracle", "Standard-F1"),
+        ("f1_pa@oracle", "PA-F1"),
+        ("event_f1@oracle", "Event-based-F1"),
+        ("affiliation_f1@oracle", "Affiliation-F"),
+    ):
         assert ours[key] >= theirs[their_key] - 1e-12, key
     assert ours["f1@oracle"] - theirs["Standard-F1"] < 1e-4
 
@@ -77,6 +86,7 @@ def test_tsb_ad_range_f1_is_a_different_convention(inputs):
     defaults (cardinality one, alpha 0), so the two disagree where a true segment meets
     several predicted runs."""
     reference = OUTPUTS["long"]
-    ours = evaluate_at_threshold(inputs["long_scores"], inputs["long_labels"], reference["threshold"],
-                                 EvalSettings(range_alpha_recall=0.2))
+    ours = evaluate_at_threshold(
+        inputs["long_scores"], inputs["long_labels"], reference["threshold"], EvalSettings(range_alpha_recall=0.2)
+    )
     assert abs(ours["range_f1"] - reference["tsb_ad_get_metrics_pred"]["R-based-F1"]) > 0.01

@@ -2,10 +2,17 @@ from dataclasses import dataclass
 
 import pytest
 
+from tsad_models.common.errors import ConfigError
 from tsad_models.models.base import Detector
 from tsad_models.models.config import build_config
-from tsad_models.common.errors import ConfigError
-from tsad_models.models.registry import get_model_class, list_models, load_model_files, model_config_class, register_model, user_model_file
+from tsad_models.models.registry import (
+    get_model_class,
+    list_models,
+    load_model_files,
+    model_config_class,
+    register_model,
+    user_model_file,
+)
 from tsad_models.models.variants import check_models
 
 
@@ -19,6 +26,7 @@ def test_registry_refuses_a_duplicate_name():
         pass
 
     with pytest.raises(ValueError, match="belongs to the built-in model"):
+
         @register_model("pca", config=Cfg)
         class Other(Detector):
             def fit(self, train, val=None):
@@ -36,6 +44,7 @@ def test_registry_refuses_a_duplicate_name():
             return series[:, 0]
 
     with pytest.raises(ValueError, match="already registered"):
+
         @register_model("twice_for_test", config=Cfg)
         class Other(Detector):
             def fit(self, train, val=None):
@@ -105,7 +114,9 @@ def test_a_builtin_model_is_imported_only_when_asked_for():
     import subprocess
     import sys
 
-    code = ("import sys; from tsad_models.models.registry import get_model_class, list_models; "
-            "assert 'latad' in list_models(); get_model_class('pca'); print('torch' in sys.modules)")
+    code = (
+        "import sys; from tsad_models.models.registry import get_model_class, list_models; "
+        "assert 'latad' in list_models(); get_model_class('pca'); print('torch' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -80,7 +80,7 @@ def test_two_optimizers_epoch_weights_and_a_scheduler(series):
 
     detector = TwoDecoders(TwoConfig(), seed=0, device="cpu", progress=False)
     detector.setup(2)
-    before = copy.deepcopy(detector.network)    # the initial weights fit() starts from (same seed)
+    before = copy.deepcopy(detector.network)  # the initial weights fit() starts from (same seed)
     detector.fit(series[:300], series[300:])
     history = detector.fit_info["history"]
     assert set(history["train_parts"]) == {"first", "second", "loss"}
@@ -147,9 +147,9 @@ def test_position_and_last_point_scores_land_on_their_timestamps(cls, series):
     test = series[:101]
     scores = detector.score(test)
     assert scores.shape == (101,)
-    if cls is PerPosition:   # every window agrees on each point: the mean is the point's own value
+    if cls is PerPosition:  # every window agrees on each point: the mean is the point's own value
         np.testing.assert_allclose(scores, np.abs(test[:, 0]), rtol=1e-6, atol=1e-7)
-    else:                    # a point ending a window gets its own value
+    else:  # a point ending a window gets its own value
         ends = np.arange(7, 101, 3)
         np.testing.assert_allclose(scores[ends], np.abs(test[ends, 0]), rtol=1e-6, atol=1e-7)
 

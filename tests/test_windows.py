@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tsad_models.common.errors import DataError
-from tsad_models.models.windows import sliding_windows, scores_to_timestamps, window_starts
+from tsad_models.models.windows import scores_to_timestamps, sliding_windows, window_starts
 
 
 @settings(max_examples=200, deadline=None)
@@ -19,12 +19,13 @@ def test_timestamp_score_is_the_mean_of_covering_windows(n, window, step, data):
             window_starts(n, window, step)
         return
     starts = window_starts(n, window, step)
-    assert starts[0] == 0 and starts[-1] + window == n          # first and last points covered
+    assert starts[0] == 0 and starts[-1] + window == n  # first and last points covered
     assert np.all(np.diff(starts) > 0)
     scores = np.array(data.draw(st.lists(st.floats(-1e3, 1e3), min_size=len(starts), max_size=len(starts))))
     mapped = scores_to_timestamps(scores, n, window, step, "window")
-    positions = np.array(data.draw(st.lists(st.floats(-1e3, 1e3), min_size=len(starts) * window,
-                                            max_size=len(starts) * window))).reshape(len(starts), window)
+    positions = np.array(
+        data.draw(st.lists(st.floats(-1e3, 1e3), min_size=len(starts) * window, max_size=len(starts) * window))
+    ).reshape(len(starts), window)
     by_position = scores_to_timestamps(positions, n, window, step, "position")
     by_last = scores_to_timestamps(scores, n, window, step, "last")
     for t in range(n):
@@ -33,7 +34,9 @@ def test_timestamp_score_is_the_mean_of_covering_windows(n, window, step, data):
         # window: the mean of the covering windows' scores
         assert mapped[t] == pytest.approx(np.mean(scores[covering]), rel=1e-9, abs=1e-9)
         # position: the mean of what each covering window says about t's own position
-        assert by_position[t] == pytest.approx(np.mean([positions[i, t - starts[i]] for i in covering]), rel=1e-9, abs=1e-9)
+        assert by_position[t] == pytest.approx(
+            np.mean([positions[i, t - starts[i]] for i in covering]), rel=1e-9, abs=1e-9
+        )
         # last: the score of the first window ending at or after t (it covers t)
         first = min(i for i, start in enumerate(starts) if start + window - 1 >= t)
         assert first in covering and by_last[t] == scores[first]
@@ -41,16 +44,16 @@ def test_timestamp_score_is_the_mean_of_covering_windows(n, window, step, data):
 
 def test_sliding_windows_shape_and_content():
     series = np.arange(20, dtype=float).reshape(10, 2)
-    windows = sliding_windows(series, 4, 3)                # starts 0, 3, 6 (the last ends at 10)
+    windows = sliding_windows(series, 4, 3)  # starts 0, 3, 6 (the last ends at 10)
     assert windows.shape == (3, 4, 2)
     np.testing.assert_array_equal(windows[1], series[3:7])
     np.testing.assert_array_equal(windows[-1], series[6:10])
-    tail = sliding_windows(series[:9], 4, 3)               # starts 0, 3 and a tail window at 5
+    tail = sliding_windows(series[:9], 4, 3)  # starts 0, 3 and a tail window at 5
     np.testing.assert_array_equal(tail[-1], series[5:9])
 
 
 def test_last_point_scores_with_step_one_belong_to_the_window_ending_there():
-    scores = np.arange(7, dtype=float)                      # 7 windows of 4 over 10 points, window i ends at i + 3
+    scores = np.arange(7, dtype=float)  # 7 windows of 4 over 10 points, window i ends at i + 3
     mapped = scores_to_timestamps(scores, 10, 4, 1, "last")
     np.testing.assert_array_equal(mapped, [0, 0, 0, 0, 1, 2, 3, 4, 5, 6])
 

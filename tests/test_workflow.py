@@ -13,8 +13,9 @@ pytestmark = pytest.mark.slow
 
 
 def snakemake(cwd, *args, check=True):
-    result = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", *args], cwd=cwd,
-                            capture_output=True, text=True, timeout=900)
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", "2", *args], cwd=cwd, capture_output=True, text=True, timeout=900
+    )
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
     return result
@@ -44,14 +45,23 @@ def test_lint_is_clean(workflow_copy):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"models": {"nosuchmodel": {"variants": {"default": {}}}}}, "models.nosuchmodel: unknown model 'nosuchmodel'"),
-    ({"models": {"pca": {"variants": {"default": {"windw": 8}}}}}, "models.pca.variants.default: unknown key 'windw'"),
-    ({"models": {"pca": {"variants": {"default": {"window": "eight"}}}}}, "models.pca.variants.default.window: expected an integer"),
-    ({"seeds": ["zero"]}, "seeds"),
-    ({"datasets": ["nosuchdata"]}, "unknown dataset 'nosuchdata'"),
-    ({"val_fraction": 1.5}, "val_fraction"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"models": {"nosuchmodel": {"variants": {"default": {}}}}}, "models.nosuchmodel: unknown model 'nosuchmodel'"),
+        (
+            {"models": {"pca": {"variants": {"default": {"windw": 8}}}}},
+            "models.pca.variants.default: unknown key 'windw'",
+        ),
+        (
+            {"models": {"pca": {"variants": {"default": {"window": "eight"}}}}},
+            "models.pca.variants.default.window: expected an integer",
+        ),
+        ({"seeds": ["zero"]}, "seeds"),
+        ({"datasets": ["nosuchdata"]}, "unknown dataset 'nosuchdata'"),
+        ({"val_fraction": 1.5}, "val_fraction"),
+    ],
+)
 def test_config_errors_fail_at_parse_time_naming_the_key(workflow_copy, change, message):
     config = yaml.safe_load((workflow_copy / ".test/config/config.yaml").read_text())
     config.update(change)
@@ -101,7 +111,9 @@ def test_end_to_end_then_incremental(workflow_copy):
     assert "F1 [val-quantile]" in report and "F1-PA [oracle]" in report
     assert (workflow_copy / "report/figures/headline_metrics.png").stat().st_size > 10_000
     assert (workflow_copy / "benchmarks/fit/ucr135/pca/default/seed0/InternalBleeding16.tsv").is_file()
-    info = yaml.safe_load((workflow_copy / "results/scores/ucr135/autoencoder/default/seed0/InternalBleeding16.json").read_text())
+    info = yaml.safe_load(
+        (workflow_copy / "results/scores/ucr135/autoencoder/default/seed0/InternalBleeding16.json").read_text()
+    )
     assert info["config"]["epochs"] == 2 and info["fit_info"]["device"] == "cpu"
 
     # nothing changed: nothing to do
@@ -151,24 +163,35 @@ def test_code_changes_rerun_exactly_the_affected_jobs(workflow_copy):
         return planned_jobs(workflow_copy, "--configfile", test_config)
 
     # a model's own file: that model's jobs, and what gathers them
-    undo = edited(package / "models/pca.py", "class PCADetector(WindowDetector):", "class PCADetector(WindowDetector):  # edit")
+    undo = edited(
+        package / "models/pca.py", "class PCADetector(WindowDetector):", "class PCADetector(WindowDetector):  # edit"
+    )
     jobs = plan()
     assert {w["model"] for rule, w in jobs if rule in ("fit_score", "evaluate")} == {"pca"}
     undo()
     assert plan() == []
 
     # the augmentation code: exactly the LATAD jobs (the only model importing it)
-    undo = edited(package / "augment/__init__.py", "    return x + sigma * torch.randn(", "    return x + sigma * 1.0 * torch.randn(")
+    undo = edited(
+        package / "augment/__init__.py",
+        "    return x + sigma * torch.randn(",
+        "    return x + sigma * 1.0 * torch.randn(",
+    )
     jobs = plan()
     assert sorted((rule, w.get("model")) for rule, w in jobs if rule not in gatherers) == [
-        ("evaluate", "latad"), ("fit_score", "latad")]
+        ("evaluate", "latad"),
+        ("fit_score", "latad"),
+    ]
     assert {rule for rule, _ in jobs} == {"fit_score", "evaluate"} | gatherers
     undo()
     assert plan() == []
 
     # the z-score normalisation: preprocessing and everything downstream of it
-    undo = edited(package / "data/preprocess.py", "    scale = np.where(constant, 1.0, std)",
-                  "    scale = np.where(constant, 1.0, std)  # an edit")
+    undo = edited(
+        package / "data/preprocess.py",
+        "    scale = np.where(constant, 1.0, std)",
+        "    scale = np.where(constant, 1.0, std)  # an edit",
+    )
     jobs = plan()
     rules = [rule for rule, _ in jobs]
     assert rules.count("preprocess") == 1 and rules.count("datacard") == 1
@@ -195,9 +218,14 @@ def test_smd_through_the_workflow_with_the_mirror(workflow_copy):
 
     if not (SHARED_DATASETS / "SMD").is_dir():
         pytest.skip(f"real SMD files not found at {SHARED_DATASETS} (the shared dataset mirror)")
-    config = {"datasets": ["smd"], "entities": {"smd": ["machine-1-2", "machine-3-2"]}, "seeds": [0],
-              "device": "cpu", "mirror": str(SHARED_DATASETS),
-              "models": {"random": {"variants": {"default": {}}}, "pca": {"variants": {"default": {}}}}}
+    config = {
+        "datasets": ["smd"],
+        "entities": {"smd": ["machine-1-2", "machine-3-2"]},
+        "seeds": [0],
+        "device": "cpu",
+        "mirror": str(SHARED_DATASETS),
+        "models": {"random": {"variants": {"default": {}}}, "pca": {"variants": {"default": {}}}},
+    }
     path = write_config(workflow_copy / "smd.yaml", config)
     snakemake(workflow_copy, "--configfile", path)
     verified = yaml.safe_load((workflow_copy / "resources/raw/smd/verified.json").read_text())

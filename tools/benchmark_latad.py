@@ -12,8 +12,8 @@ import argparse
 
 import numpy as np
 
-from tsad_models.models.config import build_config
 from tsad_models.data.entity import load_entity
+from tsad_models.models.config import build_config
 from tsad_models.models.registry import get_model_class, model_config_class
 from tsad_models.models.run import split_train
 
@@ -34,9 +34,12 @@ def main():
         detector.fit(fit_split, val_split)
         seconds = detector.fit_info["history"]["epoch_seconds"]
         later = f"{np.mean(seconds[1:]):.2f}" if len(seconds) > 1 else "n/a"
-        print(f"{name}: device {detector.fit_info['device']}, {detector.fit_info['n_parameters']:,} parameters, "
-              f"{len(fit_split):,} training points; epoch seconds {', '.join(f'{s:.2f}' for s in seconds)}; "
-              f"mean after the first {later}", flush=True)
+        print(
+            f"{name}: device {detector.fit_info['device']}, {detector.fit_info['n_parameters']:,} parameters, "
+            f"{len(fit_split):,} training points; epoch seconds {', '.join(f'{s:.2f}' for s in seconds)}; "
+            f"mean after the first {later}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

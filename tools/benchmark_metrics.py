@@ -73,15 +73,15 @@ print(json.dumps({"get_metrics_s": time.perf_counter() - t, "metrics": result}))
 def make_series(n: int, folder: Path, seed: int = 0) -> tuple[Path, Path, Path]:
     rng = np.random.default_rng(seed)
     labels = np.zeros(n, dtype=np.int8)
-    length = n // 2000                     # 20 segments x n/2000 points = 1 %
+    length = n // 2000  # 20 segments x n/2000 points = 1 %
     slots = rng.choice(np.arange(20 * 5), 20, replace=False)
-    for slot in slots:                     # 100 slots of n/100 points, segments never touch
+    for slot in slots:  # 100 slots of n/100 points, segments never touch
         start = slot * (n // 100) + int(rng.integers(0, n // 100 - length))
-        labels[start:start + length] = 1
+        labels[start : start + length] = 1
     scores = rng.random(n) + labels * rng.random(n)
     val = rng.random(n // 5)
     paths = folder / f"scores_{n}.npy", folder / f"labels_{n}.npy", folder / f"val_{n}.npy"
-    for path, array in zip(paths, (scores, labels, val)):
+    for path, array in zip(paths, (scores, labels, val), strict=True):
         np.save(path, array)
     return paths
 
@@ -101,9 +101,15 @@ def run_child(python: str, code: str, *args) -> tuple[dict, float, float]:
 
 def run_panel(python: str, paths, repeats: int) -> tuple[dict, list[float], list[float]]:
     runs = [run_child(python, PANEL_CHILD, *paths) for _ in range(repeats)]
-    return runs[0][0] | {"panel_s": statistics.median(r[0]["panel_s"] for r in runs),
-                         "import_and_load_s": statistics.median(r[0]["import_and_load_s"] for r in runs)}, \
-        [r[1] for r in runs], [r[2] for r in runs]
+    return (
+        runs[0][0]
+        | {
+            "panel_s": statistics.median(r[0]["panel_s"] for r in runs),
+            "import_and_load_s": statistics.median(r[0]["import_and_load_s"] for r in runs),
+        },
+        [r[1] for r in runs],
+        [r[2] for r in runs],
+    )
 
 
 def parts_in_process(paths) -> dict[str, float]:
@@ -122,7 +128,10 @@ def parts_in_process(paths) -> dict[str, float]:
         ("vus_roc+vus_pr", lambda: panel.vus(piece.scores, piece.labels, piece.segments, 100, 250, table)),
         ("oracle: point-wise, PA%K, event", lambda: panel._oracle_point([piece], table)),
         ("oracle: range-based", lambda: panel._oracle_family("range", [piece], settings, table)),
-        ("oracle: affiliation (on a second thread in the panel)", lambda: panel._oracle_family("affiliation", [piece], settings, table)),
+        (
+            "oracle: affiliation (on a second thread in the panel)",
+            lambda: panel._oracle_family("affiliation", [piece], settings, table),
+        ),
         ("val-quantile", lambda: panel._fixed_threshold([piece], "val-quantile", settings)),
         ("pot", lambda: panel._fixed_threshold([piece], "pot", settings)),
     ]:
@@ -152,33 +161,46 @@ def main() -> int:
             ours, walls, cpus = run_panel(python, paths, args.repeats if n <= 2_000_000 else max(1, args.repeats // 2))
             wall = statistics.median(walls)
             print(f"== {n:,} points ({ours['engine']} engine, {ours['threads']} thread(s))")
-            print(f"numpy.sort of the scores: {sort['sort_s']:.3f} s (median of 5 in one process; "
-                  f"first {sort['sort_first_s']:.3f} s, fastest {sort['sort_min_s']:.3f} s)")
-            print(f"panel: {wall:.2f} s wall, median of {len(walls)} processes (fastest {min(walls):.2f} s, slowest "
-                  f"{max(walls):.2f} s; CPU {statistics.median(cpus):.2f} s) = {wall / sort['sort_s']:.1f}x the sort (wall); "
-                  f"imports {ours['import_and_load_s']:.2f} s, panel {ours['panel_s']:.2f} s "
-                  f"= {ours['panel_s'] / sort['sort_s']:.1f}x (panel only)")
+            print(
+                f"numpy.sort of the scores: {sort['sort_s']:.3f} s (median of 5 in one process; "
+                f"first {sort['sort_first_s']:.3f} s, fastest {sort['sort_min_s']:.3f} s)"
+            )
+            print(
+                f"panel: {wall:.2f} s wall, median of {len(walls)} processes (fastest {min(walls):.2f} s, slowest "
+                f"{max(walls):.2f} s; CPU {statistics.median(cpus):.2f} s) = "
+                f"{wall / sort['sort_s']:.1f}x the sort (wall); "
+                f"imports {ours['import_and_load_s']:.2f} s, panel {ours['panel_s']:.2f} s "
+                f"= {ours['panel_s'] / sort['sort_s']:.1f}x (panel only)"
+            )
             if n <= 2_000_000:
                 for part, seconds in parts_in_process(paths).items():
                     print(f"   {part}: {seconds:.3f} s (in process)")
             if previous:
                 factor = n / previous[0]
-                print(f"{factor:.0f}x the points: {wall / previous[1]:.1f}x the wall time, "
-                      f"{ours['panel_s'] / previous[2]:.1f}x the panel time")
+                print(
+                    f"{factor:.0f}x the points: {wall / previous[1]:.1f}x the wall time, "
+                    f"{ours['panel_s'] / previous[2]:.1f}x the panel time"
+                )
             previous = (n, wall, ours["panel_s"])
         n = args.compare_at
         paths = make_series(n, folder)
         ours, walls, cpus = run_panel(python, paths, args.repeats)
         wall = statistics.median(walls)
         print(f"== {n:,} points, 1 % anomalous in 20 segments")
-        print(f"tsad-bench panel: {wall:.2f} s wall (median of {len(walls)}; process start + imports "
-              f"{ours['import_and_load_s']:.2f} s, panel {ours['panel_s']:.2f} s), {ours['metrics']} numbers")
+        print(
+            f"tsad-bench panel: {wall:.2f} s wall (median of {len(walls)}; process start + imports "
+            f"{ours['import_and_load_s']:.2f} s, panel {ours['panel_s']:.2f} s), {ours['metrics']} numbers"
+        )
         if Path(args.reference_python).exists():
             theirs, theirs_wall, _ = run_child(args.reference_python, TSB_AD_CHILD, paths[0], paths[1])
-            print(f"TSB-AD 1.5 get_metrics: {theirs['get_metrics_s']:.2f} s in the call, {theirs_wall:.2f} s wall, "
-                  f"{len(theirs['metrics'])} numbers")
-            print(f"speed-up: {theirs['get_metrics_s'] / ours['panel_s']:.0f}x (call vs panel), "
-                  f"{theirs_wall / wall:.0f}x (wall vs wall)")
+            print(
+                f"TSB-AD 1.5 get_metrics: {theirs['get_metrics_s']:.2f} s in the call, {theirs_wall:.2f} s wall, "
+                f"{len(theirs['metrics'])} numbers"
+            )
+            print(
+                f"speed-up: {theirs['get_metrics_s'] / ours['panel_s']:.0f}x (call vs panel), "
+                f"{theirs_wall / wall:.0f}x (wall vs wall)"
+            )
         else:
             print(f"TSB-AD not run: {args.reference_python} missing (bash tools/reference/setup_env.sh)")
     return 0

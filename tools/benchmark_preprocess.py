@@ -25,7 +25,9 @@ def main():
     parser.add_argument("--mirror", default=str(REPO.parent / "shared" / "datasets"))
     args = parser.parse_args()
     card = load_card(REPO / "datasets", "smd")
-    machines = [m for m in card.entities if (Path(args.mirror) / "SMD/ServerMachineDataset/train" / f"{m}.txt").is_file()]
+    machines = [
+        m for m in card.entities if (Path(args.mirror) / "SMD/ServerMachineDataset/train" / f"{m}.txt").is_file()
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw"
         download_dataset(card, machines, raw, args.mirror)
@@ -37,7 +39,9 @@ def main():
             tracemalloc.stop()
             entity = load_entity(out)
             size = entity.train.nbytes + entity.test.nbytes
-            print(f"{machine}: peak {peak / 2**20:.1f} MiB, float32 data {size / 2**20:.1f} MiB, ratio {peak / size:.2f}x")
+            print(
+                f"{machine}: peak {peak / 2**20:.1f} MiB, float32 data {size / 2**20:.1f} MiB, ratio {peak / size:.2f}x"
+            )
 
 
 if __name__ == "__main__":

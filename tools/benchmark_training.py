@@ -66,8 +66,14 @@ class WindowDataset(torch.utils.data.Dataset):
 
 def dataloader_feed(series, length, step, batch_size, device, seed, workers=0):
     generator = torch.Generator().manual_seed(seed)
-    loader = torch.utils.data.DataLoader(WindowDataset(series, length, step), batch_size=batch_size, shuffle=True,
-                                         num_workers=workers, generator=generator, pin_memory=device.type == "cuda")
+    loader = torch.utils.data.DataLoader(
+        WindowDataset(series, length, step),
+        batch_size=batch_size,
+        shuffle=True,
+        num_workers=workers,
+        generator=generator,
+        pin_memory=device.type == "cuda",
+    )
     for batch in loader:
         yield batch.to(device, non_blocking=True)
 
@@ -118,11 +124,14 @@ def main():
     detector.setup(series.shape[1])
     device, length, step, batch = detector.device, detector.sample_length, config.step, config.batch_size
     n_windows = len(window_starts(len(series), length, step))
-    print(f"{args.model}: {sum(p.numel() for p in detector.network.parameters()):,} parameters on {device}, "
-          f"{n_windows:,} training samples of {length} x {series.shape[1]}, batch {batch}, torch threads "
-          f"{torch.get_num_threads()}", flush=True)
+    print(
+        f"{args.model}: {sum(p.numel() for p in detector.network.parameters()):,} parameters on {device}, "
+        f"{n_windows:,} training samples of {length} x {series.shape[1]}, batch {batch}, torch threads "
+        f"{torch.get_num_threads()}",
+        flush=True,
+    )
     results = {name: {"train": [], "feed": [], "busy": []} for name in FEEDS}
-    for _ in range(args.repeats):               # feeds interleaved, so background load spreads over all
+    for _ in range(args.repeats):  # feeds interleaved, so background load spreads over all
         for name, feed in FEEDS.items():
             extra = {"workers": args.workers} if name == "dataloader" else {}
             make = lambda feed=feed, extra=extra: feed(series, length, step, batch, device, 0, **extra)  # noqa: E731
@@ -130,8 +139,11 @@ def main():
                 results[name][key].append(value)
     for name, values in results.items():
         busy = f", GPU busy {np.median(values['busy']):.0%}" if values["busy"] else ""
-        print(f"{name:>10}: {np.median(values['train']):10.1f} training windows/s{busy}; "
-              f"feed alone {np.median(values['feed']):12.0f} windows/s (medians of {args.repeats})", flush=True)
+        print(
+            f"{name:>10}: {np.median(values['train']):10.1f} training windows/s{busy}; "
+            f"feed alone {np.median(values['feed']):12.0f} windows/s (medians of {args.repeats})",
+            flush=True,
+        )
 
 
 def measure(detector, make, channels, batch, args) -> dict:
@@ -157,7 +169,7 @@ def measure(detector, make, channels, batch, args) -> dict:
         detector.training_step(next(batches), 0)
     sync(device)
     out["train"] = args.batches * batch / (time.perf_counter() - start)
-    if device.type == "cuda":   # a second timed run under the profiler: its overhead stays out of the rate
+    if device.type == "cuda":  # a second timed run under the profiler: its overhead stays out of the rate
         with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as profiler:
             start = time.perf_counter()
             for _ in range(args.batches):
@@ -166,6 +178,7 @@ def measure(detector, make, channels, batch, args) -> dict:
             profiled = time.perf_counter() - start
         out["busy"] = gpu_busy_fraction(profiler, profiled)
     return out
+
 
 if __name__ == "__main__":
     main()

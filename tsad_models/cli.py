@@ -48,9 +48,14 @@ def _evaluate(args) -> int:
     if val is None and any(p != "oracle" for p in protocols):
         raise SystemExit("tsad-bench: protocols other than oracle need --val-scores")
     try:
-        settings = EvalSettings(protocols=protocols, val_quantile=args.val_quantile, pot_risk=args.pot_risk,
-                                pot_level=args.pot_level, vus_window=args.vus_window,
-                                vus_thresholds=args.vus_thresholds or None)
+        settings = EvalSettings(
+            protocols=protocols,
+            val_quantile=args.val_quantile,
+            pot_risk=args.pot_risk,
+            pot_level=args.pot_level,
+            vus_window=args.vus_window,
+            vus_thresholds=args.vus_thresholds or None,
+        )
         result = evaluate(scores, labels, val, settings)
     except ValueError as exc:
         raise SystemExit(f"tsad-bench: {exc}") from None
@@ -60,7 +65,10 @@ def _evaluate(args) -> int:
     if args.verbose:
         from .metrics import kernels
 
-        print(f"tsad-bench: metrics engine {kernels.engine()}, up to {min(kernels.threads(), 2)} thread(s)", file=sys.stderr)
+        print(
+            f"tsad-bench: metrics engine {kernels.engine()}, up to {min(kernels.threads(), 2)} thread(s)",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -71,8 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--scores", required=True, help="per-timestamp test scores (.npy, .csv or text)")
     ev.add_argument("--labels", required=True, help="per-timestamp 0/1 test labels")
     ev.add_argument("--val-scores", help="scores on validation data (enables label-free protocols)")
-    ev.add_argument("--protocols", help="comma-separated: oracle,val-quantile,pot,prior-ratio "
-                    "(default: oracle, plus val-quantile,pot with --val-scores)")
+    ev.add_argument(
+        "--protocols",
+        help="comma-separated: oracle,val-quantile,pot,prior-ratio "
+        "(default: oracle, plus val-quantile,pot with --val-scores)",
+    )
     ev.add_argument("--val-quantile", type=float, default=0.99)
     ev.add_argument("--pot-risk", type=float, default=1e-3)
     ev.add_argument("--pot-level", type=float, default=0.98)

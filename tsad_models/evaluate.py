@@ -22,12 +22,14 @@ def evaluate_job(processed: dict[str, str], scores: dict[str, str], settings: Ev
         with np.load(score_path, allow_pickle=False) as data:
             pieces.append(EntityScores(entity, data["test"], data_entity.labels, data["val"]))
             if "attributions" in data.files and data_entity.meta.get("root_causes"):
-                diagnosis[entity] = {f"hitrate_{p}": hit_rate(data["attributions"], data_entity.meta["root_causes"], p)
-                                     for p in (100, 150)}
+                diagnosis[entity] = {
+                    f"hitrate_{p}": hit_rate(data["attributions"], data_entity.meta["root_causes"], p)
+                    for p in (100, 150)
+                }
     result = evaluate_entities(pieces, settings)
     if diagnosis:
         for entity, values in diagnosis.items():
             result["per_entity"][entity]["metrics"].update(values)
-        for key in ("hitrate_100", "hitrate_150"):   # aggregate: mean over entities
+        for key in ("hitrate_100", "hitrate_150"):  # aggregate: mean over entities
             result["aggregate"]["metrics"][key] = float(np.nanmean([v[key] for v in diagnosis.values()]))
     return {**ids, "settings": {**settings.__dict__, "protocols": list(settings.protocols)}, **result}

@@ -31,7 +31,7 @@ def make_cases():
     def labelled(n, spans):
         labels = np.zeros(n, dtype=np.int64)
         for start, length in spans:
-            labels[start:start + length] = 1
+            labels[start : start + length] = 1
         return labels
 
     # varied segment lengths, noisy scores that rise inside segments
@@ -68,15 +68,25 @@ def main():
             "threshold": threshold,
             "tsb_ad_get_metrics": {k: float(v) for k, v in oracle.items()},
             "tsb_ad_get_metrics_pred": {k: float(v) for k, v in fixed.items()},
-            "tsb_ad_affiliation": {"precision": float(affiliation["Affiliation_Precision"]),
-                                   "recall": float(affiliation["Affiliation_Recall"])},
-            "prts": {"precision": float(prts.ts_precision(labels, pred)), "recall": float(prts.ts_recall(labels, pred)),
-                     "precision_alpha0.2": float(prts.ts_precision(labels, pred, alpha=0.2)),
-                     "recall_alpha0.2": float(prts.ts_recall(labels, pred, alpha=0.2))},
+            "tsb_ad_affiliation": {
+                "precision": float(affiliation["Affiliation_Precision"]),
+                "recall": float(affiliation["Affiliation_Recall"]),
+            },
+            "prts": {
+                "precision": float(prts.ts_precision(labels, pred)),
+                "recall": float(prts.ts_recall(labels, pred)),
+                "precision_alpha0.2": float(prts.ts_precision(labels, pred, alpha=0.2)),
+                "recall_alpha0.2": float(prts.ts_recall(labels, pred, alpha=0.2)),
+            },
         }
-    outputs["_provenance"] = {"tsb-ad": "1.5", "prts": "1.0.0.3", "numpy": np.__version__,
-                              "scikit-learn": sklearn.__version__, "python": platform.python_version(),
-                              "script": "tools/reference/make_fixtures.py"}
+    outputs["_provenance"] = {
+        "tsb-ad": "1.5",
+        "prts": "1.0.0.3",
+        "numpy": np.__version__,
+        "scikit-learn": sklearn.__version__,
+        "python": platform.python_version(),
+        "script": "tools/reference/make_fixtures.py",
+    }
     OUT.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(OUT / "reference_inputs.npz", **inputs)
     (OUT / "reference_outputs.json").write_text(json.dumps(outputs, indent=1, sort_keys=True) + "\n")

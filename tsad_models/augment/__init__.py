@@ -10,7 +10,7 @@ draw the same augmentations and a validation pass cannot shift training's draws.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

@@ -28,7 +28,7 @@ def _atomic_write(path: Path, write) -> None:
     os.close(fd)
     try:
         write(tmp)
-        os.chmod(tmp, _FILE_MODE)   # results and reports are for others to read, as any written file
+        os.chmod(tmp, _FILE_MODE)  # results and reports are for others to read, as any written file
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -40,8 +40,11 @@ class PackageCode:
         if module == PACKAGE:
             return self.root / "__init__.py"
         relative = Path(*module.split(".")[1:])
-        for candidate in (self.root / relative.with_suffix(".py"), self.root / relative / "__init__.py",
-                          self.root / relative.with_suffix(".c")):
+        for candidate in (
+            self.root / relative.with_suffix(".py"),
+            self.root / relative / "__init__.py",
+            self.root / relative.with_suffix(".c"),
+        ):
             if candidate.is_file():
                 return candidate
         return None
@@ -67,7 +70,7 @@ class PackageCode:
         package = module if module and path.name == "__init__.py" else (module.rpartition(".")[0] if module else None)
         found = set()
         for base, names in import_statements(path.read_text(), package, filename=str(path)):
-            for name in names:   # `from a import b`: b may be a module or a name defined in a
+            for name in names:  # `from a import b`: b may be a module or a name defined in a
                 submodule = f"{base}.{name}" if name else base
                 found.add(submodule if self.module_file(submodule) else base)
         return frozenset(m for m in found if self.module_file(m) is not None)
@@ -116,8 +119,13 @@ def import_statements(source: str, package: str | None, filename: str = "<source
     run no code and are left out; imports inside functions (lazy ones) are in."""
     out = []
     tree = ast.parse(source, filename=filename)
-    type_only = {id(node) for branch in ast.walk(tree) if isinstance(branch, ast.If) and _is_type_checking(branch.test)
-                 for stmt in branch.body for node in ast.walk(stmt)}
+    type_only = {
+        id(node)
+        for branch in ast.walk(tree)
+        if isinstance(branch, ast.If) and _is_type_checking(branch.test)
+        for stmt in branch.body
+        for node in ast.walk(stmt)
+    }
     for node in ast.walk(tree):
         if id(node) in type_only:
             continue
@@ -126,7 +134,7 @@ def import_statements(source: str, package: str | None, filename: str = "<source
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 if package is None:
-                    continue            # a relative import outside the package: not ours
+                    continue  # a relative import outside the package: not ours
                 base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
                 base = f"{base}.{node.module}" if node.module else base
             else:
@@ -137,4 +145,5 @@ def import_statements(source: str, package: str | None, filename: str = "<source
 
 def _is_type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )

@@ -24,8 +24,9 @@ CHUNK = 1 << 20
 def _check_member(name: str, kind: str, archive: Path) -> PurePosixPath:
     path = PurePosixPath(name)
     if path.is_absolute() or name.startswith(("/", "\\")) or ".." in path.parts or ":" in path.parts[0]:
-        raise DataError(f"{archive}: member {name!r} would escape the extraction folder; "
-                        "refusing to extract this archive")
+        raise DataError(
+            f"{archive}: member {name!r} would escape the extraction folder; refusing to extract this archive"
+        )
     if kind != "file" and kind != "dir":
         raise DataError(f"{archive}: member {name!r} is a {kind}; only plain files and folders are extracted")
     return path
@@ -47,8 +48,15 @@ def safe_extract(archive: str | Path, dest_dir: str | Path) -> list[str]:
             t = stack.enter_context(tarfile.open(archive))
             members = []
             for info in t.getmembers():
-                kind = ("file" if info.isfile() else "dir" if info.isdir()
-                        else "link" if (info.issym() or info.islnk()) else "device or special file")
+                kind = (
+                    "file"
+                    if info.isfile()
+                    else "dir"
+                    if info.isdir()
+                    else "link"
+                    if (info.issym() or info.islnk())
+                    else "device or special file"
+                )
                 opener = (lambda info=info: t.extractfile(info)) if info.isfile() else None
                 members.append((_check_member(info.name, kind, archive), opener))
         else:

@@ -54,7 +54,9 @@ def load_card(cards_dir: str | Path, name: str) -> DatasetCard:
     path = Path(cards_dir) / f"{name}.yaml"
     if not path.is_file():
         available = sorted(p.stem for p in Path(cards_dir).glob("*.yaml") if not p.stem.startswith("_"))
-        raise ConfigError(f"config key datasets: unknown dataset {name!r} (no card {path}); available: {', '.join(available)}")
+        raise ConfigError(
+            f"config key datasets: unknown dataset {name!r} (no card {path}); available: {', '.join(available)}"
+        )
     with open(path) as handle:
         fields = yaml.safe_load(handle) or {}
     missing = [k for k in REQUIRED_KEYS if k not in fields]
@@ -71,12 +73,21 @@ def custom_card(name: str, spec: dict) -> DatasetCard:
         raise ConfigError(f"config key custom_datasets: name {name!r} may only use letters, digits, '_', '.', '-'")
     unknown = sorted(set(spec) - {"test", "train", "train_fraction", "allow_train_anomalies", "licence", "citation"})
     if unknown or "test" not in spec:
-        raise ConfigError(f"config key custom_datasets.{name}: needs `test` (and optionally `train`, `train_fraction`, "
-                          f"`allow_train_anomalies`); unknown keys: {unknown}")
-    fields = {"name": name, "title": f"your data: {spec['test']}", "source": "timeeval",
-              "licence": spec.get("licence", "yours"), "citation": spec.get("citation", ""),
-              "train_test": "a separate train file" if spec.get("train") else
-              f"the first {spec.get('train_fraction', 0.3):.0%} of the file trains, the rest tests", **spec}
+        raise ConfigError(
+            f"config key custom_datasets.{name}: needs `test` (and optionally `train`, `train_fraction`, "
+            f"`allow_train_anomalies`); unknown keys: {unknown}"
+        )
+    fields = {
+        "name": name,
+        "title": f"your data: {spec['test']}",
+        "source": "timeeval",
+        "licence": spec.get("licence", "yours"),
+        "citation": spec.get("citation", ""),
+        "train_test": "a separate train file"
+        if spec.get("train")
+        else f"the first {spec.get('train_fraction', 0.3):.0%} of the file trains, the rest tests",
+        **spec,
+    }
     return DatasetCard(name=name, source="timeeval", path=Path(spec["test"]), fields=fields)
 
 

@@ -36,8 +36,8 @@ from .source import get_source
 from .sources.base import Archive, Wanted, WantedFile
 
 log = logging.getLogger("tsad_models.data.download")
-PLACING = ".placing"    # in resources/raw/<dataset>/: the files being moved into place, while they are
-STAGING = ".staging-"   # prefix of the staging folders there
+PLACING = ".placing"  # in resources/raw/<dataset>/: the files being moved into place, while they are
+STAGING = ".staging-"  # prefix of the staging folders there
 
 
 def download_dataset(card: DatasetCard, entities: list[str], raw_dir: str | Path, mirror: str | None) -> dict:
@@ -49,8 +49,9 @@ def download_dataset(card: DatasetCard, entities: list[str], raw_dir: str | Path
     return download_wanted(card, source.wanted(card, list(entities)), entities, raw_dir, mirror)
 
 
-def download_wanted(card: DatasetCard, wanted: Wanted, entities: list[str], raw_dir: str | Path,
-                    mirror: str | None) -> dict:
+def download_wanted(
+    card: DatasetCard, wanted: Wanted, entities: list[str], raw_dir: str | Path, mirror: str | None
+) -> dict:
     """``download_dataset`` for a given declaration (the steps in the module's docstring)."""
     base = Path(raw_dir) / card.name
     base.mkdir(parents=True, exist_ok=True)
@@ -115,7 +116,7 @@ def _loose_copy(item: WantedFile, layout: Path, mirror: str | None, card: Datase
         _record(record, card, item.path, sha, item.sha256)
         return True
     if "://" in mirror:
-        return False   # a URL prefix cannot be searched for a pattern
+        return False  # a URL prefix cannot be searched for a pattern
     found = sorted(p for p in Path(mirror).glob(item.key) if p.is_file())
     for path in found:
         name = (PurePosixPath(item.path).parent / path.name).as_posix()
@@ -123,8 +124,15 @@ def _loose_copy(item: WantedFile, layout: Path, mirror: str | None, card: Datase
     return bool(found)
 
 
-def _from_archives(card: DatasetCard, wanted: Wanted, missing: list[WantedFile], base: Path, layout: Path,
-                   mirror: str | None, record: dict) -> None:
+def _from_archives(
+    card: DatasetCard,
+    wanted: Wanted,
+    missing: list[WantedFile],
+    base: Path,
+    layout: Path,
+    mirror: str | None,
+    record: dict,
+) -> None:
     reasons = []
     for archive in wanted.archives:
         with tempfile.TemporaryDirectory(dir=base, prefix=STAGING) as staging:
@@ -140,14 +148,21 @@ def _from_archives(card: DatasetCard, wanted: Wanted, missing: list[WantedFile],
         if fetched and not archive.sha256 and any(not item.sha256 for item in missing):
             _trusted_on_first_use(record, card, archive.name, fetched)
         return
-    hints = [a.key for a in wanted.archives if a.key] + [f"{a.unpacked}...{a.marker or a.root}"
-                                                        for a in wanted.archives if a.unpacked]
-    raise _unobtainable(card, wanted, missing, "; ".join(reasons) or "no archive holds them",
-                        " or ".join(hints + [m.key for m in missing[:1] if m.key]))
+    hints = [a.key for a in wanted.archives if a.key] + [
+        f"{a.unpacked}...{a.marker or a.root}" for a in wanted.archives if a.unpacked
+    ]
+    raise _unobtainable(
+        card,
+        wanted,
+        missing,
+        "; ".join(reasons) or "no archive holds them",
+        " or ".join(hints + [m.key for m in missing[:1] if m.key]),
+    )
 
 
-def _open(card: DatasetCard, archive: Archive, base: Path, staging: Path, mirror: str | None,
-          record: dict) -> tuple[Path, str]:
+def _open(
+    card: DatasetCard, archive: Archive, base: Path, staging: Path, mirror: str | None, record: dict
+) -> tuple[Path, str]:
     """The layout's root in the archive's unpacked copy in a mirror folder, or in the archive
     (fetched, kept in ``base``) extracted into ``staging``; and how messages name it."""
     if archive.unpacked and mirror and "://" not in mirror:
@@ -163,25 +178,29 @@ def _open(card: DatasetCard, archive: Archive, base: Path, staging: Path, mirror
     extract_nested(path, extracted)
     root = find_root(extracted, archive.marker) if archive.marker else extracted / archive.root
     if root is None:
-        raise DataError(f"{path}: no {archive.marker} inside; is this the archive named in {card.path}? "
-                        "Delete it and rerun")
+        raise DataError(
+            f"{path}: no {archive.marker} inside; is this the archive named in {card.path}? Delete it and rerun"
+        )
     return root, str(path)
 
 
-def _stage(card: DatasetCard, missing: list[WantedFile], root: Path, where: str,
-           staging: Path) -> list[tuple[str, Path, str]]:
+def _stage(
+    card: DatasetCard, missing: list[WantedFile], root: Path, where: str, staging: Path
+) -> list[tuple[str, Path, str]]:
     """(name, staged file, sha256) of every missing member: all found and all matching their
     pins, or an error before anything is moved into place."""
     found = {item: _matches(root, item) for item in missing}
     absent = [item.label for item, files in found.items() if not files]
     if absent:
-        raise DataError(f"{where}: no {', '.join(absent[:5])}{' ...' if len(absent) > 5 else ''}; the archive or "
-                        f"mirror copy is incomplete or not the one named in {card.path}: delete it and rerun, "
-                        f"or run fewer entities with the config key `entities`")
+        raise DataError(
+            f"{where}: no {', '.join(absent[:5])}{' ...' if len(absent) > 5 else ''}; the archive or "
+            f"mirror copy is incomplete or not the one named in {card.path}: delete it and rerun, "
+            f"or run fewer entities with the config key `entities`"
+        )
     staged = []
     for item, files in found.items():
         for name, path in files:
-            if not path.is_relative_to(staging):   # a mirror's unpacked copy: copied, never moved
+            if not path.is_relative_to(staging):  # a mirror's unpacked copy: copied, never moved
                 copy = staging / "copies" / name
                 copy.parent.mkdir(parents=True, exist_ok=True)
                 path = Path(shutil.copyfile(path, copy))
@@ -211,8 +230,9 @@ def _undo_a_killed_run(base: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _unobtainable(card: DatasetCard, wanted: Wanted, missing: list[WantedFile], reason: object,
-                  mirror_hint: str | None) -> DataError:
+def _unobtainable(
+    card: DatasetCard, wanted: Wanted, missing: list[WantedFile], reason: object, mirror_hint: str | None
+) -> DataError:
     names = [item.label for item in missing]
     holding = f"a folder or URL prefix holding {mirror_hint}" if mirror_hint else "a copy"
     return DataError(

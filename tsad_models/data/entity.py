@@ -35,13 +35,18 @@ class Entity:
 
     def validate(self, where: str) -> None:
         if self.train.ndim != 2 or self.test.ndim != 2:
-            raise DataError(f"{where}: train and test must be 2-D (time, channels); got {self.train.shape} and {self.test.shape}")
+            raise DataError(
+                f"{where}: train and test must be 2-D (time, channels); got {self.train.shape} and {self.test.shape}"
+            )
         if self.train.shape[1] != self.test.shape[1]:
             raise DataError(f"{where}: train has {self.train.shape[1]} channels but test has {self.test.shape[1]}")
         if len(self.channels) != self.train.shape[1]:
             raise DataError(f"{where}: {len(self.channels)} channel names for {self.train.shape[1]} channels")
         if self.labels.shape != (len(self.test),):
-            raise DataError(f"{where}: {len(self.labels)} labels for {len(self.test)} test points; the label file does not match the test file")
+            raise DataError(
+                f"{where}: {len(self.labels)} labels for {len(self.test)} test points; "
+                "the label file does not match the test file"
+            )
         for split, values in (("train", self.train), ("test", self.test)):
             # a float64 sum is finite iff every value is (finite float32/float64 data of any
             # realistic size cannot overflow it): no mask unless there is something to locate
@@ -85,6 +90,8 @@ def load_entity(path: str | Path) -> Entity:
                 meta=json.loads(str(data["meta"])),
             )
     except (KeyError, ValueError, OSError) as exc:
-        raise DataError(f"{path}: not a valid processed file ({exc}); delete it and rerun the preprocess rule") from None
+        raise DataError(
+            f"{path}: not a valid processed file ({exc}); delete it and rerun the preprocess rule"
+        ) from None
     entity.validate(str(path))
     return entity

@@ -79,7 +79,7 @@ def _from_url(url: str, dest: Path, expected: str | None, retries: int, timeout:
         except (urllib.error.URLError, OSError, TimeoutError) as exc:
             last_error = exc
             log.warning("download of %s failed (attempt %d/%d): %s", url, attempt, retries, exc)
-            time.sleep(min(2 ** attempt, 30) if attempt < retries else 0)
+            time.sleep(min(2**attempt, 30) if attempt < retries else 0)
             continue
         try:
             actual = check_sha256(part, expected, name=dest.name, origin=url)
@@ -105,14 +105,22 @@ def from_mirror(mirror: str, key: str, dest: Path, expected: str | None, timeout
     return copy_verified(local, dest, expected)
 
 
-def fetch(url: str | None, dest: str | Path, sha256: str | None, *, mirror: str | None = None,
-          key: str | None = None, retries: int = 3, timeout: float = 60.0) -> str:
+def fetch(
+    url: str | None,
+    dest: str | Path,
+    sha256: str | None,
+    *,
+    mirror: str | None = None,
+    key: str | None = None,
+    retries: int = 3,
+    timeout: float = 60.0,
+) -> str:
     """Make ``dest`` hold the verified file; return its sha256."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     if dest.exists():
         actual = sha256_of(dest)
-        if sha256 is None or actual == sha256:   # unpinned: trusted on first use, as verified.json records
+        if sha256 is None or actual == sha256:  # unpinned: trusted on first use, as verified.json records
             return actual
     if mirror and key:
         try:
@@ -122,6 +130,8 @@ def fetch(url: str | None, dest: str | Path, sha256: str | None, *, mirror: str 
                 raise
             log.info("%s; trying %s", exc, url)
     if not url:
-        raise SourceUnavailable(f"{dest.name}: it has no canonical URL and no mirror is set; set the config key "
-                                f"`mirror` to a folder or URL prefix holding {key or dest.name}")
+        raise SourceUnavailable(
+            f"{dest.name}: it has no canonical URL and no mirror is set; set the config key "
+            f"`mirror` to a folder or URL prefix holding {key or dest.name}"
+        )
     return _from_url(url, dest, sha256, retries, timeout)

@@ -40,17 +40,19 @@ def normalise(entity: Entity, constant_channels: str = "keep") -> Entity:
     channels = list(entity.channels)
     train, test = entity.train, entity.test
     if constant.any():
-        names = [c for c, is_const in zip(channels, constant) if is_const]
+        names = [c for c, is_const in zip(channels, constant, strict=True) if is_const]
         message = f"{entity.name}: {len(names)} channel(s) constant in the training split: {names[:8]}"
         if constant_channels == "drop":
             log.warning("%s; dropped (constant_channels: drop)", message)
             warnings.warn(message + "; dropped", stacklevel=2)
             keep = ~constant
             if not keep.any():
-                raise DataError(f"{entity.name}: every channel is constant in the training split; nothing to learn from")
+                raise DataError(
+                    f"{entity.name}: every channel is constant in the training split; nothing to learn from"
+                )
             train, test = train[:, keep], test[:, keep]
             mean, std, constant = mean[keep], std[keep], constant[keep]
-            channels = [c for c, k in zip(channels, keep) if k]
+            channels = [c for c, k in zip(channels, keep, strict=True) if k]
         elif constant_channels == "keep":
             log.warning("%s; kept, centred only (constant_channels: keep)", message)
             warnings.warn(message + "; kept, centred only", stacklevel=2)
@@ -69,13 +71,21 @@ def normalise(entity: Entity, constant_channels: str = "keep") -> Entity:
         "method": "z-score, training split statistics only",
         "mean": mean.tolist(),
         "std": std.tolist(),
-        "constant_channels": [c for c, k in zip(channels, constant) if k],
+        "constant_channels": [c for c, k in zip(channels, constant, strict=True) if k],
     }
-    return Entity(name=entity.name, train=standardise(train), test=standardise(test),
-                  labels=entity.labels.astype(np.int8), channels=channels, meta=meta)
+    return Entity(
+        name=entity.name,
+        train=standardise(train),
+        test=standardise(test),
+        labels=entity.labels.astype(np.int8),
+        channels=channels,
+        meta=meta,
+    )
 
 
-def preprocess_entity(card, entity_name: str, out_path, constant_channels: str = "keep", raw_dir="resources/raw") -> dict:
+def preprocess_entity(
+    card, entity_name: str, out_path, constant_channels: str = "keep", raw_dir="resources/raw"
+) -> dict:
     """Load one raw entity, check it, normalise it, write the processed ``.npz``; return its statistics."""
     if entity_name not in card.entities:
         raise DataError(f"{card.path}: dataset {card.name!r} has no entity {entity_name!r}")
@@ -84,6 +94,12 @@ def preprocess_entity(card, entity_name: str, out_path, constant_channels: str =
     entity = normalise(raw, constant_channels=constant_channels)
     save_entity(entity, out_path)
     stats = entity_statistics(entity)
-    log.info("%s/%s: train %s test %s anomaly ratio %.4f", card.name, entity_name,
-             entity.train.shape, entity.test.shape, stats["anomaly_ratio"])
+    log.info(
+        "%s/%s: train %s test %s anomaly ratio %.4f",
+        card.name,
+        entity_name,
+        entity.train.shape,
+        entity.test.shape,
+        stats["anomaly_ratio"],
+    )
     return stats

@@ -25,6 +25,8 @@ def get_source(name: str) -> Source:
     several = getattr(module, "SOURCES_BY_NAME", None)
     source = several.get(name) if several is not None else getattr(module, "SOURCE", None)
     if not isinstance(source, Source):
-        raise ConfigError(f"{module.__file__}: defines no Source for {name!r} (SOURCE, or SOURCES_BY_NAME[{name!r}]), "
-                          f"yet the table in tsad_models/data/sources/__init__.py names it")
+        raise ConfigError(
+            f"{module.__file__}: defines no Source for {name!r} (SOURCE, or SOURCES_BY_NAME[{name!r}]), "
+            f"yet the table in tsad_models/data/sources/__init__.py names it"
+        )
     return source

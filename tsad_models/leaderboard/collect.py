@@ -27,8 +27,16 @@ def tidy_rows(result: dict) -> list[dict]:
     for entity, block in scopes:
         for key, value in block["metrics"].items():
             metric, protocol = _split_key(key)
-            rows.append({**ids, "entity": entity, "metric": metric, "protocol": protocol, "value": value,
-                         "note": block["notes"].get(key, "")})
+            rows.append(
+                {
+                    **ids,
+                    "entity": entity,
+                    "metric": metric,
+                    "protocol": protocol,
+                    "value": value,
+                    "note": block["notes"].get(key, ""),
+                }
+            )
     return rows
 
 
@@ -57,12 +65,28 @@ def collect(metric_paths: list[str], leaderboard_csv: str, curves_csv: str) -> p
 
 
 def collect_runtimes(benchmark_paths: list[str], out_csv: str) -> None:
-    """Snakemake benchmark TSVs of the fit jobs -> one CSV (path: benchmarks/fit/<dataset>/<model>/<variant>/seed<k>/<entity>.tsv)."""
+    """Snakemake benchmark TSVs of the fit jobs -> one CSV.
+
+    A TSV's path names its job: benchmarks/fit/<dataset>/<model>/<variant>/seed<k>/<entity>.tsv."""
     rows = []
     for path in benchmark_paths:
         parts = Path(path).with_suffix("").parts
         dataset, model, variant, seed, entity = parts[-5:]
         bench = pd.read_csv(path, sep="\t")
-        rows.append({"dataset": dataset, "model": model, "variant": variant, "seed": int(seed.removeprefix("seed")),
-                     "entity": entity, "seconds": float(bench["s"].iloc[0]), "max_rss_mb": float(bench["max_rss"].iloc[0])})
-    save_text_atomic(out_csv, pd.DataFrame(rows, columns=["dataset", "model", "variant", "seed", "entity", "seconds", "max_rss_mb"]).to_csv(index=False))
+        rows.append(
+            {
+                "dataset": dataset,
+                "model": model,
+                "variant": variant,
+                "seed": int(seed.removeprefix("seed")),
+                "entity": entity,
+                "seconds": float(bench["s"].iloc[0]),
+                "max_rss_mb": float(bench["max_rss"].iloc[0]),
+            }
+        )
+    save_text_atomic(
+        out_csv,
+        pd.DataFrame(rows, columns=["dataset", "model", "variant", "seed", "entity", "seconds", "max_rss_mb"]).to_csv(
+            index=False
+        ),
+    )

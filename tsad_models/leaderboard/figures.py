@@ -21,10 +21,20 @@ def render_figures(table: pd.DataFrame, curves: pd.DataFrame, out_dir: Path) -> 
     agg = table[(table.entity == "all")].copy()
     agg["model_variant"] = np.where(agg.variant == "default", agg.model, agg.model + "/" + agg.variant)
     picks = {(m, p): h for m, p, h in HEADLINE if m in ("f1", "f1_pa", "auc_pr")}
-    agg["metric_protocol"] = [picks.get((m, p)) for m, p in zip(agg.metric, agg.protocol)]
+    agg["metric_protocol"] = [picks.get((m, p)) for m, p in zip(agg.metric, agg.protocol, strict=True)]
     agg = agg.dropna(subset=["metric_protocol"])
-    grid = sns.catplot(data=agg, kind="bar", x="model_variant", y="value", hue="metric_protocol",
-                       col="dataset", errorbar="sd", height=3.6, aspect=1.3, sharey=True)
+    grid = sns.catplot(
+        data=agg,
+        kind="bar",
+        x="model_variant",
+        y="value",
+        hue="metric_protocol",
+        col="dataset",
+        errorbar="sd",
+        height=3.6,
+        aspect=1.3,
+        sharey=True,
+    )
     grid.set_axis_labels("", "score (mean ± sd over seeds)")
     grid.set_xticklabels(rotation=30, ha="right")
     grid.legend.set_title("metric [protocol]")
@@ -36,9 +46,21 @@ def render_figures(table: pd.DataFrame, curves: pd.DataFrame, out_dir: Path) -> 
 
     if not curves.empty:
         curves = curves.copy()
-        curves["model_variant"] = np.where(curves.variant == "default", curves.model, curves.model + "/" + curves.variant)
-        grid = sns.relplot(data=curves, kind="line", x="K", y="f1_pa_k", hue="model_variant", col="dataset",
-                           row="protocol", errorbar="sd", height=3.0, aspect=1.4)
+        curves["model_variant"] = np.where(
+            curves.variant == "default", curves.model, curves.model + "/" + curves.variant
+        )
+        grid = sns.relplot(
+            data=curves,
+            kind="line",
+            x="K",
+            y="f1_pa_k",
+            hue="model_variant",
+            col="dataset",
+            row="protocol",
+            errorbar="sd",
+            height=3.0,
+            aspect=1.4,
+        )
         grid.set_axis_labels("K (% of a segment that must be flagged)", "F1-PA%K")
         path = out_dir / "figures" / "f1_pa_k_curves.png"
         grid.savefig(path, dpi=110)

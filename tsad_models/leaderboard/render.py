@@ -13,7 +13,9 @@ from .figures import render_figures
 from .tables import random_ratio_table, summary_table
 
 
-def render_report(leaderboard_csv: str, curves_csv: str, datacards: list[str], runtimes: str | None, out_dir: str) -> list[str]:
+def render_report(
+    leaderboard_csv: str, curves_csv: str, datacards: list[str], runtimes: str | None, out_dir: str
+) -> list[str]:
     from tabulate import tabulate
 
     out_dir = Path(out_dir)
@@ -38,37 +40,80 @@ def render_report(leaderboard_csv: str, curves_csv: str, datacards: list[str], r
         lines += [f"## {dataset}", "", tabulate(group, headers="keys", tablefmt="github", showindex=False), ""]
     ratio = random_ratio_table(table)
     if not ratio.empty and ratio["random F1-PA [oracle]"].notna().any():
-        lines += ["## Point adjustment against the random floor", "",
-                  "F1-PA [oracle] of each model divided by that of seeded random scores on the same data: "
-                  "a ratio near 1 means PA cannot tell the model from noise.", "",
-                  tabulate(ratio, headers="keys", tablefmt="github", showindex=False, floatfmt=".3f"), ""]
+        lines += [
+            "## Point adjustment against the random floor",
+            "",
+            "F1-PA [oracle] of each model divided by that of seeded random scores on the same data: "
+            "a ratio near 1 means PA cannot tell the model from noise.",
+            "",
+            tabulate(ratio, headers="keys", tablefmt="github", showindex=False, floatfmt=".3f"),
+            "",
+        ]
     per_entity = table[(table.entity != "all") & (table.metric == "f1") & (table.protocol == "val-quantile")]
     if not per_entity.empty:
-        pivot = per_entity.assign(model=np.where(per_entity.variant == "default", per_entity.model, per_entity.model + "/" + per_entity.variant))
+        pivot = per_entity.assign(
+            model=np.where(
+                per_entity.variant == "default", per_entity.model, per_entity.model + "/" + per_entity.variant
+            )
+        )
         pivot = pivot.groupby(["dataset", "entity", "model"]).value.mean().unstack("model").reset_index()
-        lines += ["## F1 [val-quantile] per entity (mean over seeds)", "",
-                  "For the synthetic suite each entity is one anomaly family.", "",
-                  tabulate(pivot, headers="keys", tablefmt="github", showindex=False, floatfmt=".3f"), ""]
+        lines += [
+            "## F1 [val-quantile] per entity (mean over seeds)",
+            "",
+            "For the synthetic suite each entity is one anomaly family.",
+            "",
+            tabulate(pivot, headers="keys", tablefmt="github", showindex=False, floatfmt=".3f"),
+            "",
+        ]
     cards = []
     for path in datacards:
         with open(path) as handle:
             card = json.load(handle)
-        cards.append({"dataset": card["dataset"], "entities": card["entities"], "channels": ",".join(map(str, card["channels"])),
-                      "train points": card["train_length"], "test points": card["test_length"],
-                      "anomaly ratio": f"{card['anomaly_ratio']:.4f}", "segments": card["segments"]})
+        cards.append(
+            {
+                "dataset": card["dataset"],
+                "entities": card["entities"],
+                "channels": ",".join(map(str, card["channels"])),
+                "train points": card["train_length"],
+                "test points": card["test_length"],
+                "anomaly ratio": f"{card['anomaly_ratio']:.4f}",
+                "segments": card["segments"],
+            }
+        )
     if cards:
         lines += ["## Data", "", tabulate(pd.DataFrame(cards), headers="keys", tablefmt="github", showindex=False), ""]
     if runtimes and Path(runtimes).is_file():
         runtime = pd.read_csv(runtimes)
         if not runtime.empty:
-            r = runtime.groupby(["dataset", "model", "variant"]).agg(jobs=("seconds", "size"), mean_s=("seconds", "mean"), max_rss_mb=("max_rss_mb", "max")).reset_index()
-            lines += ["## Runtime (fit + score jobs, Snakemake benchmark)", "",
-                      tabulate(r, headers="keys", tablefmt="github", showindex=False, floatfmt=".2f"), ""]
+            r = (
+                runtime.groupby(["dataset", "model", "variant"])
+                .agg(jobs=("seconds", "size"), mean_s=("seconds", "mean"), max_rss_mb=("max_rss_mb", "max"))
+                .reset_index()
+            )
+            lines += [
+                "## Runtime (fit + score jobs, Snakemake benchmark)",
+                "",
+                tabulate(r, headers="keys", tablefmt="github", showindex=False, floatfmt=".2f"),
+                "",
+            ]
     notes = table[(table.entity == "all") & table.note.fillna("").astype(bool)]
     if not notes.empty:
-        distinct = notes.groupby(["dataset", "model", "protocol", "note"]).metric.apply(lambda m: ", ".join(sorted(set(m)))).reset_index()
-        lines += ["## Undefined values (n/a) and why", "",
-                  tabulate(distinct[["dataset", "model", "protocol", "metric", "note"]], headers="keys", tablefmt="github", showindex=False), ""]
+        distinct = (
+            notes.groupby(["dataset", "model", "protocol", "note"])
+            .metric.apply(lambda m: ", ".join(sorted(set(m))))
+            .reset_index()
+        )
+        lines += [
+            "## Undefined values (n/a) and why",
+            "",
+            tabulate(
+                distinct[["dataset", "model", "protocol", "metric", "note"]],
+                headers="keys",
+                tablefmt="github",
+                showindex=False,
+            ),
+            "",
+        ]
     figures = render_figures(table, curves, out_dir)
     lines += ["## Figures", ""] + [f"![{Path(f).stem}](figures/{Path(f).name})" for f in figures] + [""]
     markdown = out_dir / "leaderboard.md"

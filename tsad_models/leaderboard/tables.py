@@ -38,8 +38,11 @@ def summary_table(table: pd.DataFrame) -> pd.DataFrame:
     agg = table[table.entity == "all"]
     out = []
     for (dataset, model, variant), group in agg.groupby(["dataset", "model", "variant"], sort=True):
-        row = {"dataset": dataset, "model": f"{model}/{variant}" if variant != "default" else model,
-               "seeds": group.seed.nunique()}
+        row = {
+            "dataset": dataset,
+            "model": f"{model}/{variant}" if variant != "default" else model,
+            "seeds": group.seed.nunique(),
+        }
         for metric, protocol, header in HEADLINE:
             row[header] = _mean_std(group[(group.metric == metric) & (group.protocol == protocol)].value)
         out.append(row)
@@ -53,7 +56,13 @@ def random_ratio_table(table: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (dataset, model, variant), group in agg.groupby(["dataset", "model", "variant"]):
         base = random.get(dataset, math.nan)
-        rows.append({"dataset": dataset, "model": model if variant == "default" else f"{model}/{variant}",
-                     "F1-PA [oracle]": group.value.mean(), "random F1-PA [oracle]": base,
-                     "ratio to random": group.value.mean() / base if base else math.nan})
+        rows.append(
+            {
+                "dataset": dataset,
+                "model": model if variant == "default" else f"{model}/{variant}",
+                "F1-PA [oracle]": group.value.mean(),
+                "random F1-PA [oracle]": base,
+                "ratio to random": group.value.mean() / base if base else math.nan,
+            }
+        )
     return pd.DataFrame(rows)

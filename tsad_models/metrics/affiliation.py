@@ -121,19 +121,34 @@ def affiliation_counts(scores: np.ndarray, segments: np.ndarray, thresholds_sort
         ranks = np.searchsorted(thresholds_sorted, scores, side="right") - 1
     if kernels.use_compiled(n):  # returns the sums per threshold directly
         precision_sum, n_defined, recall_sum = np.zeros(m + 1), np.zeros(m + 1), np.zeros(m + 1)
-        kernels.compiled.affiliation(n, n_zones, m, np.ascontiguousarray(ranks, dtype=np.int32),
-                                     np.ascontiguousarray(segments[:, 0], dtype=np.int64),
-                                     np.ascontiguousarray(segments[:, 1], dtype=np.int64),
-                                     precision_sum, n_defined, recall_sum)
-        return {"precision_sum": precision_sum[:m], "n_defined": n_defined[:m], "recall_sum": recall_sum[:m],
-                "n_zones": n_zones}
+        kernels.compiled.affiliation(
+            n,
+            n_zones,
+            m,
+            np.ascontiguousarray(ranks, dtype=np.int32),
+            np.ascontiguousarray(segments[:, 0], dtype=np.int64),
+            np.ascontiguousarray(segments[:, 1], dtype=np.int64),
+            precision_sum,
+            n_defined,
+            recall_sum,
+        )
+        return {
+            "precision_sum": precision_sum[:m],
+            "n_defined": n_defined[:m],
+            "recall_sum": recall_sum[:m],
+            "n_zones": n_zones,
+        }
 
     def suffix(x):
         return np.cumsum(x[::-1])[::-1][:m]
 
     precision_delta, defined_delta, recall_delta = _deltas(ranks, segments, n, m)
-    return {"precision_sum": suffix(precision_delta), "n_defined": suffix(defined_delta),
-            "recall_sum": suffix(recall_delta), "n_zones": n_zones}
+    return {
+        "precision_sum": suffix(precision_delta),
+        "n_defined": suffix(defined_delta),
+        "recall_sum": suffix(recall_delta),
+        "n_zones": n_zones,
+    }
 
 
 def _deltas(ranks, segments, n, m):
@@ -147,7 +162,7 @@ def _deltas(ranks, segments, n, m):
     # pieces: each flagged timestamp's [i, i+1), cut in two where a zone boundary falls at
     # i + 0.5; built in position order (no sort needed)
     inner = bounds[1:-1]
-    half_cuts = inner[inner != np.floor(inner)]          # boundaries at i + 0.5
+    half_cuts = inner[inner != np.floor(inner)]  # boundaries at i + 0.5
     cut = np.zeros(n, dtype=bool)
     cut[(half_cuts - 0.5).astype(np.int64)] = True
     repeats = 1 + cut[flagged]
@@ -200,8 +215,12 @@ def _deltas(ranks, segments, n, m):
     left_end = np.where(has_left, piece_hi[np.maximum(left, 0)], -np.inf)
     right_start = np.where(has_right, piece_lo[np.minimum(right, len(right) - 1)], np.inf)
     covered = np.maximum(0.0, np.minimum(piece_hi, b) - np.maximum(piece_lo, a))
-    gained = (covered + _gap_integral(left_end, piece_lo, a, b, e0, e1) + _gap_integral(piece_hi, right_start, a, b, e0, e1)
-              - np.where(has_left | has_right, _gap_integral(left_end, right_start, a, b, e0, e1), 0.0))
+    gained = (
+        covered
+        + _gap_integral(left_end, piece_lo, a, b, e0, e1)
+        + _gap_integral(piece_hi, right_start, a, b, e0, e1)
+        - np.where(has_left | has_right, _gap_integral(left_end, right_start, a, b, e0, e1), 0.0)
+    )
     recall_delta = np.zeros(m + 1)
     np.add.at(recall_delta, rank, gained / (b - a))
 

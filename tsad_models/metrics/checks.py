@@ -9,10 +9,15 @@ def check_scores_labels(scores, labels, name: str = "scores") -> tuple[np.ndarra
     scores = np.asarray(scores, dtype=np.float64).ravel()
     labels = np.asarray(labels).ravel()
     if scores.shape != labels.shape:
-        raise ValueError(f"{name} has {scores.size} values but labels has {labels.size}: they must be aligned per timestamp")
+        raise ValueError(
+            f"{name} has {scores.size} values but labels has {labels.size}: they must be aligned per timestamp"
+        )
     bad = ~np.isfinite(scores)
     if bad.any():
-        raise ValueError(f"{name} contains {int(bad.sum())} NaN/inf values (first at index {int(np.argmax(bad))}); a model must return finite scores")
+        raise ValueError(
+            f"{name} contains {int(bad.sum())} NaN/inf values (first at index {int(np.argmax(bad))}); "
+            "a model must return finite scores"
+        )
     if labels.size and not _zero_one(labels):
         raise ValueError("labels must be 0/1")
     return scores, labels.astype(np.int8, copy=False)
@@ -21,7 +26,7 @@ def check_scores_labels(scores, labels, name: str = "scores") -> tuple[np.ndarra
 def _zero_one(labels: np.ndarray) -> bool:
     if labels.dtype == bool:
         return True
-    if np.issubdtype(labels.dtype, np.integer):   # two reductions instead of a membership test
+    if np.issubdtype(labels.dtype, np.integer):  # two reductions instead of a membership test
         return bool(labels.min() >= 0 and labels.max() <= 1)
     return bool(np.isin(labels, (0, 1)).all())
 
@@ -32,4 +37,3 @@ def check_scores(scores, name: str = "scores") -> np.ndarray:
     if bad.any():
         raise ValueError(f"{name} contains {int(bad.sum())} NaN/inf values (first at index {int(np.argmax(bad))})")
     return scores
-

@@ -37,11 +37,24 @@ class Counts:
     ``found[m]`` true segments with at least one flagged point, of ``n_segments``."""
 
     def __init__(self, tp_k, fp, n_pos: int, n_neg: int, found, n_segments: int):
-        self.tp_k, self.fp, self.n_pos, self.n_neg, self.found, self.n_segments = tp_k, fp, n_pos, n_neg, found, n_segments
+        self.tp_k, self.fp, self.n_pos, self.n_neg, self.found, self.n_segments = (
+            tp_k,
+            fp,
+            n_pos,
+            n_neg,
+            found,
+            n_segments,
+        )
 
-    def __add__(self, other: "Counts") -> "Counts":
-        return Counts(self.tp_k + other.tp_k, self.fp + other.fp, self.n_pos + other.n_pos, self.n_neg + other.n_neg,
-                      self.found + other.found, self.n_segments + other.n_segments)
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(
+            self.tp_k + other.tp_k,
+            self.fp + other.fp,
+            self.n_pos + other.n_pos,
+            self.n_neg + other.n_neg,
+            self.found + other.found,
+            self.n_segments + other.n_segments,
+        )
 
     @property
     def tp_point(self) -> np.ndarray:
@@ -55,12 +68,14 @@ class Counts:
 def _at_least(ranks: np.ndarray, begin: int, end: int, weights=None) -> np.ndarray:
     """For j = begin..end-1: how many ``ranks`` (or their total weight) are >= j."""
     width = end - begin
-    bins = np.clip(ranks - begin, -1, width - 1) + 1        # 0: below the window, never counted
+    bins = np.clip(ranks - begin, -1, width - 1) + 1  # 0: below the window, never counted
     counted = np.bincount(bins, weights=weights, minlength=width + 1)
     return np.cumsum(counted[::-1])[::-1][1:]
 
 
-def segment_true_positives(positive_ranks: np.ndarray, lengths: np.ndarray, begin: int, end: int) -> tuple[np.ndarray, np.ndarray]:
+def segment_true_positives(
+    positive_ranks: np.ndarray, lengths: np.ndarray, begin: int, end: int
+) -> tuple[np.ndarray, np.ndarray]:
     """``tp_k`` (101, end - begin) and ``found`` (end - begin) at thresholds begin..end-1.
 
     ``positive_ranks``: the rank of each anomalous point (-1: below every threshold), in
@@ -77,14 +92,23 @@ def segment_true_positives(positive_ranks: np.ndarray, lengths: np.ndarray, begi
         return tp_k, np.zeros(width, dtype=np.int64)
     segment_of = np.repeat(np.arange(len(lengths)), lengths)
     offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-    descending = positive_ranks[np.lexsort((-positive_ranks, segment_of))]   # per segment, largest first
+    descending = positive_ranks[np.lexsort((-positive_ranks, segment_of))]  # per segment, largest first
     if kernels.use_compiled(len(positive_ranks)):
         found = np.empty(width, dtype=np.int64)
-        kernels.compiled.pa_k_counts(len(positive_ranks), len(lengths), begin, width, np.ascontiguousarray(positive_ranks),
-                                     descending, np.ascontiguousarray(lengths), tp_k, found)
+        kernels.compiled.pa_k_counts(
+            len(positive_ranks),
+            len(lengths),
+            begin,
+            width,
+            np.ascontiguousarray(positive_ranks),
+            descending,
+            np.ascontiguousarray(lengths),
+            tp_k,
+            found,
+        )
         return tp_k, found
     for k in K_VALUES[:-1]:
-        order_statistic = descending[offsets + (k * lengths) // 100]         # the r-th largest, r = floor(K L / 100) + 1
+        order_statistic = descending[offsets + (k * lengths) // 100]  # the r-th largest, r = floor(K L / 100) + 1
         credited = np.rint(_at_least(order_statistic, begin, end, weights=lengths.astype(np.float64))).astype(np.int64)
         doubled = _at_least(np.minimum(positive_ranks, order_statistic[segment_of]), begin, end)
         tp_k[k] = tp_point + credited - doubled
@@ -110,12 +134,22 @@ def counts_at_thresholds(
     lengths = segments[:, 1] - segments[:, 0]
     if len(thresholds) == 1:  # one threshold: each segment's flagged count, credited by the definition
         flagged_positive = (scores[positive] >= thresholds[0]).astype(np.int64)
-        per_segment = np.add.reduceat(flagged_positive, np.r_[0, np.cumsum(lengths)[:-1]]) if len(lengths) else np.zeros(0, np.int64)
-        credited = np.where(100 * per_segment[None, :] > K_VALUES[:, None] * lengths[None, :], lengths[None, :], per_segment[None, :])
-        return Counts(tp_k=credited.sum(axis=1, dtype=np.int64)[:, None],
-                      fp=np.array([np.count_nonzero(scores >= thresholds[0]) - int(flagged_positive.sum())], dtype=np.int64),
-                      n_pos=int(positive.sum()), n_neg=int((~positive).sum()),
-                      found=np.array([np.count_nonzero(per_segment)], dtype=np.int64), n_segments=len(segments))
+        per_segment = (
+            np.add.reduceat(flagged_positive, np.r_[0, np.cumsum(lengths)[:-1]])
+            if len(lengths)
+            else np.zeros(0, np.int64)
+        )
+        credited = np.where(
+            100 * per_segment[None, :] > K_VALUES[:, None] * lengths[None, :], lengths[None, :], per_segment[None, :]
+        )
+        return Counts(
+            tp_k=credited.sum(axis=1, dtype=np.int64)[:, None],
+            fp=np.array([np.count_nonzero(scores >= thresholds[0]) - int(flagged_positive.sum())], dtype=np.int64),
+            n_pos=int(positive.sum()),
+            n_neg=int((~positive).sum()),
+            found=np.array([np.count_nonzero(per_segment)], dtype=np.int64),
+            n_segments=len(segments),
+        )
     order = np.argsort(thresholds, kind="stable")
     ascending = thresholds[order]
     negative_sorted = np.sort(scores[~positive])
@@ -124,8 +158,14 @@ def counts_at_thresholds(
     tp_k, found = segment_true_positives(positive_ranks, lengths, 0, len(ascending))
     unsort = np.empty_like(order)
     unsort[order] = np.arange(len(order))
-    return Counts(tp_k=tp_k[:, unsort], fp=fp[unsort].astype(np.int64), n_pos=int(positive.sum()),
-                  n_neg=int((~positive).sum()), found=found[unsort], n_segments=len(segments))
+    return Counts(
+        tp_k=tp_k[:, unsort],
+        fp=fp[unsort].astype(np.int64),
+        n_pos=int(positive.sum()),
+        n_neg=int((~positive).sum()),
+        found=found[unsort],
+        n_segments=len(segments),
+    )
 
 
 def f1_from_counts(tp: np.ndarray, fp: np.ndarray, n_pos: int) -> np.ndarray:
@@ -135,16 +175,27 @@ def f1_from_counts(tp: np.ndarray, fp: np.ndarray, n_pos: int) -> np.ndarray:
     """
     tp = np.asarray(tp)
     fp_row = np.asarray(fp).reshape(-1)
-    if (tp.ndim and tp.dtype == np.int64 and fp_row.dtype == np.int64 and fp_row.size == tp.shape[-1]
-            and kernels.use_compiled(tp.size)):
+    if (
+        tp.ndim
+        and tp.dtype == np.int64
+        and fp_row.dtype == np.int64
+        and fp_row.size == tp.shape[-1]
+        and kernels.use_compiled(tp.size)
+    ):
         f1 = np.empty(tp.shape)
-        kernels.compiled.f1_scores(tp.size // max(tp.shape[-1], 1), tp.shape[-1], int(n_pos),
-                                   np.ascontiguousarray(tp), np.ascontiguousarray(fp_row), f1)
+        kernels.compiled.f1_scores(
+            tp.size // max(tp.shape[-1], 1),
+            tp.shape[-1],
+            int(n_pos),
+            np.ascontiguousarray(tp),
+            np.ascontiguousarray(fp_row),
+            f1,
+        )
         return f1
     f1 = np.asarray(tp, dtype=np.float64).copy()
     denominator = f1 + fp
     denominator += n_pos
-    np.divide(f1, denominator, out=f1, where=denominator > 0)   # TP = 0 where the denominator is 0
+    np.divide(f1, denominator, out=f1, where=denominator > 0)  # TP = 0 where the denominator is 0
     f1 *= 2
     return f1
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import threading
 
-EXPECTED_VERSION = 5   # KERNELS_VERSION in _kernels.c
+EXPECTED_VERSION = 5  # KERNELS_VERSION in _kernels.c
 
 try:
     from . import _kernels as compiled
@@ -23,8 +23,12 @@ except ImportError:  # not built: the NumPy code runs
 if compiled is not None and getattr(compiled, "VERSION", None) != EXPECTED_VERSION:
     import warnings
 
-    warnings.warn("tsad_models/metrics/_kernels is a stale build (made from an older _kernels.c): using the NumPy "
-                  "engine; rebuild with `pip install -e .`", RuntimeWarning, stacklevel=2)
+    warnings.warn(
+        "tsad_models/metrics/_kernels is a stale build (made from an older _kernels.c): using the NumPy "
+        "engine; rebuild with `pip install -e .`",
+        RuntimeWarning,
+        stacklevel=2,
+    )
     compiled = None
 
 ENGINE_VARIABLE = "TSAD_BENCH_METRICS_ENGINE"
@@ -37,8 +41,10 @@ def engine() -> str:
     if choice not in ("auto", "c", "numpy"):
         raise ValueError(f"{ENGINE_VARIABLE}={choice!r}: use auto, c or numpy")
     if choice == "c" and compiled is None:
-        raise RuntimeError(f"{ENGINE_VARIABLE}=c but the compiled metric kernels are not built: "
-                           "reinstall with a C compiler present (pip install -e .)")
+        raise RuntimeError(
+            f"{ENGINE_VARIABLE}=c but the compiled metric kernels are not built: "
+            "reinstall with a C compiler present (pip install -e .)"
+        )
     return "numpy" if choice == "numpy" or compiled is None else "c"
 
 

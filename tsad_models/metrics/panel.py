@@ -14,13 +14,20 @@ import math
 
 import numpy as np
 
-from . import kernels, protocols
-from .protocols import ALL_PROTOCOLS
 from ..common.labels import label_segments
-from .checks import check_scores, check_scores_labels
+from . import kernels, protocols
 from .affiliation import affiliation_counts, affiliation_scores
-from .counts import (Counts, area_over_k, counts_at_thresholds, f1_from_counts, harmonic_f1, precision_recall,
-                     segment_true_positives)
+from .checks import check_scores, check_scores_labels
+from .counts import (
+    Counts,
+    area_over_k,
+    counts_at_thresholds,
+    f1_from_counts,
+    harmonic_f1,
+    precision_recall,
+    segment_true_positives,
+)
+from .protocols import ALL_PROTOCOLS
 from .range_based import range_counts, range_scores
 from .ranking import ranking_metrics
 from .table import ScoreTable, score_table
@@ -41,9 +48,17 @@ class EvalSettings:
     about 10 ms, a third of the time of sorting a million scores.)
     """
 
-    def __init__(self, protocols: tuple[str, ...] = (protocols.ORACLE, protocols.VAL_QUANTILE, protocols.POT),
-                 val_quantile: float = 0.99, pot_risk: float = 1e-3, pot_level: float = 0.98, vus_window: int = 100,
-                 vus_thresholds: int | None = 250, range_alpha_recall: float = 0.0, range_alpha_precision: float = 0.0):
+    def __init__(
+        self,
+        protocols: tuple[str, ...] = (protocols.ORACLE, protocols.VAL_QUANTILE, protocols.POT),
+        val_quantile: float = 0.99,
+        pot_risk: float = 1e-3,
+        pot_level: float = 0.98,
+        vus_window: int = 100,
+        vus_thresholds: int | None = 250,
+        range_alpha_recall: float = 0.0,
+        range_alpha_precision: float = 0.0,
+    ):
         # prior-ratio reads the test labels: only when asked for (config/paper.yaml)
         self.protocols = tuple(protocols)
         self.val_quantile = val_quantile
@@ -93,15 +108,22 @@ SEGMENT_FAMILIES = ("range", "affiliation")
 def _family_stats(family: str, piece: EntityScores, thresholds: np.ndarray, settings: EvalSettings, ranks) -> dict:
     """Range-based or affiliation statistics (additive over entities) at sorted distinct thresholds."""
     if family == "range":
-        return range_counts(piece.scores, piece.labels, piece.segments, thresholds,
-                            settings.range_alpha_recall, settings.range_alpha_precision, ranks=ranks)
+        return range_counts(
+            piece.scores,
+            piece.labels,
+            piece.segments,
+            thresholds,
+            settings.range_alpha_recall,
+            settings.range_alpha_precision,
+            ranks=ranks,
+        )
     return affiliation_counts(piece.scores, piece.segments, thresholds, ranks=ranks)
 
 
 def _family_metrics(family: str, stats: dict) -> dict[str, np.ndarray]:
     """``{"range_precision": ..., "range_recall": ..., "range_f1": ...}`` (or affiliation_*) per threshold."""
     values = range_scores(stats) if family == "range" else affiliation_scores(stats)
-    return dict(zip((f"{family}_precision", f"{family}_recall", f"{family}_f1"), values))
+    return dict(zip((f"{family}_precision", f"{family}_recall", f"{family}_f1"), values, strict=True))
 
 
 def _segment_stats_at(piece: EntityScores, threshold: float, settings: EvalSettings) -> dict:
@@ -119,7 +141,7 @@ def _add(a: dict | None, b: dict) -> dict:
 def _piece_ranks(pieces: list[EntityScores], table: ScoreTable) -> list[np.ndarray]:
     """Each piece's slice of the table's ranks (the table is over the pieces concatenated)."""
     bounds = np.cumsum([0] + [len(p.scores) for p in pieces])
-    return [table.ranks[start:end] for start, end in zip(bounds[:-1], bounds[1:])]
+    return [table.ranks[start:end] for start, end in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 def _oracle_point(pieces: list[EntityScores], table: ScoreTable) -> tuple[dict, dict, dict]:
@@ -135,8 +157,10 @@ def _oracle_point(pieces: list[EntityScores], table: ScoreTable) -> tuple[dict, 
     n_pos = int(table.positive.sum())
     n_segments = sum(len(p.segments) for p in pieces)
     # each anomalous point's rank among the candidates (in position order, so grouped by segment)
-    positives = [(np.searchsorted(candidate_index, ranks[np.flatnonzero(p.labels)]), p.segments[:, 1] - p.segments[:, 0])
-                 for p, ranks in zip(pieces, _piece_ranks(pieces, table))]
+    positives = [
+        (np.searchsorted(candidate_index, ranks[np.flatnonzero(p.labels)]), p.segments[:, 1] - p.segments[:, 0])
+        for p, ranks in zip(pieces, _piece_ranks(pieces, table), strict=True)
+    ]
     best: dict[str, tuple[float, float]] = {}
     at_best_f1 = (math.nan, math.nan)
     best_curve = None
@@ -146,7 +170,9 @@ def _oracle_point(pieces: list[EntityScores], table: ScoreTable) -> tuple[dict, 
         for positive_ranks, lengths in positives:
             piece_tp_k, piece_found = segment_true_positives(positive_ranks, lengths, begin, end)
             tp_k, found = tp_k + piece_tp_k, found + piece_found
-        values = _point_metrics(Counts(tp_k, false_positives[begin:end], n_pos, len(table.ranks) - n_pos, found, n_segments))
+        values = _point_metrics(
+            Counts(tp_k, false_positives[begin:end], n_pos, len(table.ranks) - n_pos, found, n_segments)
+        )
         chunk = candidates[begin:end]
         for name in ("f1", "f1_pa", "f1_pa50", "f1_pa_k_auc", "event_f1"):
             i = int(np.argmax(values[name]))
@@ -162,11 +188,13 @@ def _oracle_point(pieces: list[EntityScores], table: ScoreTable) -> tuple[dict, 
     return out, thresholds, {"f1_pa_k@oracle": best_curve}
 
 
-def _oracle_family(family: str, pieces: list[EntityScores], settings: EvalSettings, table: ScoreTable) -> tuple[dict, dict]:
+def _oracle_family(
+    family: str, pieces: list[EntityScores], settings: EvalSettings, table: ScoreTable
+) -> tuple[dict, dict]:
     """Exact best threshold of range-based or affiliation F1: every distinct score is a
     candidate, since their precision can rise when a normal point is flagged."""
     stats = None
-    for p, ranks in zip(pieces, _piece_ranks(pieces, table)):
+    for p, ranks in zip(pieces, _piece_ranks(pieces, table), strict=True):
         stats = _add(stats, _family_stats(family, p, table.distinct, settings, ranks))
     values = _family_metrics(family, stats)
     i = int(np.argmax(values[f"{family}_f1"]))
@@ -186,8 +214,9 @@ def _entity_threshold(p: EntityScores, protocol: str, settings: EvalSettings) ->
     raise ValueError(f"unknown protocol {protocol!r}")
 
 
-def _fixed_threshold(pieces: list[EntityScores], protocol: str, settings: EvalSettings,
-                     given: dict[str, float] | None = None) -> tuple[dict, dict, dict, dict]:
+def _fixed_threshold(
+    pieces: list[EntityScores], protocol: str, settings: EvalSettings, given: dict[str, float] | None = None
+) -> tuple[dict, dict, dict, dict]:
     """Each entity at its own threshold (chosen by ``protocol``, or ``given``); statistics summed over entities."""
     thresholds, notes = {}, {}
     total, stats = None, None
@@ -224,7 +253,11 @@ def _panel_parts(pieces: list[EntityScores], settings: EvalSettings, table: Scor
         if protocol == protocols.ORACLE:
             parts["oracle"] = lambda: (*_oracle_point(pieces, table), {})
             for family in SEGMENT_FAMILIES:
-                parts[f"{family} oracle"] = lambda family=family: (*_oracle_family(family, pieces, settings, table), {}, {})
+                parts[f"{family} oracle"] = lambda family=family: (
+                    *_oracle_family(family, pieces, settings, table),
+                    {},
+                    {},
+                )
         else:
             parts[protocol] = lambda protocol=protocol: _fixed_threshold(pieces, protocol, settings)
     return parts
@@ -237,8 +270,12 @@ def _run_parts(parts: dict) -> dict:
 def _evaluate_pieces(pieces: list[EntityScores], settings: EvalSettings) -> dict:
     scores = np.concatenate([p.scores for p in pieces]) if len(pieces) > 1 else pieces[0].scores
     labels = np.concatenate([p.labels for p in pieces]) if len(pieces) > 1 else pieces[0].labels
-    segments = np.concatenate([p.segments + offset for p, offset in
-                               zip(pieces, np.cumsum([0] + [len(p.scores) for p in pieces[:-1]]))])
+    segments = np.concatenate(
+        [
+            p.segments + offset
+            for p, offset in zip(pieces, np.cumsum([0] + [len(p.scores) for p in pieces[:-1]]), strict=True)
+        ]
+    )
     result: dict = {"metrics": {}, "thresholds": {}, "curves": {}, "notes": {}}
     n_pos = int(labels.sum())
     if kernels.compiled is not None:
@@ -248,7 +285,10 @@ def _evaluate_pieces(pieces: list[EntityScores], settings: EvalSettings) -> dict
     beside = kernels.beside(_run_parts, {name: part for name, part in parts.items() if name in SECOND_THREAD})
     result["metrics"]["auc_roc"], result["metrics"]["auc_pr"] = ranking_metrics(scores, labels, table)
     result["metrics"]["vus_roc"], result["metrics"]["vus_pr"] = (
-        vus(scores, labels, segments, settings.vus_window, settings.vus_thresholds, table) if n_pos else (math.nan, math.nan))
+        vus(scores, labels, segments, settings.vus_window, settings.vus_thresholds, table)
+        if n_pos
+        else (math.nan, math.nan)
+    )
     if n_pos == 0:
         reason = "no anomaly in the test labels: thresholded metrics and AUCs are undefined"
         for protocol in settings.protocols:
@@ -264,7 +304,7 @@ def _evaluate_pieces(pieces: list[EntityScores], settings: EvalSettings) -> dict
     done = _run_parts({name: part for name, part in parts.items() if name not in SECOND_THREAD})
     done.update(beside.result())
     for name in parts:
-        for key, values in zip(("metrics", "thresholds", "curves", "notes"), done[name]):
+        for key, values in zip(("metrics", "thresholds", "curves", "notes"), done[name], strict=True):
             result[key].update(values)
     return result
 
@@ -273,7 +313,9 @@ def evaluate_entities(pieces: list[EntityScores], settings: EvalSettings | None 
     """Aggregate (all entities) and per-entity results."""
     settings = settings or EvalSettings()
     aggregate = _evaluate_pieces(pieces, settings)
-    per_entity = {p.name: _evaluate_pieces([p], settings) for p in pieces} if len(pieces) > 1 else {pieces[0].name: aggregate}
+    per_entity = (
+        {p.name: _evaluate_pieces([p], settings) for p in pieces} if len(pieces) > 1 else {pieces[0].name: aggregate}
+    )
     return {"aggregate": aggregate, "per_entity": per_entity}
 
 

@@ -69,7 +69,7 @@ def gpd_fit(excesses: np.ndarray) -> tuple[float, float]:
         value = np.where(exponential, -math.log(mean) - 1.0, value)
         return np.where((xi > -1.0) | exponential, value, -np.inf), np.where(exponential, 0.0, xi)
 
-    span = np.logspace(-8, 0, 60)   # a bracket for the golden section; the profile is smooth
+    span = np.logspace(-8, 0, 60)  # a bracket for the golden section; the profile is smooth
     grid = np.concatenate([-(1 - 1e-9) / top * span[::-1], [0.0], span * 1e3 / mean])
     values, _ = profile(grid)
     i = int(np.nanargmax(values))
@@ -125,8 +125,10 @@ def pot_threshold(val_scores: np.ndarray, risk: float = 1e-3, level: float = 0.9
     initial = float(np.quantile(scores, level))
     excesses = scores[scores > initial] - initial
     if len(excesses) < POT_MIN_EXCEEDANCES:
-        return math.nan, (f"pot: only {len(excesses)} validation scores above the {level} quantile "
-                          f"(need {POT_MIN_EXCEEDANCES}); lower pot_level or enlarge the validation split")
+        return math.nan, (
+            f"pot: only {len(excesses)} validation scores above the {level} quantile "
+            f"(need {POT_MIN_EXCEEDANCES}); lower pot_level or enlarge the validation split"
+        )
     if np.ptp(excesses) == 0:
         return math.nan, "pot: the validation tail is constant; a generalised Pareto fit is undefined"
     if risk * len(scores) / len(excesses) >= 1:

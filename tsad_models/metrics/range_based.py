@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import kernels
 from ..common.labels import label_segments
+from . import kernels
 from .counts import harmonic_f1
 
 
@@ -53,7 +53,7 @@ def _nearest_smaller_left(values: np.ndarray, or_equal: bool = False) -> np.ndar
         active = active[candidate >= 0]
     if len(active):
         # left[i] is the next candidate, not yet compared: values[left[i] + 1 : i] >= values[i]
-        levels = [values]   # levels[k][j] = min(values[j : j + 2**k])
+        levels = [values]  # levels[k][j] = min(values[j : j + 2**k])
         while (1 << len(levels)) <= n:
             half = 1 << (len(levels) - 1)
             levels.append(np.minimum(levels[-1][:-half], levels[-1][half:]))
@@ -73,7 +73,7 @@ def nearest_smaller(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if n == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     left = _nearest_smaller_left(values)
-    right = (n - 1) - _nearest_smaller_left(values[::-1])[::-1]   # -1 in the mirror is n here
+    right = (n - 1) - _nearest_smaller_left(values[::-1])[::-1]  # -1 in the mirror is n here
     return left, right
 
 
@@ -93,13 +93,26 @@ def range_counts(scores, labels, segments, thresholds_sorted, alpha_recall=0.0, 
 
     if kernels.use_compiled(n):
         recall_sum, precision_sum, n_runs = np.empty(m + 1), np.empty(m + 1), np.empty(m + 1, dtype=np.int64)
-        kernels.compiled.range_counts(n, m, len(segments), np.ascontiguousarray(ranks, dtype=np.int32),
-                                      np.ascontiguousarray(labels, dtype=np.int8),
-                                      np.ascontiguousarray(segments[:, 0], dtype=np.int64),
-                                      np.ascontiguousarray(segments[:, 1], dtype=np.int64),
-                                      float(alpha_recall), float(alpha_precision), recall_sum, precision_sum, n_runs)
-        return {"recall_sum": recall_sum[:m], "n_segments": len(segments), "precision_sum": precision_sum[:m],
-                "n_runs": n_runs[:m]}
+        kernels.compiled.range_counts(
+            n,
+            m,
+            len(segments),
+            np.ascontiguousarray(ranks, dtype=np.int32),
+            np.ascontiguousarray(labels, dtype=np.int8),
+            np.ascontiguousarray(segments[:, 0], dtype=np.int64),
+            np.ascontiguousarray(segments[:, 1], dtype=np.int64),
+            float(alpha_recall),
+            float(alpha_precision),
+            recall_sum,
+            precision_sum,
+            n_runs,
+        )
+        return {
+            "recall_sum": recall_sum[:m],
+            "n_segments": len(segments),
+            "precision_sum": precision_sum[:m],
+            "n_runs": n_runs[:m],
+        }
 
     # recall: weighted count of positive points >= t, plus existence via segment maxima
     lengths = segments[:, 1] - segments[:, 0]
@@ -132,7 +145,9 @@ def _precision_differences(ranks, labels, m, alpha_precision):
     if m == 1:  # one threshold: the predicted runs directly
         runs = label_segments(ranks >= 0)
         positive = prefix[runs[:, 1]] - prefix[runs[:, 0]]
-        value = alpha_precision * (positive > 0) + (1.0 - alpha_precision) * positive / np.maximum(runs[:, 1] - runs[:, 0], 1)
+        value = alpha_precision * (positive > 0) + (1.0 - alpha_precision) * positive / np.maximum(
+            runs[:, 1] - runs[:, 0], 1
+        )
         precision_diff[0], count_diff[0] = value.sum(), len(runs)
         return precision_diff, count_diff
     # the runs of the component tree
@@ -141,8 +156,10 @@ def _precision_differences(ranks, labels, m, alpha_precision):
     # one with no equal rank since the run's left end)
     first = np.flatnonzero(_nearest_smaller_left(ranks, or_equal=True) == left)
     node_left, node_right, node_level = left[first], right[first], ranks[first]
-    boundary = np.maximum(np.where(node_left >= 0, ranks[np.maximum(node_left, 0)], -1),
-                          np.where(node_right < n, ranks[np.minimum(node_right, n - 1)], -1))
+    boundary = np.maximum(
+        np.where(node_left >= 0, ranks[np.maximum(node_left, 0)], -1),
+        np.where(node_right < n, ranks[np.minimum(node_right, n - 1)], -1),
+    )
     run_length = node_right - node_left - 1
     run_positive = prefix[node_right] - prefix[node_left + 1]
     value = alpha_precision * (run_positive > 0) + (1.0 - alpha_precision) * run_positive / run_length
@@ -156,5 +173,7 @@ def _precision_differences(ranks, labels, m, alpha_precision):
 def range_scores(stats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     runs = stats["n_runs"]
     precision = np.divide(stats["precision_sum"], runs, out=np.zeros(len(runs)), where=runs > 0)
-    recall = stats["recall_sum"] / stats["n_segments"] if stats["n_segments"] else np.full_like(stats["recall_sum"], np.nan)
+    recall = (
+        stats["recall_sum"] / stats["n_segments"] if stats["n_segments"] else np.full_like(stats["recall_sum"], np.nan)
+    )
     return precision, recall, harmonic_f1(precision, recall)

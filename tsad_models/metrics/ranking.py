@@ -21,7 +21,7 @@ def ranking_metrics(scores: np.ndarray, labels: np.ndarray, table: ScoreTable | 
     n_neg = len(table.ranks) - n_pos
     if n_pos == 0:
         return float("nan"), float("nan")
-    moves = table.anomalous                              # only these thresholds move the recall
+    moves = table.anomalous  # only these thresholds move the recall
     flagged, flagged_positive = table.flagged[moves], table.flagged_positive[moves]
     auc_pr = float(np.sum(table.positive[moves] / n_pos * flagged_positive / flagged))
     if n_neg == 0:

@@ -51,7 +51,7 @@ def score_table(scores: np.ndarray, labels: np.ndarray) -> ScoreTable:
     return ScoreTable(distinct, total.astype(np.int64), positive.astype(np.int64), ranks)
 
 
-PARALLEL_FROM = 1 << 16   # below this, a second thread costs more than it saves
+PARALLEL_FROM = 1 << 16  # below this, a second thread costs more than it saves
 
 
 def _compiled_table(scores: np.ndarray, labels: np.ndarray) -> ScoreTable:

@@ -56,20 +56,27 @@ def _buffer_weights(starts, ends_inclusive, n, is_true, widths):
 
 def _range_maxima(scores, starts, ends_inclusive, top):
     """Max score of each segment widened by h on both sides (clipped to the series), h = 0..top: (S, top + 1)."""
-    n = len(scores)
     padded = np.concatenate((np.full(top, -np.inf), scores, np.full(top, -np.inf)))
     steps = np.arange(1, top + 1)
-    left = np.maximum.accumulate(padded[(starts + top)[:, None] - steps], axis=1)      # scores[s - 1], scores[s - 2], ...
+    left = np.maximum.accumulate(padded[(starts + top)[:, None] - steps], axis=1)  # scores[s - 1], scores[s - 2], ...
     right = np.maximum.accumulate(padded[(ends_inclusive + top)[:, None] + steps], axis=1)
     lengths = ends_inclusive - starts + 1
-    core = np.maximum.reduceat(scores[np.repeat(starts - np.r_[0, np.cumsum(lengths)[:-1]], lengths) + np.arange(lengths.sum())],
-                               np.r_[0, np.cumsum(lengths)[:-1]])
+    core = np.maximum.reduceat(
+        scores[np.repeat(starts - np.r_[0, np.cumsum(lengths)[:-1]], lengths) + np.arange(lengths.sum())],
+        np.r_[0, np.cumsum(lengths)[:-1]],
+    )
     widened = np.column_stack([core, np.maximum(core[:, None], np.maximum(left, right))]) if top else core[:, None]
     return widened
 
 
-def vus(scores: np.ndarray, labels: np.ndarray, segments: np.ndarray, window: int = 100,
-        n_thresholds: int | None = 250, table: ScoreTable | None = None) -> tuple[float, float]:
+def vus(
+    scores: np.ndarray,
+    labels: np.ndarray,
+    segments: np.ndarray,
+    window: int = 100,
+    n_thresholds: int | None = 250,
+    table: ScoreTable | None = None,
+) -> tuple[float, float]:
     n = len(scores)
     positives = int(labels.sum())
     if positives == 0 or positives == n:
@@ -78,7 +85,7 @@ def vus(scores: np.ndarray, labels: np.ndarray, segments: np.ndarray, window: in
     if n_thresholds:
         # the scores at these positions of the descending sort, as distinct-score indices
         ascending_position = (n - 1) - np.linspace(0, n - 1, n_thresholds).astype(int)
-        below = n - table.flagged                      # points below each distinct score, ascending
+        below = n - table.flagged  # points below each distinct score, ascending
         index = np.searchsorted(below, ascending_position, side="right") - 1
     else:
         index = np.arange(len(table.distinct))[::-1]
@@ -97,7 +104,7 @@ def vus(scores: np.ndarray, labels: np.ndarray, segments: np.ndarray, window: in
     # as TSB-AD's new_sequence) with a flagged point, and how many ranges there are
     top = int(window // 2)
     widened = _range_maxima(scores, starts, ends_inclusive, top)
-    gaps = starts[1:] - ends_inclusive[:-1]               # ranges i, i+1 merge at h when gap <= 2h
+    gaps = starts[1:] - ends_inclusive[:-1]  # ranges i, i+1 merge at h when gap <= 2h
     existence_h, n_ranges_h = [], []
     for h in range(top + 1):
         group_start = np.r_[0, np.flatnonzero(gaps > 2 * h) + 1]

@@ -7,10 +7,10 @@ line here; to add one without touching the package, use the workflow config key
 """
 
 BUILTIN = {
-    "random": "tsad_models.models.random_scores",   # sanity row: seeded uniform noise
-    "pca": "tsad_models.models.pca",                 # sanity row: PCA reconstruction error
-    "knn": "tsad_models.models.knn",                 # sanity row: nearest-training-window distance
-    "iforest": "tsad_models.models.iforest",         # sanity row: isolation forest on windows
-    "autoencoder": "tsad_models.models.autoencoder", # small deep model through the shared trainer
-    "latad": "tsad_models.models.latad",             # LATAD (Choi et al. 2024): learnable augmentation + triplets
+    "random": "tsad_models.models.random_scores",  # sanity row: seeded uniform noise
+    "pca": "tsad_models.models.pca",  # sanity row: PCA reconstruction error
+    "knn": "tsad_models.models.knn",  # sanity row: nearest-training-window distance
+    "iforest": "tsad_models.models.iforest",  # sanity row: isolation forest on windows
+    "autoencoder": "tsad_models.models.autoencoder",  # small deep model through the shared trainer
+    "latad": "tsad_models.models.latad",  # LATAD (Choi et al. 2024): learnable augmentation + triplets
 }

@@ -28,9 +28,12 @@ class AutoencoderDetector(DeepDetector):
         size = c.window * n_channels
         return nn.Sequential(
             nn.Flatten(),
-            nn.Linear(size, c.hidden), nn.ReLU(),
-            nn.Linear(c.hidden, c.latent), nn.ReLU(),
-            nn.Linear(c.latent, c.hidden), nn.ReLU(),
+            nn.Linear(size, c.hidden),
+            nn.ReLU(),
+            nn.Linear(c.hidden, c.latent),
+            nn.ReLU(),
+            nn.Linear(c.latent, c.hidden),
+            nn.ReLU(),
             nn.Linear(c.hidden, size),
         )
 

@@ -36,14 +36,14 @@ log = logging.getLogger("tsad_models")
 
 
 class Detector(ABC):
-    name: str = "?"          # set by @register_model
+    name: str = "?"  # set by @register_model
 
     def __init__(self, config: Any, *, seed: int = 0, device: str = "auto", progress: bool = True):
         self.config = config
         self.seed = int(seed)
         self.device_name = device
         self.progress = progress
-        self.fit_info: dict[str, Any] = {}   # anything worth storing with the job (e.g. training history)
+        self.fit_info: dict[str, Any] = {}  # anything worth storing with the job (e.g. training history)
 
     @abstractmethod
     def fit(self, train: np.ndarray, val: np.ndarray | None = None) -> Detector:
@@ -69,7 +69,7 @@ class WindowConfig:
 class WindowDetector(Detector):
     """Scores the windows of ``config.window`` points taken every ``config.step`` points."""
 
-    granularity: Granularity = "window"   # or "position" (a score per point of a window) or "last"
+    granularity: Granularity = "window"  # or "position" (a score per point of a window) or "last"
 
     def windows(self, series: np.ndarray) -> np.ndarray:
         return sliding_windows(series, self.config.window, self.config.step)
@@ -88,9 +88,9 @@ class DeepConfig(WindowConfig):
     epochs: int = 10
     batch_size: int = 64
     lr: float = 1e-3
-    weight_decay: float = 0.0       # Adam's L2 term in the default optimizer
-    patience: int = 3               # epochs without a better validation loss before stopping; 0 = never stop
-    grad_clip: float = 0.0          # max global gradient norm in the default step; 0 = no clipping
+    weight_decay: float = 0.0  # Adam's L2 term in the default optimizer
+    patience: int = 3  # epochs without a better validation loss before stopping; 0 = never stop
+    grad_clip: float = 0.0  # max global gradient norm in the default step; 0 = no clipping
 
 
 class DeepDetector(WindowDetector):
@@ -117,8 +117,9 @@ class DeepDetector(WindowDetector):
     # --- the step: the default is one optimizer over one loss -----------------------------
     def training_loss(self, batch: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Loss of a batch of training samples (B, sample_length, C): a tensor, or (tensor, its parts)."""
-        raise NotImplementedError(f"{type(self).__name__} must define training_loss, or its own "
-                                  "training_step and validation_loss")
+        raise NotImplementedError(
+            f"{type(self).__name__} must define training_loss, or its own training_step and validation_loss"
+        )
 
     def configure_optimizers(self) -> torch.optim.Optimizer | dict[str, torch.optim.Optimizer]:
         """The optimizer(s) of ``self.network``; a dict names several (e.g. {"encoder": ..., "decoder": ...})."""
@@ -133,8 +134,9 @@ class DeepDetector(WindowDetector):
         reads them once per epoch, so the GPU never waits for the host within an epoch.
         """
         if len(self.optimizers) != 1:
-            raise NotImplementedError(f"{type(self).__name__} has {len(self.optimizers)} optimizers: "
-                                      "it must define its own training_step")
+            raise NotImplementedError(
+                f"{type(self).__name__} has {len(self.optimizers)} optimizers: it must define its own training_step"
+            )
         import torch
 
         (optimizer,) = self.optimizers.values()
@@ -189,7 +191,7 @@ class DeepDetector(WindowDetector):
         """Device, seeded generators, the network and its optimizers: everything a step needs."""
         from .device import resolve_device, seed_everything
 
-        seed_everything(self.seed)        # the network's initial weights and dropout
+        seed_everything(self.seed)  # the network's initial weights and dropout
         self.device = resolve_device(self.device_name)
         self._seed_generators(stream=0)
         self.network = self.build_network(n_channels).to(self.device)
@@ -203,14 +205,18 @@ class DeepDetector(WindowDetector):
 
         self.setup(train.shape[1])
         c = self.config
-        trainer = Trainer(epochs=c.epochs, batch_size=c.batch_size, patience=c.patience, seed=self.seed,
-                          progress=self.progress)
+        trainer = Trainer(
+            epochs=c.epochs, batch_size=c.batch_size, patience=c.patience, seed=self.seed, progress=self.progress
+        )
         history = trainer.fit(self, train, val)
         self.after_fit(train)
         self.fit_info["history"] = history.as_dict()
         self.fit_info["training"] = {
             "optimizers": {name: describe_optimizer(opt) for name, opt in self.optimizers.items()},
-            "grad_clip": c.grad_clip, "batch_size": c.batch_size, "epochs": c.epochs, "patience": c.patience,
+            "grad_clip": c.grad_clip,
+            "batch_size": c.batch_size,
+            "epochs": c.epochs,
+            "patience": c.patience,
         }
         self.fit_info["device"] = str(self.device)
         self.fit_info["n_parameters"] = int(sum(p.numel() for p in self.network.parameters()))
@@ -234,7 +240,12 @@ class DeepDetector(WindowDetector):
 
 def describe_optimizer(optimizer) -> dict:
     """What the job records of an optimizer: its class and each parameter group's settings."""
-    groups = [{k: (list(v) if isinstance(v, tuple) else v) for k, v in group.items()
-               if k != "params" and isinstance(v, (int, float, str, bool, tuple))}
-              for group in optimizer.param_groups]
+    groups = [
+        {
+            k: (list(v) if isinstance(v, tuple) else v)
+            for k, v in group.items()
+            if k != "params" and isinstance(v, (int, float, str, bool, tuple))
+        }
+        for group in optimizer.param_groups
+    ]
     return {"class": type(optimizer).__name__, "param_groups": groups}

@@ -73,8 +73,7 @@ def build_config(config_cls: type, overrides: dict[str, Any] | None, where: str)
     unknown = sorted(set(overrides) - set(fields))
     if unknown:
         raise ConfigError(
-            f"{where}: unknown key {unknown[0]!r} for {config_cls.__name__}; "
-            f"valid keys: {', '.join(sorted(fields))}"
+            f"{where}: unknown key {unknown[0]!r} for {config_cls.__name__}; valid keys: {', '.join(sorted(fields))}"
         )
     values = {k: _check_type(v, hints[k], f"{where}.{k}") for k, v in overrides.items()}
     try:

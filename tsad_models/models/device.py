@@ -45,7 +45,9 @@ def resolve_device(name: str = "auto"):
     if device.type == "cuda" and not torch.cuda.is_available():
         from ..common.errors import ConfigError
 
-        raise ConfigError(f"config key device: {name!r} asked for CUDA, but no CUDA device is available; use 'auto' or 'cpu'")
+        raise ConfigError(
+            f"config key device: {name!r} asked for CUDA, but no CUDA device is available; use 'auto' or 'cpu'"
+        )
     return device
 
 

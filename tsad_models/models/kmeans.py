@@ -14,8 +14,8 @@ import numpy as np
 
 @dataclass
 class KMeansResult:
-    centers: np.ndarray   # (k, d)
-    inertia: float        # sum of squared distances to the nearest center
+    centers: np.ndarray  # (k, d)
+    inertia: float  # sum of squared distances to the nearest center
 
     def distances(self, x: np.ndarray) -> np.ndarray:
         """Euclidean distance of each row of ``x`` to each center: (n, k)."""
@@ -37,7 +37,9 @@ def _plus_plus(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     return np.array(centers)
 
 
-def kmeans(x: np.ndarray, k: int, *, seed: int = 0, n_init: int = 10, max_iter: int = 300, tol: float = 1e-6) -> KMeansResult:
+def kmeans(
+    x: np.ndarray, k: int, *, seed: int = 0, n_init: int = 10, max_iter: int = 300, tol: float = 1e-6
+) -> KMeansResult:
     x = np.asarray(x, dtype=np.float64)
     k = min(k, len(x))
     rng = np.random.default_rng(seed)

@@ -70,8 +70,8 @@ class LATADConfig(DeepConfig):
     epochs: int = 30
     batch_size: int = 64
     lr: float = 1e-3
-    weight_decay: float = 5e-3      # the public code's Adam weight decay
-    grad_clip: float = 5.0          # ours, not the public code's (issue 11 reviews it)
+    weight_decay: float = 5e-3  # the public code's Adam weight decay
+    grad_clip: float = 5.0  # ours, not the public code's (issue 11 reviews it)
     patience: int = 5
     # network
     conv_kernel: int = 5
@@ -80,7 +80,7 @@ class LATADConfig(DeepConfig):
     n_layers: int = 2
     tcn_channels: int = 128
     tcn_levels: int = 4
-    tcn_kernel: int = 5             # the public code's TCN kernel (the paper gives none)
+    tcn_kernel: int = 5  # the public code's TCN kernel (the paper gives none)
     latent: int = 128
     dropout: float = 0.2
     gat: bool = True
@@ -90,10 +90,10 @@ class LATADConfig(DeepConfig):
     augmentation: str = "learnable"  # or "fixed"
     n_generators: int = 3
     fixed_augmentations: list[str] = field(default_factory=lambda: ["cutout", "noise", "mixup", "trend", "shift"])
-    aug_channel_fraction: float = 0.3   # the public code augments 30 % of the channels
+    aug_channel_fraction: float = 0.3  # the public code augments 30 % of the channels
     # one margin per negative source: the public code's list (up to 10 sources)
     margins: list[float] = field(default_factory=lambda: [0.7, 0.8, 0.9, 0.99, 0.9, 0.9, 0.99, 0.9, 0.9, 0.99])
-    eta: int = 50                   # temporal neighbourhood of positives, in points
+    eta: int = 50  # temporal neighbourhood of positives, in points
     # loss weights
     w_comp: float = 10.0
     w_sep: float = 100.0
@@ -109,10 +109,12 @@ class LATADConfig(DeepConfig):
         if self.transformer and self.d_model % self.n_heads:
             raise ValueError(f"d_model ({self.d_model}) must be a multiple of n_heads ({self.n_heads})")
         if len(self.negatives) > len(self.margins):
-            raise ValueError(f"{len(self.negatives)} negatives but only {len(self.margins)} margins: give one margin per generator")
+            raise ValueError(
+                f"{len(self.negatives)} negatives but only {len(self.margins)} margins: give one margin per generator"
+            )
         if not 0 < self.aug_channel_fraction <= 1:
             raise ValueError("aug_channel_fraction must lie in (0, 1]")
-        for name in (self.fixed_augmentations if self.augmentation == "fixed" else []):
+        for name in self.fixed_augmentations if self.augmentation == "fixed" else []:
             get_augmentation(name)
 
     @property
@@ -133,11 +135,11 @@ class FeatureGraphAttention(nn.Module):
         self.attention = nn.Linear(embed, 1, bias=False)
         self.dropout = dropout
 
-    def forward(self, v: torch.Tensor) -> torch.Tensor:       # v: (B, W, C)
-        nodes = v.transpose(1, 2)                               # (B, C, W)
+    def forward(self, v: torch.Tensor) -> torch.Tensor:  # v: (B, W, C)
+        nodes = v.transpose(1, 2)  # (B, C, W)
         e = self.attention(F.leaky_relu(self.left(nodes).unsqueeze(2) + self.right(nodes).unsqueeze(1), 0.2))
-        alpha = F.dropout(torch.softmax(e.squeeze(-1), dim=-1), self.dropout, self.training)   # (B, C, C)
-        return torch.sigmoid(alpha @ nodes).transpose(1, 2)    # (B, W, C)
+        alpha = F.dropout(torch.softmax(e.squeeze(-1), dim=-1), self.dropout, self.training)  # (B, C, C)
+        return torch.sigmoid(alpha @ nodes).transpose(1, 2)  # (B, W, C)
 
 
 class TemporalTransformer(nn.Module):
@@ -163,7 +165,7 @@ class CausalBlock(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.skip = nn.Conv1d(inputs, outputs, 1) if inputs != outputs else nn.Identity()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:       # (B, channels, W)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, channels, W)
         h = self.dropout(F.relu(self.conv1(F.pad(x, (self.pad, 0)))))
         h = self.dropout(F.relu(self.conv2(F.pad(h, (self.pad, 0)))))
         return F.relu(h + self.skip(x))
@@ -174,12 +176,14 @@ class LATADNetwork(nn.Module):
         super().__init__()
         self.conv = nn.Conv1d(channels, channels, c.conv_kernel, padding=c.conv_kernel // 2)
         self.gat = FeatureGraphAttention(c.window, c.dropout) if c.gat else None
-        self.transformer = TemporalTransformer(channels, c.d_model, c.n_heads, c.n_layers, c.dropout) if c.transformer else None
+        self.transformer = (
+            TemporalTransformer(channels, c.d_model, c.n_heads, c.n_layers, c.dropout) if c.transformer else None
+        )
         width = channels * (1 + int(c.gat) + int(c.transformer))
         if c.tcn:
             blocks, inputs = [], width
             for level in range(c.tcn_levels):
-                blocks.append(CausalBlock(inputs, c.tcn_channels, c.tcn_kernel, 2 ** level, c.dropout))
+                blocks.append(CausalBlock(inputs, c.tcn_channels, c.tcn_kernel, 2**level, c.dropout))
                 inputs = c.tcn_channels
             self.tcn = nn.Sequential(*blocks)
             width = c.tcn_channels
@@ -187,7 +191,7 @@ class LATADNetwork(nn.Module):
             self.tcn = None
         self.head = nn.Linear(width, c.latent)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:       # x: (B, W, C) -> z: (B, latent)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, W, C) -> z: (B, latent)
         v = F.relu(self.conv(x.transpose(1, 2))).transpose(1, 2)
         parts = [v]
         if self.gat is not None:
@@ -196,7 +200,7 @@ class LATADNetwork(nn.Module):
             parts.append(self.transformer(v))
         h = torch.cat(parts, dim=2)
         if self.tcn is not None:
-            h = self.tcn(h.transpose(1, 2))[:, :, -1]          # the last (causal) time step
+            h = self.tcn(h.transpose(1, 2))[:, :, -1]  # the last (causal) time step
         else:
             h = h.mean(dim=1)
         return self.head(h)
@@ -233,7 +237,7 @@ class LATADModule(nn.Module):
 
 
 def cosine_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    return (1 - F.cosine_similarity(a, b, dim=-1)) / 2         # in [0, 1]
+    return (1 - F.cosine_similarity(a, b, dim=-1)) / 2  # in [0, 1]
 
 
 @register_model("latad", config=LATADConfig)
@@ -271,14 +275,21 @@ class LATADDetector(DeepDetector):
             z_negative = self.network(negative)
             comp = comp + F.mse_loss(z_anchor, z_positive)
             sep = sep + F.triplet_margin_with_distance_loss(
-                z_anchor, z_positive, z_negative, distance_function=cosine_distance, margin=c.margins[i], swap=True)
+                z_anchor, z_positive, z_negative, distance_function=cosine_distance, margin=c.margins[i], swap=True
+            )
             if c.augmentation == "learnable":
-                reg = reg + F.kl_div(F.log_softmax(negative, dim=-1), F.softmax(positive, dim=-1), reduction="batchmean")
+                reg = reg + F.kl_div(
+                    F.log_softmax(negative, dim=-1), F.softmax(positive, dim=-1), reduction="batchmean"
+                )
         n = len(negatives)
         z_next = self.network(batch[:, eta + 1 : eta + 1 + w]) if eta >= 1 else z_anchor
         smooth = F.kl_div(F.log_softmax(z_anchor, dim=-1), F.softmax(z_next, dim=-1), reduction="batchmean")
-        parts = {"comp": c.w_comp * comp / n, "sep": c.w_sep * sep / n, "reg": c.reg_lambda * reg / n,
-                 "smooth": c.w_smooth * smooth}
+        parts = {
+            "comp": c.w_comp * comp / n,
+            "sep": c.w_sep * sep / n,
+            "reg": c.reg_lambda * reg / n,
+            "smooth": c.w_smooth * smooth,
+        }
         return sum(parts.values()), parts
 
     def latents(self, series: np.ndarray) -> np.ndarray:
@@ -308,6 +319,8 @@ class LATADDetector(DeepDetector):
             batch.requires_grad_(True)
             self.score_batch(batch).sum().backward()
             grads.append(batch.grad.abs().sum(dim=1))
-        per_window = torch.cat(grads).cpu().numpy().astype(np.float64)            # (N, C)
-        return np.stack([scores_to_timestamps(per_window[:, j], len(series), c.window, c.step)
-                         for j in range(per_window.shape[1])], axis=1)
+        per_window = torch.cat(grads).cpu().numpy().astype(np.float64)  # (N, C)
+        return np.stack(
+            [scores_to_timestamps(per_window[:, j], len(series), c.window, c.step) for j in range(per_window.shape[1])],
+            axis=1,
+        )

@@ -17,14 +17,14 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+from collections.abc import Callable
 from dataclasses import is_dataclass
 from pathlib import Path
-from typing import Callable
 
 from ..common.errors import ConfigError
 
 _REGISTRY: dict[str, tuple[type, type]] = {}
-_USER_FILES: dict[str, str] = {}   # model name -> the user file that registered it
+_USER_FILES: dict[str, str] = {}  # model name -> the user file that registered it
 _loading_file: str | None = None
 
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import config_to_dict
+from ..common.errors import DataError
 from ..common.files import save_json_atomic, save_npz_atomic
 from ..data.entity import load_entity
-from ..common.errors import DataError
+from .config import config_to_dict
 from .registry import get_model_class
 
 log = logging.getLogger("tsad_models.run")
@@ -59,9 +59,15 @@ def fit_and_score(
     if hasattr(detector, "attributions") and entity.meta.get("root_causes"):
         extra["attributions"] = np.asarray(detector.attributions(entity.test), dtype=np.float32)
 
-    for split, scores, expected in (("test", test_scores, len(entity.test)), ("validation", val_scores, len(val_split))):
+    for split, scores, expected in (
+        ("test", test_scores, len(entity.test)),
+        ("validation", val_scores, len(val_split)),
+    ):
         if scores.shape != (expected,):
-            raise DataError(f"model {model!r} returned {scores.shape} {split} scores for {expected} timestamps: a model must return one score per timestamp")
+            raise DataError(
+                f"model {model!r} returned {scores.shape} {split} scores for {expected} timestamps: "
+                "a model must return one score per timestamp"
+            )
         if not np.isfinite(scores).all():
             raise DataError(f"model {model!r} returned NaN/inf {split} scores on {entity_path}")
 

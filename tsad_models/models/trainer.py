@@ -7,8 +7,9 @@ buffers), a progress bar, and the per-epoch mean of every loss part a step retur
 the job's log and its JSON.  The model owns the step (``DeepDetector.training_step``).
 
 Input pipeline: the series is copied to the device once; a batch of windows is one
-gather from a strided view of it: no per-window Python, no per-batch host-to-device copy.  The epoch's shuffled order is drawn on the host (NumPy, seeded, so
-the order does not depend on the device) and copied once per epoch.
+gather from a strided view of it: no per-window Python, no per-batch host-to-device copy.
+The epoch's shuffled order is drawn on the host (NumPy, seeded, so the order does not
+depend on the device) and copied once per epoch.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ class DeviceWindows:
 class TrainHistory:
     train_loss: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
-    train_parts: dict[str, list[float]] = field(default_factory=dict)   # every part a step returned, per epoch
+    train_parts: dict[str, list[float]] = field(default_factory=dict)  # every part a step returned, per epoch
     val_parts: dict[str, list[float]] = field(default_factory=dict)
     epoch_seconds: list[float] = field(default_factory=list)
     best_epoch: int = -1
@@ -113,8 +114,10 @@ class Trainer:
         means = sums.means()
         bad = [key for key, value in means.items() if not math.isfinite(value)]
         if bad:
-            raise FloatingPointError(f"{type(detector).__name__}: loss part(s) {bad} became {means[bad[0]]}; "
-                                     "lower the learning rate (config key lr) or clip gradients (grad_clip)")
+            raise FloatingPointError(
+                f"{type(detector).__name__}: loss part(s) {bad} became {means[bad[0]]}; "
+                "lower the learning rate (config key lr) or clip gradients (grad_clip)"
+            )
         return means
 
     def fit(self, detector, train: np.ndarray, val: np.ndarray | None) -> TrainHistory:
@@ -125,21 +128,30 @@ class Trainer:
         val_windows = None
         if val is None or len(val) < length:
             points = 0 if val is None else len(val)
-            history.early_stopping = (f"off: the validation split has {points} points, fewer than one training "
-                                      f"sample of {length}; the last epoch's state is kept")
+            history.early_stopping = (
+                f"off: the validation split has {points} points, fewer than one training "
+                f"sample of {length}; the last epoch's state is kept"
+            )
             log.warning("early stopping %s", history.early_stopping)
         else:
             val_windows = DeviceWindows(val, length, step, device)
         generator = np.random.default_rng(self.seed)
         best_loss, best_state, waited = math.inf, None, 0
-        bar = tqdm(range(self.epochs), desc="train", unit="epoch", file=sys.stderr,
-                   disable=not self.progress, dynamic_ncols=True)
+        bar = tqdm(
+            range(self.epochs),
+            desc="train",
+            unit="epoch",
+            file=sys.stderr,
+            disable=not self.progress,
+            dynamic_ncols=True,
+        )
         for epoch in bar:
             start = time.perf_counter()
             order = torch.from_numpy(generator.permutation(len(train_windows))).to(device)
             network.train()
-            train_parts = self._epoch(detector, train_windows, order,
-                                      lambda batch, epoch=epoch: detector.training_step(batch, epoch))
+            train_parts = self._epoch(
+                detector, train_windows, order, lambda batch, epoch=epoch: detector.training_step(batch, epoch)
+            )
             val_parts = {}
             if val_windows is not None:
                 network.eval()
@@ -149,16 +161,25 @@ class Trainer:
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
             history.epoch_seconds.append(time.perf_counter() - start)
-            for parts, losses, store in ((train_parts, history.train_loss, history.train_parts),
-                                         (val_parts, history.val_loss, history.val_parts)):
+            for parts, losses, store in (
+                (train_parts, history.train_loss, history.train_parts),
+                (val_parts, history.val_loss, history.val_parts),
+            ):
                 if parts:
                     losses.append(parts["loss"])
                     for key, value in parts.items():
                         store.setdefault(key, []).append(value)
-            bar.set_postfix(train=f"{train_parts['loss']:.4g}",
-                            **({"val": f"{val_parts['loss']:.4g}"} if val_parts else {}))
-            log.info("epoch %d/%d train %s%s seconds=%.2f", epoch + 1, self.epochs, _format(train_parts),
-                     f" | val {_format(val_parts)}" if val_parts else "", history.epoch_seconds[-1])
+            bar.set_postfix(
+                train=f"{train_parts['loss']:.4g}", **({"val": f"{val_parts['loss']:.4g}"} if val_parts else {})
+            )
+            log.info(
+                "epoch %d/%d train %s%s seconds=%.2f",
+                epoch + 1,
+                self.epochs,
+                _format(train_parts),
+                f" | val {_format(val_parts)}" if val_parts else "",
+                history.epoch_seconds[-1],
+            )
             if not val_parts:
                 continue
             if val_parts["loss"] < best_loss:

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .config import build_config, config_to_dict
 from ..common.errors import ConfigError
+from .config import build_config, config_to_dict
 from .registry import load_model_files, model_config_class
 
 
@@ -27,14 +27,16 @@ def variant_overrides(config: dict, model: str, variant: str) -> dict[str, Any]:
     entry = models[model] or {}
     variants = entry.get("variants") or {"default": {}}
     if variant not in variants:
-        raise ConfigError(f"config key models.{model}.variants: unknown variant {variant!r}; configured: {sorted(variants)}")
+        raise ConfigError(
+            f"config key models.{model}.variants: unknown variant {variant!r}; configured: {sorted(variants)}"
+        )
     return {**(entry.get("params") or {}), **(variants[variant] or {})}
 
 
 def model_variants(config: dict) -> list[tuple[str, str]]:
     out = []
     for model, entry in (config.get("models") or {}).items():
-        for variant in ((entry or {}).get("variants") or {"default": {}}):
+        for variant in (entry or {}).get("variants") or {"default": {}}:
             out.append((model, variant))
     return out
 

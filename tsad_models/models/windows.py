@@ -68,10 +68,11 @@ def scores_to_timestamps(
     if granularity not in GRANULARITIES:
         raise ValueError(f"granularity must be one of {GRANULARITIES}, got {granularity!r}")
     if scores.shape != expected:
-        raise ValueError(f"{granularity} scores of shape {scores.shape} for {len(starts)} windows of {window}: "
-                         f"expected {expected}")
+        raise ValueError(
+            f"{granularity} scores of shape {scores.shape} for {len(starts)} windows of {window}: expected {expected}"
+        )
     if granularity == "last":
-        ends = starts + window - 1                       # increasing; the last one is n_timestamps - 1
+        ends = starts + window - 1  # increasing; the last one is n_timestamps - 1
         return scores[np.searchsorted(ends, np.arange(n_timestamps), side="left")]
     if granularity == "position":
         index = (starts[:, None] + np.arange(window)).ravel()

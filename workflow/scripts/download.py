@@ -1,4 +1,5 @@
 """Snakemake adapter: fetch and verify a dataset's raw files (mirror first), then write verified.json."""
+
 from tsad_models.common.files import save_json_atomic
 from tsad_models.common.logs import job_logging
 from tsad_models.data.cards import load_card

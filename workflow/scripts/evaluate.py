@@ -1,7 +1,8 @@
 """Snakemake adapter: stored scores of every entity -> metrics JSON."""
+
 from tsad_models.common.files import save_json_atomic
-from tsad_models.evaluate import evaluate_job
 from tsad_models.common.logs import job_logging
+from tsad_models.evaluate import evaluate_job
 from tsad_models.metrics.panel import EvalSettings
 
 w = snakemake.wildcards
@@ -10,8 +11,8 @@ with job_logging(snakemake.log[0]):
     evaluation = dict(snakemake.params.evaluation)
     settings = EvalSettings(**{**evaluation, "protocols": tuple(evaluation["protocols"])})
     result = evaluate_job(
-        processed=dict(zip(entities, snakemake.input.processed)),
-        scores=dict(zip(entities, snakemake.input.scores)),
+        processed=dict(zip(entities, snakemake.input.processed, strict=True)),
+        scores=dict(zip(entities, snakemake.input.scores, strict=True)),
         settings=settings,
         ids={"dataset": w.dataset, "model": w.model, "variant": w.variant, "seed": int(w.seed)},
     )

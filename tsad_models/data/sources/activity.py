@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 # --- the shared rule ---------------------------------------------------------------------
 
+
 def blocks_of(classes: np.ndarray) -> list[tuple[int, int, int]]:
     """Runs of equal class: [(class, begin, end)] with end exclusive."""
     classes = np.asarray(classes)
@@ -49,15 +50,17 @@ def blocks_of(classes: np.ndarray) -> list[tuple[int, int, int]]:
     edges = np.flatnonzero(classes[1:] != classes[:-1]) + 1
     begins = np.r_[0, edges]
     ends = np.r_[edges, len(classes)]
-    return [(int(classes[b]), int(b), int(e)) for b, e in zip(begins, ends)]
+    return [(int(classes[b]), int(b), int(e)) for b, e in zip(begins, ends, strict=True)]
 
 
-def split_recording(values: np.ndarray, classes: np.ndarray, normal: list[int], anomalous: list[int],
-                    train_fraction: float, where: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+def split_recording(
+    values: np.ndarray, classes: np.ndarray, normal: list[int], anomalous: list[int], train_fraction: float, where: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
     """(train, test, labels, counts) by the module's rule."""
     if set(normal) & set(anomalous):
-        raise DataError(f"{where}: classes {sorted(set(normal) & set(anomalous))} are both normal and anomalous "
-                        "in the card")
+        raise DataError(
+            f"{where}: classes {sorted(set(normal) & set(anomalous))} are both normal and anomalous in the card"
+        )
     if not 0 < train_fraction < 1:
         raise DataError(f"{where}: train_fraction must lie in (0, 1), got {train_fraction}")
     train, test, labels = [], [], []
@@ -78,9 +81,12 @@ def split_recording(values: np.ndarray, classes: np.ndarray, normal: list[int], 
     if not counts["normal_blocks"]:
         raise DataError(f"{where}: no block of a normal class {normal}; is this the right file?")
     width = values.shape[1]
-    return (np.concatenate(train) if train else np.zeros((0, width)),
-            np.concatenate(test) if test else np.zeros((0, width)),
-            np.concatenate(labels) if labels else np.zeros(0, dtype=np.int8), counts)
+    return (
+        np.concatenate(train) if train else np.zeros((0, width)),
+        np.concatenate(test) if test else np.zeros((0, width)),
+        np.concatenate(labels) if labels else np.zeros(0, dtype=np.int8),
+        counts,
+    )
 
 
 def downsample(values: np.ndarray, classes: np.ndarray, factor: int) -> tuple[np.ndarray, np.ndarray]:
@@ -104,21 +110,36 @@ def _classes(card: DatasetCard) -> tuple[list[int], list[int]]:
     return [int(c) for c in classes["normal"]], [int(c) for c in classes["anomalous"]]
 
 
-def _activity_entity(card: DatasetCard, entity: str, values: np.ndarray, classes: np.ndarray,
-                     channels: list[str], where: str, meta: dict) -> Entity:
+def _activity_entity(
+    card: DatasetCard, entity: str, values: np.ndarray, classes: np.ndarray, channels: list[str], where: str, meta: dict
+) -> Entity:
     if not np.isfinite(values).all():
-        raise DataError(f"{where}: NaN/inf left after the documented filling; the file may be corrupt: "
-                        "delete it and rerun")
+        raise DataError(
+            f"{where}: NaN/inf left after the documented filling; the file may be corrupt: delete it and rerun"
+        )
     factor, train_fraction = int(card.get("downsample", 1)), float(card.get("train_fraction", 0.6))
     values, classes = downsample(values, classes, factor)
     normal, anomalous = _classes(card)
     train, test, labels, counts = split_recording(values, classes, normal, anomalous, train_fraction, where)
-    return Entity(name=entity, train=train, test=test, labels=labels, channels=channels,
-                  meta={**meta, **counts, "normal_classes": normal, "anomalous_classes": anomalous,
-                        "train_fraction": train_fraction, "downsample": factor})
+    return Entity(
+        name=entity,
+        train=train,
+        test=test,
+        labels=labels,
+        channels=channels,
+        meta={
+            **meta,
+            **counts,
+            "normal_classes": normal,
+            "anomalous_classes": anomalous,
+            "train_fraction": train_fraction,
+            "downsample": factor,
+        },
+    )
 
 
 # --- download: one archive, or its unpacked layout in a mirror folder ----------------------
+
 
 def _activity_wanted(card: DatasetCard, entities: list[str]) -> Wanted:
     spec = card["archive"]
@@ -126,8 +147,14 @@ def _activity_wanted(card: DatasetCard, entities: list[str]) -> Wanted:
     for entity in entities:
         files = card["entity_files"].format(entity=entity)
         members.append(WantedFile(files, what=f"data for {entity} (expected {files})"))
-    archive = Archive(name=spec["name"], url=spec["url"], key=card["mirror_root"] + spec["name"],
-                      sha256=spec.get("sha256"), marker=card["layout_marker"], unpacked=card["mirror_root"])
+    archive = Archive(
+        name=spec["name"],
+        url=spec["url"],
+        key=card["mirror_root"] + spec["name"],
+        sha256=spec.get("sha256"),
+        marker=card["layout_marker"],
+        unpacked=card["mirror_root"],
+    )
     return Wanted(folder="data", members=members, archives=[archive], origin=spec["url"])
 
 
@@ -140,6 +167,7 @@ def _data_root(card: DatasetCard, raw_dir: Path) -> Path:
 
 
 # --- DSADS: UCI Daily and Sports Activities ---------------------------------------------------
+
 
 def _dsads_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
     root = _data_root(card, raw_dir)
@@ -159,25 +187,64 @@ def _dsads_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
                 raise DataError(f"{path}: {block.shape[1]} columns, DSADS has {channels} (5 units x 9 sensors)")
             pieces.append(block)
             classes.append(np.full(len(block), activity))
-    return _activity_entity(card, entity, np.concatenate(pieces), np.concatenate(classes),
-                            [f"{unit}_{sensor}" for unit in ("T", "RA", "LA", "RL", "LL")
-                             for sensor in ("xacc", "yacc", "zacc", "xgyro", "ygyro", "zgyro", "xmag", "ymag",
-                                            "zmag")][:channels],
-                            str(root / "a01" / entity), {"source": "DSADS (UCI 256)"})
+    return _activity_entity(
+        card,
+        entity,
+        np.concatenate(pieces),
+        np.concatenate(classes),
+        [
+            f"{unit}_{sensor}"
+            for unit in ("T", "RA", "LA", "RL", "LL")
+            for sensor in ("xacc", "yacc", "zacc", "xgyro", "ygyro", "zgyro", "xmag", "ymag", "zmag")
+        ][:channels],
+        str(root / "a01" / entity),
+        {"source": "DSADS (UCI 256)"},
+    )
 
 
 # --- PAMAP2 -------------------------------------------------------------------------------
 
-_PAMAP2_IMU = ["temperature", "acc16_x", "acc16_y", "acc16_z", "acc6_x", "acc6_y", "acc6_z",
-               "gyro_x", "gyro_y", "gyro_z", "mag_x", "mag_y", "mag_z", "orient_1", "orient_2", "orient_3", "orient_4"]
-PAMAP2_COLUMNS = ["timestamp", "activity", "heart_rate"] + [f"{unit}_{name}" for unit in ("hand", "chest", "ankle")
-                                                            for name in _PAMAP2_IMU]
+_PAMAP2_IMU = [
+    "temperature",
+    "acc16_x",
+    "acc16_y",
+    "acc16_z",
+    "acc6_x",
+    "acc6_y",
+    "acc6_z",
+    "gyro_x",
+    "gyro_y",
+    "gyro_z",
+    "mag_x",
+    "mag_y",
+    "mag_z",
+    "orient_1",
+    "orient_2",
+    "orient_3",
+    "orient_4",
+]
+PAMAP2_COLUMNS = ["timestamp", "activity", "heart_rate"] + [
+    f"{unit}_{name}" for unit in ("hand", "chest", "ankle") for name in _PAMAP2_IMU
+]
 # The dataset's readme: the +-6 g accelerometer saturates and the orientation is invalid in
 # this collection; the usual choice (kept here) is heart rate + temperature, +-16 g
 # acceleration, gyroscope and magnetometer of each unit: 31 channels.
-PAMAP2_CHANNELS = ["heart_rate"] + [f"{unit}_{name}" for unit in ("hand", "chest", "ankle")
-                                    for name in ("temperature", "acc16_x", "acc16_y", "acc16_z",
-                                                 "gyro_x", "gyro_y", "gyro_z", "mag_x", "mag_y", "mag_z")]
+PAMAP2_CHANNELS = ["heart_rate"] + [
+    f"{unit}_{name}"
+    for unit in ("hand", "chest", "ankle")
+    for name in (
+        "temperature",
+        "acc16_x",
+        "acc16_y",
+        "acc16_z",
+        "gyro_x",
+        "gyro_y",
+        "gyro_z",
+        "mag_x",
+        "mag_y",
+        "mag_z",
+    )
+]
 
 
 def _pamap2_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
@@ -187,8 +254,10 @@ def _pamap2_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
         raise DataError(f"{path}: file is missing; rerun the download rule")
     frame = pd.read_csv(path, sep=r"\s+", header=None, engine="c")
     if frame.shape[1] != len(PAMAP2_COLUMNS):
-        raise DataError(f"{path}: {frame.shape[1]} columns, PAMAP2 has {len(PAMAP2_COLUMNS)} "
-                        "(timestamp, activity, heart rate, 3 x 17 IMU)")
+        raise DataError(
+            f"{path}: {frame.shape[1]} columns, PAMAP2 has {len(PAMAP2_COLUMNS)} "
+            "(timestamp, activity, heart rate, 3 x 17 IMU)"
+        )
     frame.columns = PAMAP2_COLUMNS
     classes = frame["activity"].to_numpy()
     values = frame[PAMAP2_CHANNELS]
@@ -203,22 +272,35 @@ def _pamap2_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
     values = pd.concat(filled).to_numpy(np.float64)
     if np.isnan(values).any():
         columns = [PAMAP2_CHANNELS[j] for j in np.flatnonzero(np.isnan(values).any(axis=0))]
-        raise DataError(f"{path}: an activity block has no value at all in {', '.join(columns)}; "
-                        "the file is truncated or corrupt")
-    return _activity_entity(card, entity, values, classes, PAMAP2_CHANNELS, str(path),
-                            {"source": "PAMAP2 (UCI 231)", "imu_dropouts_interpolated": missing})
+        raise DataError(
+            f"{path}: an activity block has no value at all in {', '.join(columns)}; the file is truncated or corrupt"
+        )
+    return _activity_entity(
+        card,
+        entity,
+        values,
+        classes,
+        PAMAP2_CHANNELS,
+        str(path),
+        {"source": "PAMAP2 (UCI 231)", "imu_dropouts_interpolated": missing},
+    )
 
 
 # --- WESAD --------------------------------------------------------------------------------
+
 
 class _ArraysOnly(pickle.Unpickler):
     """WESAD ships Python pickles; a pickle can run code, so only what holds NumPy arrays,
     dicts, lists and strings may be built."""
 
     ALLOWED = {
-        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
-        ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "scalar"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("_codecs", "encode"),
     }
 
     def find_class(self, module, name):
@@ -241,8 +323,9 @@ def _wesad_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
         chest = record["signal"]["chest"]
         labels = np.asarray(record["label"]).reshape(-1)
     except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError) as exc:
-        raise DataError(f"{path}: not a WESAD subject file ({type(exc).__name__}: {exc}); "
-                        "delete it and rerun") from None
+        raise DataError(
+            f"{path}: not a WESAD subject file ({type(exc).__name__}: {exc}); delete it and rerun"
+        ) from None
     columns, names = [], []
     for signal in WESAD_CHEST:
         if signal not in chest:
@@ -252,14 +335,25 @@ def _wesad_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
         array = np.asarray(chest[signal], dtype=np.float64).reshape(len(labels), -1)
         columns.append(array)
         names += [f"chest_{signal}_{axis}" for axis in "xyz"] if array.shape[1] == 3 else [f"chest_{signal}"]
-    return _activity_entity(card, entity, np.concatenate(columns, axis=1), labels, names, str(path),
-                            {"source": "WESAD (chest, RespiBAN, 700 Hz)"})
+    return _activity_entity(
+        card,
+        entity,
+        np.concatenate(columns, axis=1),
+        labels,
+        names,
+        str(path),
+        {"source": "WESAD (chest, RespiBAN, 700 Hz)"},
+    )
 
 
 SOURCES_BY_NAME = {
     "dsads": Source(entities=lambda card: [f"p{i}" for i in range(1, 9)], load=_dsads_load, wanted=_activity_wanted),
-    "pamap2": Source(entities=lambda card: [f"subject{i}" for i in range(101, 110)], load=_pamap2_load,
-                     wanted=_activity_wanted),
-    "wesad": Source(entities=lambda card: [f"S{i}" for i in list(range(2, 12)) + list(range(13, 18))],
-                    load=_wesad_load, wanted=_activity_wanted),
+    "pamap2": Source(
+        entities=lambda card: [f"subject{i}" for i in range(101, 110)], load=_pamap2_load, wanted=_activity_wanted
+    ),
+    "wesad": Source(
+        entities=lambda card: [f"S{i}" for i in list(range(2, 12)) + list(range(13, 18))],
+        load=_wesad_load,
+        wanted=_activity_wanted,
+    ),
 }

@@ -22,8 +22,9 @@ def _aeon_data_dir(card: DatasetCard) -> Path:
     try:
         import aeon
     except ImportError:
-        raise DataError(f"{card.path}: dataset {card.name!r} ships inside {required}: "
-                        f"pip install '{required}'") from None
+        raise DataError(
+            f"{card.path}: dataset {card.name!r} ships inside {required}: pip install '{required}'"
+        ) from None
     pinned = required.split("==", 1)[1]
     if aeon.__version__ != pinned:
         raise DataError(
@@ -51,12 +52,15 @@ def _aeon_load(card: DatasetCard, entity: str, raw_dir: Path | None = None) -> E
     if card.get("test_contains_train", False):
         # the TEST file is the whole series and TRAIN its prefix: keep the splits disjoint
         if not np.array_equal(test[: len(train)], train):
-            raise DataError(f"{card.path}: test_contains_train is set but the TEST file does not start "
-                            "with the TRAIN file")
-        test, labels = test[len(train):], labels[len(train):]
+            raise DataError(
+                f"{card.path}: test_contains_train is set but the TEST file does not start with the TRAIN file"
+            )
+        test, labels = test[len(train) :], labels[len(train) :]
     if train_labels.any():
-        raise DataError(f"{root / card['train_file']}: the training part must be anomaly-free, "
-                        f"{int(train_labels.sum())} labelled points found")
+        raise DataError(
+            f"{root / card['train_file']}: the training part must be anomaly-free, "
+            f"{int(train_labels.sum())} labelled points found"
+        )
     return Entity(
         name=entity,
         train=train,

@@ -52,8 +52,10 @@ def _gutentag_load(card: DatasetCard, entity: str, raw_dir: Path | None = None) 
     config = _gutentag_config(card)
     for series in config["timeseries"]:
         if not series.get("semi-supervised", False):
-            raise DataError(f"{card.resolve(card['generator'])}: series {series['name']!r} needs "
-                            "'semi-supervised: true' (an anomaly-free train part)")
+            raise DataError(
+                f"{card.resolve(card['generator'])}: series {series['name']!r} needs "
+                "'semi-supervised: true' (an anomaly-free train part)"
+            )
     # GutenTAG records the git commit of the working directory's repository and fails in
     # a repository without commits: build it from a neutral folder.
     previous = os.getcwd()

@@ -33,7 +33,7 @@ def _read_hand_placed(card: DatasetCard, folder: Path, part: str) -> tuple[np.nd
             f"(found there: {present or 'nothing'}); see {card.path}"
         )
     header = 0
-    with open(path, errors="replace") as handle:   # skip title lines above the header
+    with open(path, errors="replace") as handle:  # skip title lines above the header
         for number, line in enumerate(handle):
             if layout["label_column"].split(" (")[0] in line or "Timestamp" in line or line.startswith("Row"):
                 header = number
@@ -48,11 +48,14 @@ def _read_hand_placed(card: DatasetCard, folder: Path, part: str) -> tuple[np.nd
         labels = pd.Series(layout["normal_values"][0], index=frame.index, name=layout["label_column"])
         frame = pd.concat([frame, labels], axis=1)
     if layout["label_column"] not in frame.columns:
-        raise DataError(f"{path}: no label column {layout['label_column']!r}; is this the expected release? "
-                        f"See {card.path}")
+        raise DataError(
+            f"{path}: no label column {layout['label_column']!r}; is this the expected release? See {card.path}"
+        )
     if len(frame) != int(spec["rows"]):
-        raise DataError(f"{path}: {len(frame)} rows, expected {spec['rows']} for this release; another version "
-                        f"or a truncated file? See {card.path}")
+        raise DataError(
+            f"{path}: {len(frame)} rows, expected {spec['rows']} for this release; another version "
+            f"or a truncated file? See {card.path}"
+        )
     raw_labels = frame.pop(layout["label_column"])
     raw_labels = raw_labels.astype(str).str.strip() if raw_labels.dtype == object else raw_labels
     anomalous = raw_labels.isin([str(v) if raw_labels.dtype == object else v for v in layout["anomaly_values"]])
@@ -62,8 +65,10 @@ def _read_hand_placed(card: DatasetCard, folder: Path, part: str) -> tuple[np.nd
         raise DataError(f"{path}: unknown label values {odd} in {layout['label_column']!r}")
     frame = frame.drop(columns=[c for c in layout.get("drop_columns", []) if c in frame.columns])
     if frame.shape[1] != int(layout["channels"]):
-        raise DataError(f"{path}: {frame.shape[1]} channels after dropping {layout.get('drop_columns', [])}, "
-                        f"expected {layout['channels']}; see {card.path}")
+        raise DataError(
+            f"{path}: {frame.shape[1]} channels after dropping {layout.get('drop_columns', [])}, "
+            f"expected {layout['channels']}; see {card.path}"
+        )
     values = frame.apply(pd.to_numeric, errors="coerce")
     if layout.get("fill_missing") == "ffill":
         values = values.ffill().fillna(0.0)
@@ -77,11 +82,20 @@ def _hand_placed_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
     if channels != test_channels:
         raise DataError(f"{folder}: the two files have different channels; see {card.path}")
     if train_labels.any():
-        raise DataError(f"{folder / card['hand_placed']['train']['file']}: {int(train_labels.sum())} attack rows "
-                        "in the normal file")
-    return Entity(name=entity, train=train, test=test, labels=labels, channels=channels,
-                  meta={"source": f"{card.name} (placed by hand)",
-                        "files": [card["hand_placed"][p]["file"] for p in ("train", "test")]})
+        raise DataError(
+            f"{folder / card['hand_placed']['train']['file']}: {int(train_labels.sum())} attack rows in the normal file"
+        )
+    return Entity(
+        name=entity,
+        train=train,
+        test=test,
+        labels=labels,
+        channels=channels,
+        meta={
+            "source": f"{card.name} (placed by hand)",
+            "files": [card["hand_placed"][p]["file"] for p in ("train", "test")],
+        },
+    )
 
 
 def _hand_placed_inputs(card: DatasetCard) -> list[Path]:

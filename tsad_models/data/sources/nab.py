@@ -37,13 +37,22 @@ def _nab_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
         labels[((stamps >= pd.Timestamp(start)) & (stamps <= pd.Timestamp(end))).to_numpy()] = 1
     cut = int(len(frame) * float(card["probationary_fraction"]))
     values = frame[["value"]].to_numpy(np.float64)
-    return Entity(name=entity, train=values[:cut], test=values[cut:], labels=labels[cut:], channels=["value"],
-                  meta={"source": "NAB", "file": path, "train_labelled_points": int(labels[:cut].sum())})
+    return Entity(
+        name=entity,
+        train=values[:cut],
+        test=values[cut:],
+        labels=labels[cut:],
+        channels=["value"],
+        meta={"source": "NAB", "file": path, "train_labelled_points": int(labels[:cut].sum())},
+    )
 
 
 def _nab_wanted(card: DatasetCard, entities: list[str]) -> Wanted:
-    return Wanted(folder="", files=[f for entity in entities for f in listed_files(card, _nab_files(card, entity))],
-                  origin=card["url_root"])
+    return Wanted(
+        folder="",
+        files=[f for entity in entities for f in listed_files(card, _nab_files(card, entity))],
+        origin=card["url_root"],
+    )
 
 
 SOURCE = Source(

@@ -27,22 +27,33 @@ def _psm_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
         frames[name] = pd.read_csv(path)
     features = [c for c in frames["train"].columns if c != "timestamp_(min)"]
     if len(features) != int(card["channels"]) or list(frames["test"].columns) != list(frames["train"].columns):
-        raise DataError(f"{root}: expected timestamp_(min) and {card['channels']} features in train.csv and test.csv, "
-                        f"got {len(features)} and {frames['test'].shape[1] - 1}")
+        raise DataError(
+            f"{root}: expected timestamp_(min) and {card['channels']} features in train.csv and test.csv, "
+            f"got {len(features)} and {frames['test'].shape[1] - 1}"
+        )
     if len(frames["test_label"]) != len(frames["test"]):
-        raise DataError(f"{root / 'test_label.csv'}: {len(frames['test_label'])} labels "
-                        f"for {len(frames['test'])} test rows")
+        raise DataError(
+            f"{root / 'test_label.csv'}: {len(frames['test_label'])} labels for {len(frames['test'])} test rows"
+        )
     train = frames["train"][features].to_numpy(np.float64)
     test = frames["test"][features].to_numpy(np.float64)
     missing = {"train": int(np.isnan(train).sum()), "test": int(np.isnan(test).sum())}
-    return Entity(name=entity, train=np.nan_to_num(train), test=np.nan_to_num(test),
-                  labels=frames["test_label"]["label"].to_numpy().astype(np.int8), channels=features,
-                  meta={"source": "PSM (RANSynCoders)", "missing_values_set_to_0": missing})
+    return Entity(
+        name=entity,
+        train=np.nan_to_num(train),
+        test=np.nan_to_num(test),
+        labels=frames["test_label"]["label"].to_numpy().astype(np.int8),
+        channels=features,
+        meta={"source": "PSM (RANSynCoders)", "missing_values_set_to_0": missing},
+    )
 
 
 def _psm_wanted(card: DatasetCard, entities: list[str]) -> Wanted:
-    return Wanted(folder="", files=[f for entity in entities for f in listed_files(card, card["files"][entity])],
-                  origin=card["url_root"])
+    return Wanted(
+        folder="",
+        files=[f for entity in entities for f in listed_files(card, card["files"][entity])],
+        origin=card["url_root"],
+    )
 
 
 SOURCE = Source(

@@ -35,11 +35,14 @@ def _read_matrix(path: Path, columns: int | None) -> np.ndarray:
         # stays near the size of the data (pandas would parse through float64)
         values = np.loadtxt(path, delimiter=",", dtype=np.float32, ndmin=2)
     except ValueError as exc:
-        raise DataError(f"{path}: cannot be read as comma-separated numbers ({exc}); the file is corrupt or truncated: "
-                        "delete it and rerun") from None
+        raise DataError(
+            f"{path}: cannot be read as comma-separated numbers ({exc}); the file is corrupt or truncated: "
+            "delete it and rerun"
+        ) from None
     if columns is not None and values.shape[1] != columns:
-        raise DataError(f"{path}: {values.shape[1]} columns, expected {columns}; "
-                        "the file is truncated or not an SMD file")
+        raise DataError(
+            f"{path}: {values.shape[1]} columns, expected {columns}; the file is truncated or not an SMD file"
+        )
     return values
 
 
@@ -67,23 +70,31 @@ def _smd_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
     test = _read_matrix(root / "test" / f"{entity}.txt", columns)
     labels = _read_matrix(root / "test_label" / f"{entity}.txt", 1)[:, 0]
     if len(labels) != len(test):
-        raise DataError(f"{root / 'test_label' / (entity + '.txt')}: {len(labels)} labels for {len(test)} test rows; "
-                        "the label file does not belong to this test file")
+        raise DataError(
+            f"{root / 'test_label' / (entity + '.txt')}: {len(labels)} labels for {len(test)} test rows; "
+            "the label file does not belong to this test file"
+        )
     root_causes = parse_interpretation(root / "interpretation_label" / f"{entity}.txt", columns)
     runs = {tuple(r) for r in label_segments(labels.astype(np.int8)).tolist()}
     unmatched = [c for c in root_causes if (c["start"], c["end"]) not in runs]
     if unmatched:
         log.warning("%s/%s: %d interpretation ranges do not match a test_label run", card.name, entity, len(unmatched))
     return Entity(
-        name=entity, train=train, test=test, labels=labels.astype(np.int8),
+        name=entity,
+        train=train,
+        test=test,
+        labels=labels.astype(np.int8),
         channels=[f"ch{i + 1}" for i in range(columns)],
         meta={"source": "OmniAnomaly ServerMachineDataset", "root_causes": root_causes},
     )
 
 
 def _smd_wanted(card: DatasetCard, entities: list[str]) -> Wanted:
-    return Wanted(folder="", files=[f for entity in entities for f in listed_files(card, _smd_files(card, entity))],
-                  origin=card["url_root"])
+    return Wanted(
+        folder="",
+        files=[f for entity in entities for f in listed_files(card, _smd_files(card, entity))],
+        origin=card["url_root"],
+    )
 
 
 SOURCE = Source(

@@ -24,12 +24,20 @@ def _telemanom_wanted(card: DatasetCard, entities: list[str]) -> Wanted:
     return Wanted(
         folder="",
         files=[WantedFile("labeled_anomalies.csv", label["sha256"], url=label["url"], key=label["key"])],
-        members=[WantedFile(f"{split}/{chan}.npy", card["channels"][chan][split])
-                 for chan in entities for split in ("train", "test")],
-        archives=[Archive(name=Path(mirrored["key"]).name, key=mirrored["key"], sha256=mirrored["sha256"],
-                          root=mirrored["member_root"]),
-                  Archive(name="data.zip", url=canonical["url"], sha256=canonical["sha256"],
-                          root=canonical["member_root"])],
+        members=[
+            WantedFile(f"{split}/{chan}.npy", card["channels"][chan][split])
+            for chan in entities
+            for split in ("train", "test")
+        ],
+        archives=[
+            Archive(
+                name=Path(mirrored["key"]).name,
+                key=mirrored["key"],
+                sha256=mirrored["sha256"],
+                root=mirrored["member_root"],
+            ),
+            Archive(name="data.zip", url=canonical["url"], sha256=canonical["sha256"], root=canonical["member_root"]),
+        ],
         origin=canonical["url"],
     )
 
@@ -44,14 +52,21 @@ def _telemanom_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
     row = rows.iloc[0]
     train, test = (np.load(root / split / f"{entity}.npy", allow_pickle=False) for split in ("train", "test"))
     if int(row.num_values) != len(test):
-        raise DataError(f"{labels_file}: num_values {row.num_values} for {entity} "
-                        f"but its test file has {len(test)} rows")
+        raise DataError(
+            f"{labels_file}: num_values {row.num_values} for {entity} but its test file has {len(test)} rows"
+        )
     labels = np.zeros(len(test), dtype=np.int8)
     for start, end in ast.literal_eval(row.anomaly_sequences):  # 0-based, inclusive
         labels[start : end + 1] = 1
     channels = ["telemetry"] + [f"command{i}" for i in range(1, test.shape[1])]
-    return Entity(name=entity, train=train, test=test, labels=labels, channels=channels,
-                  meta={"source": "telemanom", "spacecraft": card["spacecraft"], "anomaly_classes": row["class"]})
+    return Entity(
+        name=entity,
+        train=train,
+        test=test,
+        labels=labels,
+        channels=channels,
+        meta={"source": "telemanom", "spacecraft": card["spacecraft"], "anomaly_classes": row["class"]},
+    )
 
 
 SOURCE = Source(

@@ -31,8 +31,10 @@ def _read_table(path: Path) -> pd.DataFrame:
 def _timeeval_split(path: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
     frame = _read_table(path)
     if frame.shape[1] < 3 or frame.columns[0] != "timestamp" or frame.columns[-1] != "is_anomaly":
-        raise DataError(f"{path}: expected the TimeEval columns 'timestamp, <channels...>, is_anomaly', "
-                        f"got {list(frame.columns)[:6]}")
+        raise DataError(
+            f"{path}: expected the TimeEval columns 'timestamp, <channels...>, is_anomaly', "
+            f"got {list(frame.columns)[:6]}"
+        )
     channels = [str(c) for c in frame.columns[1:-1]]
     try:
         values = frame[channels].to_numpy(np.float64)
@@ -51,18 +53,28 @@ def _timeeval_load(card: DatasetCard, entity: str, raw_dir: Path | None = None) 
         train_path = Path(card["train"])
         train, train_labels, train_channels = _timeeval_split(train_path)
         if train_channels != channels:
-            raise DataError(f"{train_path}: channels {train_channels[:5]} differ from the test file's {channels[:5]}; "
-                            "the train and test files must have the same columns")
+            raise DataError(
+                f"{train_path}: channels {train_channels[:5]} differ from the test file's {channels[:5]}; "
+                "the train and test files must have the same columns"
+            )
     else:
         fraction = float(card.get("train_fraction", 0.3))
         cut = int(len(test) * fraction)
         train, train_labels, test, labels = test[:cut], labels[:cut], test[cut:], labels[cut:]
         train_path = f"{test_path} (first {fraction:.0%})"
     if train_labels.any() and not card.get("allow_train_anomalies", False):
-        raise DataError(f"{train_path}: {int(train_labels.sum())} labelled anomalies in the training part; models must "
-                        "train on normal data: give an anomaly-free train file, or set allow_train_anomalies: true")
-    return Entity(name=entity, train=train, test=test, labels=labels, channels=channels,
-                  meta={"source": "custom TimeEval file", "test_file": str(test_path), "train_file": str(train_path)})
+        raise DataError(
+            f"{train_path}: {int(train_labels.sum())} labelled anomalies in the training part; models must "
+            "train on normal data: give an anomaly-free train file, or set allow_train_anomalies: true"
+        )
+    return Entity(
+        name=entity,
+        train=train,
+        test=test,
+        labels=labels,
+        channels=channels,
+        meta={"source": "custom TimeEval file", "test_file": str(test_path), "train_file": str(train_path)},
+    )
 
 
 SOURCE = Source(

@@ -30,7 +30,7 @@ def _ucr_find(folder: Path, entity: str) -> Path | None:
 
 
 def _ucr_wanted(card: DatasetCard, entities: list[str]) -> Wanted:
-    pins = card.get("series_sha256") or {}     # by file name, where known
+    pins = card.get("series_sha256") or {}  # by file name, where known
     spec = card["archive"]
     members = []
     for entity in entities:
@@ -44,8 +44,9 @@ def _ucr_wanted(card: DatasetCard, entities: list[str]) -> Wanted:
 def _ucr_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
     path = _ucr_find(Path(raw_dir) / card.name / "series", entity)
     if path is None:
-        raise DataError(f"{Path(raw_dir) / card.name / 'series'}: no file {entity}_UCR_Anomaly_*.txt; "
-                        "rerun the download rule")
+        raise DataError(
+            f"{Path(raw_dir) / card.name / 'series'}: no file {entity}_UCR_Anomaly_*.txt; rerun the download rule"
+        )
     match = _UCR_NAME.match(path.name)
     if match is None:
         raise DataError(f"{path}: the name does not read <id>_UCR_Anomaly_<name>_<trainEnd>_<begin>_<end>.txt")
@@ -53,13 +54,24 @@ def _ucr_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
     # some archive files hold several values on one line, separated by blanks
     values = np.asarray(path.read_text().split(), dtype=np.float64).reshape(-1, 1)
     if not 0 < train_end <= begin < end <= len(values):
-        raise DataError(f"{path}: trainEnd {train_end}, anomaly [{begin}, {end}) do not fit a series "
-                        f"of {len(values)} points")
+        raise DataError(
+            f"{path}: trainEnd {train_end}, anomaly [{begin}, {end}) do not fit a series of {len(values)} points"
+        )
     labels = np.zeros(len(values), dtype=np.int8)
     labels[begin:end] = 1
-    return Entity(name=entity, train=values[:train_end], test=values[train_end:], labels=labels[train_end:],
-                  channels=["value"], meta={"source": "UCR Anomaly Archive 2021", "file": path.name,
-                                            "series": match.group(2), "anomaly": [begin, end]})
+    return Entity(
+        name=entity,
+        train=values[:train_end],
+        test=values[train_end:],
+        labels=labels[train_end:],
+        channels=["value"],
+        meta={
+            "source": "UCR Anomaly Archive 2021",
+            "file": path.name,
+            "series": match.group(2),
+            "anomaly": [begin, end],
+        },
+    )
 
 
 SOURCE = Source(
