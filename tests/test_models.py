@@ -150,19 +150,24 @@ def test_split_train_takes_the_tail_as_validation():
     assert len(fit) == 80 and val[0, 0] == 80 and val[-1, 0] == 99
 
 
-def test_fit_and_score_writes_scores_and_resolved_config(processed_ucr135, tmp_path):
-    config = build_config(model_config_class("pca"), {"window": 8}, "pca")
-    info = fit_and_score(
-        entity_path=processed_ucr135,
-        model="pca",
+def run_job(entity_path, model, config, out_dir):
+    """One fit_score job on the CPU, its outputs in ``out_dir`` (s.npz, s.json)."""
+    return fit_and_score(
+        entity_path=entity_path,
+        model=model,
         model_config=config,
         seed=0,
         device="cpu",
         val_fraction=0.2,
-        scores_path=tmp_path / "s.npz",
-        info_path=tmp_path / "s.json",
+        scores_path=out_dir / "s.npz",
+        info_path=out_dir / "s.json",
         progress=False,
     )
+
+
+def test_fit_and_score_writes_scores_and_resolved_config(processed_ucr135, tmp_path):
+    config = build_config(model_config_class("pca"), {"window": 8}, "pca")
+    info = run_job(processed_ucr135, "pca", config, tmp_path)
     entity = load_entity(processed_ucr135)
     with np.load(tmp_path / "s.npz") as data:
         assert data["test"].shape == (len(entity.test),)
@@ -180,16 +185,7 @@ def test_fit_is_given_the_training_split_only(processed_ucr135, tmp_path, monkey
         cls, "fit", lambda self, train, val=None: seen.append((train, val)) or original(self, train, val)
     )
     config = build_config(model_config_class("random"), {}, "random")
-    fit_and_score(
-        entity_path=processed_ucr135,
-        model="random",
-        model_config=config,
-        seed=0,
-        device="cpu",
-        val_fraction=0.2,
-        scores_path=tmp_path / "s.npz",
-        info_path=tmp_path / "s.json",
-    )
+    run_job(processed_ucr135, "random", config, tmp_path)
     ((train, val),) = seen
     np.testing.assert_array_equal(np.concatenate([train, val]), entity.train)
     assert len(val) == 240
@@ -200,16 +196,7 @@ def test_a_model_returning_the_wrong_shape_is_refused(processed_ucr135, tmp_path
     cls = get_model_class("random")
     monkeypatch.setattr(cls, "score", lambda self, series: np.zeros(len(series) - 1))
     with pytest.raises(DataError, match="one score per timestamp"):
-        fit_and_score(
-            entity_path=processed_ucr135,
-            model="random",
-            model_config=config,
-            seed=0,
-            device="cpu",
-            val_fraction=0.2,
-            scores_path=tmp_path / "s.npz",
-            info_path=tmp_path / "s.json",
-        )
+        run_job(processed_ucr135, "random", config, tmp_path)
     assert not list(tmp_path.iterdir())
 
 
