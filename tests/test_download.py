@@ -22,9 +22,10 @@ PAYLOAD_SHA = hashlib.sha256(PAYLOAD).hexdigest()
 
 
 class RangeHandler(http.server.BaseHTTPRequestHandler):
-    """Serves PAYLOAD at /file; honours Range; /flaky fails the first request."""
+    """Serves PAYLOAD at /file; honours Range (416 past the end); /flaky fails the first request;
+    /short announces the whole payload but the first response stops half-way."""
 
-    calls = {"flaky": 0}
+    calls = {"flaky": 0, "short": 0}
     ranges: list = []
 
     def log_message(self, *args):
@@ -36,7 +37,7 @@ class RangeHandler(http.server.BaseHTTPRequestHandler):
             if self.calls["flaky"] == 1:
                 self.send_error(503)
                 return
-        if self.path not in ("/file", "/flaky"):
+        if self.path not in ("/file", "/flaky", "/short"):
             self.send_error(404)
             return
         start = 0
@@ -44,12 +45,20 @@ class RangeHandler(http.server.BaseHTTPRequestHandler):
         RangeHandler.ranges.append(header)
         if header:
             start = int(header.split("=")[1].split("-")[0])
+            if start >= len(PAYLOAD):
+                self.send_error(416)
+                return
             self.send_response(206)
         else:
             self.send_response(200)
         body = PAYLOAD[start:]
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
+        if self.path == "/short":
+            self.calls["short"] += 1
+            if self.calls["short"] == 1:
+                body = body[: len(body) // 2]  # the connection ends early
+                self.close_connection = True
         self.wfile.write(body)
 
 
@@ -60,6 +69,7 @@ def server():
     thread.start()
     RangeHandler.ranges = []
     RangeHandler.calls["flaky"] = 0
+    RangeHandler.calls["short"] = 0
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
 
@@ -70,6 +80,19 @@ def test_download_verifies_and_renames(server, tmp_path):
     assert dest.read_bytes() == PAYLOAD and sorted(p.name for p in tmp_path.iterdir()) == ["data.bin"]
     fetch(f"{server}/file", dest, PAYLOAD_SHA)  # present and verified: no request
     assert RangeHandler.ranges == [None]
+
+
+def test_a_connection_ending_early_is_resumed_not_trusted(server, tmp_path):
+    dest = tmp_path / "d.bin"
+    assert fetch(f"{server}/short", dest, None, retries=2) == PAYLOAD_SHA  # unpinned: only the length can tell
+    assert RangeHandler.ranges == [None, f"bytes={len(PAYLOAD) // 2}-"] and dest.read_bytes() == PAYLOAD
+
+
+def test_a_partial_file_past_the_end_is_discarded(server, tmp_path):
+    dest = tmp_path / "d.bin"
+    (tmp_path / ".d.bin.part").write_bytes(PAYLOAD + b"stale")  # longer than the file: the server says 416
+    fetch(f"{server}/file", dest, PAYLOAD_SHA, retries=2)
+    assert RangeHandler.ranges == [f"bytes={len(PAYLOAD) + 5}-", None] and dest.read_bytes() == PAYLOAD
 
 
 def test_download_resumes_a_partial_file(server, tmp_path):
@@ -269,6 +292,8 @@ def test_the_record_lists_what_was_hashed_on_first_use(tmp_path):
     (tmp_path / "raw/toy/toy.zip").unlink()
     again = download_wanted(_card(tmp_path), wanted, ["s1", "s2"], tmp_path / "raw", str(mirror))
     assert again["files"] == record["files"] and "archives" not in again
+    # still trusted on first use only, and the rerun's record says so
+    assert again["unpinned"] == ["labels.csv", "s1/a.txt", "s1/b.txt"]
 
 
 class FolderHandler(http.server.SimpleHTTPRequestHandler):
@@ -350,3 +375,16 @@ def test_a_placement_cut_short_is_undone_by_the_next_run(tmp_path):
     record = download_wanted(_card(tmp_path), wanted, ["s1"], tmp_path / "raw", str(tmp_path / "mirror"))
     assert sorted(record["files"]) == ["s1/a.txt", "s1/b.txt"] and (base / "data/s1/b.txt").read_bytes() == b"2"
     assert _left_behind(base) == []
+
+
+def test_a_damaged_archive_is_one_clear_error(tmp_path):
+    good = tmp_path / "good.zip"
+    with zipfile.ZipFile(good, "w") as z:
+        z.writestr("data/a.txt", "x" * 10_000)
+    damaged = tmp_path / "damaged.zip"
+    data = bytearray(good.read_bytes())
+    data[60:80] = b"\0" * 20  # inside the member's compressed bytes: a CRC error on reading
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(DataError, match=r"damaged\.zip: damaged archive .*delete it and rerun"):
+        safe_extract(damaged, tmp_path / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["damaged.zip", "good.zip"]  # no staging left

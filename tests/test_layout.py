@@ -1,11 +1,12 @@
 """The package's shape: one folder per stage, imports in one direction, no cycles, and the
 code fingerprints the workflow derives from the imports."""
 
+import ast
 from pathlib import Path
 
 import pytest
 
-from tsad_models.common.fingerprint import PackageCode, import_statements
+from tsad_models.common.fingerprint import TABLES_OF_CONTENTS, PackageCode, import_statements
 
 from .conftest import REPO
 
@@ -86,6 +87,18 @@ def test_nothing_in_the_package_imports_snakemake():
     for path in package_files():
         modules = [base for base, _ in import_statements(path.read_text(), "tsad_models", str(path))]
         assert not [m for m in modules if m and m.split(".")[0] == "snakemake"], path
+
+
+@pytest.mark.parametrize("module", sorted(TABLES_OF_CONTENTS))
+def test_the_tables_of_contents_are_only_tables(module):
+    """The code fingerprints leave these modules out: no logic may hide there, only name -> module."""
+    tree = ast.parse(CODE.module_file(module).read_text())
+    docstring, table = tree.body
+    assert isinstance(docstring, ast.Expr) and isinstance(docstring.value, ast.Constant)
+    assert isinstance(table, ast.Assign) and isinstance(table.value, ast.Dict)
+    entries = table.value.keys + table.value.values
+    assert all(isinstance(node, ast.Constant) and isinstance(node.value, str) for node in entries)
+    assert all(CODE.module_file(value.value) is not None for value in table.value.values)
 
 
 def _names(paths, code=CODE):

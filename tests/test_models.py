@@ -104,12 +104,12 @@ def test_deep_models_record_every_loss_part_per_epoch(name, series):
 
 @pytest.mark.parametrize("name", DEEP)
 def test_the_validation_pass_does_not_shift_training(name, series):
-    """Two different validation splits: the training draws (and so the training losses) are the same."""
+    """With a validation pass and without one, training draws (and so the training losses) are the same."""
     fit, val, _ = series
     a = make(name, patience=0, epochs=3).fit(fit, val).fit_info["history"]
-    b = make(name, patience=0, epochs=3).fit(fit, val[::-1].copy() * 2.0).fit_info["history"]
+    b = make(name, patience=0, epochs=3).fit(fit, None).fit_info["history"]
     assert a["train_parts"] == b["train_parts"]
-    assert a["val_loss"] != b["val_loss"]
+    assert a["val_loss"] and not b["val_loss"]
 
 
 @pytest.mark.parametrize("name", DEEP)

@@ -120,7 +120,7 @@ class TinyConfig(DeepConfig):
 
 
 class PerPosition(DeepDetector):
-    """Scores each position of a window by its absolute value: the mapped score is |x| itself."""
+    """Scores each position by its value plus its window's mean: windows disagree about a point."""
 
     granularity = "position"
 
@@ -131,27 +131,57 @@ class PerPosition(DeepDetector):
         return ((self.network(batch) - batch) ** 2).mean()
 
     def score_batch(self, batch):
-        return batch[:, :, 0].abs()
+        return batch[:, :, 0] + batch[:, :, 0].mean(dim=1, keepdim=True)
 
 
 class LastPoint(PerPosition):
     granularity = "last"
 
     def score_batch(self, batch):
-        return batch[:, -1, 0].abs()
+        return batch[:, -1, 0] + batch[:, :, 0].mean(dim=1)
+
+
+def brute_force(cls, test, window, step):
+    """The documented rule, timestamp by timestamp, from the windows' own scores."""
+    windows = sliding_windows(test, window, step)[:, :, 0]
+    starts = list(range(0, len(test) - window + 1, step))
+    starts += [len(test) - window] if starts[-1] + window < len(test) else []
+    out = []
+    for t in range(len(test)):
+        covering = [i for i, s in enumerate(starts) if s <= t < s + window]
+        if cls is PerPosition:
+            out.append(np.mean([windows[i][t - starts[i]] + windows[i].mean() for i in covering]))
+        else:
+            first = min(i for i, s in enumerate(starts) if s + window - 1 >= t)
+            out.append(windows[first][-1] + windows[first].mean())
+    return np.array(out)
 
 
 @pytest.mark.parametrize("cls", [PerPosition, LastPoint])
-def test_position_and_last_point_scores_land_on_their_timestamps(cls, series):
+def test_position_and_last_point_scores_follow_the_documented_rule(cls, series):
     detector = cls(TinyConfig(), seed=0, device="cpu", progress=False).fit(series[:300], series[300:])
     test = series[:101]
     scores = detector.score(test)
     assert scores.shape == (101,)
-    if cls is PerPosition:  # every window agrees on each point: the mean is the point's own value
-        np.testing.assert_allclose(scores, np.abs(test[:, 0]), rtol=1e-6, atol=1e-7)
-    else:  # a point ending a window gets its own value
-        ends = np.arange(7, 101, 3)
-        np.testing.assert_allclose(scores[ends], np.abs(test[ends, 0]), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(scores, brute_force(cls, test, 8, 3), rtol=1e-5, atol=1e-6)
+
+
+def test_steps_must_return_the_same_parts_and_no_part_is_called_loss(series):
+    class Wavering(TwoDecoders):
+        def training_step(self, batch, epoch):
+            self.calls = getattr(self, "calls", 0) + 1
+            return {"loss": torch.tensor(1.0), **({"extra": torch.tensor(0.0)} if self.calls == 2 else {})}
+
+    with pytest.raises(ValueError, match=r"returned the parts \['extra', 'loss'\] after \['loss'\]"):
+        Wavering(TwoConfig(), seed=0, device="cpu", progress=False).fit(series[:300], series[300:])
+
+    class Shadowing(PerPosition):
+        def training_loss(self, batch):
+            loss = super().training_loss(batch)
+            return loss, {"loss": loss}
+
+    with pytest.raises(ValueError, match="a part may not be named 'loss'"):
+        Shadowing(TinyConfig(), seed=0, device="cpu", progress=False).fit(series[:300], series[300:])
 
 
 def test_device_windows_are_the_sliding_windows(series):

@@ -65,3 +65,10 @@ def test_wrong_shape_or_granularity_is_an_error():
         scores_to_timestamps(np.zeros(7), 10, 4, 1, "position")
     with pytest.raises(ValueError, match="granularity must be one of"):
         scores_to_timestamps(np.zeros(7), 10, 4, 1, "segment")
+
+
+def test_a_huge_window_score_does_not_leak_into_later_timestamps():
+    # running sums would cancel 1e20 against the small scores and give 0 or negative values
+    mapped = scores_to_timestamps(np.array([1e20, 1.0, 2.0, 3.0, 4.0]), 8, 4, 1)
+    np.testing.assert_allclose(mapped[4:], [2.5, 3.0, 3.5, 4.0])
+    assert mapped[:4].min() > 1e19

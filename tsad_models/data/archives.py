@@ -14,6 +14,7 @@ import shutil
 import tarfile
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from ..common.errors import DataError
@@ -33,8 +34,18 @@ def _check_member(name: str, kind: str, archive: Path) -> PurePosixPath:
 
 
 def safe_extract(archive: str | Path, dest_dir: str | Path) -> list[str]:
-    """Extract a .tar(.gz/.bz2/.xz) or .zip into ``dest_dir``; return the member names."""
+    """Extract a .tar(.gz/.bz2/.xz) or .zip into ``dest_dir``; return the member names.
+
+    A damaged archive (bad header, truncated stream, CRC error) is one DataError that says
+    to delete it; nothing is left in ``dest_dir``."""
     archive, dest_dir = Path(archive), Path(dest_dir)
+    try:
+        return _extract(archive, dest_dir)
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error) as exc:
+        raise DataError(f"{archive}: damaged archive ({type(exc).__name__}: {exc}); delete it and rerun") from None
+
+
+def _extract(archive: Path, dest_dir: Path) -> list[str]:
     with contextlib.ExitStack() as stack:
         if zipfile.is_zipfile(archive):
             z = stack.enter_context(zipfile.ZipFile(archive))
@@ -87,7 +98,13 @@ def extract_nested(archive: Path, dest: Path, depth: int = 2) -> None:
         if not inner:
             return
         for path in inner:
-            safe_extract(path, path.with_suffix(""))
+            target = path.with_suffix("")
+            if target.exists():  # never replace content of the outer archive
+                raise DataError(
+                    f"{archive}: holds both {path.name} and a folder {target.name}/ beside it; "
+                    "refusing to unpack one over the other: is this the archive the card names?"
+                )
+            safe_extract(path, target)
             path.unlink()
 
 

@@ -65,7 +65,7 @@ def download_wanted(
         except SourceUnavailable as exc:
             raise _unobtainable(card, wanted, files[done:], exc, item.key) from None
         _record(record, card, item.path, sha, item.sha256)
-    missing = [m for m in dict.fromkeys(wanted.members) if not _kept(m, layout, record)]
+    missing = [m for m in dict.fromkeys(wanted.members) if not _kept(m, layout, card, record)]
     missing = [m for m in missing if not _loose_copy(m, layout, mirror, card, record)]
     if missing:
         _from_archives(card, wanted, missing, base, layout, mirror, record)
@@ -91,7 +91,7 @@ def _matches(root: Path, item: WantedFile) -> list[tuple[str, Path]]:
     return [(item.path, path)] if path.is_file() else []
 
 
-def _kept(item: WantedFile, layout: Path, record: dict) -> bool:
+def _kept(item: WantedFile, layout: Path, card: DatasetCard, record: dict) -> bool:
     """Whether ``item`` is in place already (a file that fails its pin is removed, to be fetched again)."""
     found = _matches(layout, item)
     hashes = {rel: sha256_of(path) for rel, path in found}
@@ -101,6 +101,14 @@ def _kept(item: WantedFile, layout: Path, record: dict) -> bool:
             path.unlink()
         return False
     record["files"].update(hashes)
+    if hashes and not item.sha256:  # kept from an earlier run, still trusted on first use only
+        record["unpinned"].extend(sorted(hashes))
+        log.warning(
+            "%s: %d file(s) in place from an earlier run have no sha256 pin in %s; recorded their hashes",
+            item.label,
+            len(hashes),
+            card.path,
+        )
     return bool(found)
 
 

@@ -15,6 +15,7 @@ route would only hide a changed source.  A route that cannot provide the file ra
 from __future__ import annotations
 
 import hashlib
+import http.client
 import logging
 import os
 import shutil
@@ -63,8 +64,13 @@ def copy_verified(source: Path, dest: Path, expected: str | None) -> str:
     return actual
 
 
-def _from_url(url: str, dest: Path, expected: str | None, retries: int, timeout: float) -> str:
-    part = dest.with_name(f".{dest.name}.part")
+class _ShortRead(OSError):
+    """The connection ended before the announced length: resumed on the next attempt."""
+
+
+def _from_url(url: str, dest: Path, expected: str | None, retries: int, timeout: float, route: str = "") -> str:
+    # one partial file per route: a resume never joins bytes from two servers
+    part = dest.with_name(f".{dest.name}{route}.part")
     last_error: Exception | None = None
     for attempt in range(1, retries + 1):
         try:
@@ -74,9 +80,21 @@ def _from_url(url: str, dest: Path, expected: str | None, retries: int, timeout:
                 request.add_header("Range", f"bytes={offset}-")
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 resumed = offset and response.status == 206
+                announced = response.headers.get("Content-Length")
                 with open(part, "ab" if resumed else "wb") as handle:
+                    start = handle.tell()
                     shutil.copyfileobj(response, handle, CHUNK)
-        except (urllib.error.URLError, OSError, TimeoutError) as exc:
+                    received = handle.tell() - start
+            if announced is not None and received < int(announced):
+                raise _ShortRead(f"the connection ended after {received} of {announced} bytes")
+        except urllib.error.HTTPError as exc:
+            if exc.code == 416:  # the partial file is complete or stale: start again from byte 0
+                part.unlink(missing_ok=True)
+            last_error = exc
+            log.warning("download of %s failed (attempt %d/%d): %s", url, attempt, retries, exc)
+            time.sleep(min(2**attempt, 30) if attempt < retries else 0)
+            continue
+        except (urllib.error.URLError, http.client.HTTPException, OSError, TimeoutError) as exc:
             last_error = exc
             log.warning("download of %s failed (attempt %d/%d): %s", url, attempt, retries, exc)
             time.sleep(min(2**attempt, 30) if attempt < retries else 0)
@@ -98,7 +116,7 @@ def from_mirror(mirror: str, key: str, dest: Path, expected: str | None, timeout
     """``<mirror>/<key>`` to ``dest``, verified; SourceUnavailable when the mirror has no such file."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     if "://" in mirror:
-        return _from_url(f"{mirror.rstrip('/')}/{key}", dest, expected, retries=1, timeout=timeout)
+        return _from_url(f"{mirror.rstrip('/')}/{key}", dest, expected, retries=1, timeout=timeout, route=".mirror")
     local = Path(mirror) / key
     if not local.is_file():
         raise SourceUnavailable(f"{dest.name}: the mirror folder {mirror} has no {key}")

@@ -166,15 +166,20 @@ class DeepDetector(WindowDetector):
     def _loss_parts(self, batch):
         out = self.training_loss(batch)
         loss, parts = out if isinstance(out, tuple) else (out, {})
+        if "loss" in parts:
+            raise ValueError(f"{type(self).__name__}.training_loss: a part may not be named 'loss' (the total is)")
         return loss, {"loss": loss.detach(), **{k: v.detach() if hasattr(v, "detach") else v for k, v in parts.items()}}
 
     # --- randomness ------------------------------------------------------------------------
     def _seed_generators(self, stream: int) -> None:
         import torch
 
+        # seeds drawn from a SeedSequence of (seed, stream): no stream of one job equals the
+        # global torch seed (``seed_everything``) of this or another job
+        torch_seed, numpy_seed = np.random.SeedSequence([self.seed, stream, 0x7A5D]).generate_state(2, np.uint64)
         self.rng = torch.Generator(device=self.device)
-        self.rng.manual_seed(self.seed * 1000 + stream)
-        self.host_rng = np.random.default_rng([self.seed, stream])
+        self.rng.manual_seed(int(torch_seed) >> 1)
+        self.host_rng = np.random.default_rng(int(numpy_seed))
 
     @contextlib.contextmanager
     def validation_randomness(self):

@@ -317,8 +317,8 @@ class LATADDetector(DeepDetector):
         grads = []
         for batch in DeviceWindows(series, c.window, c.step, self.device).batches(128):
             batch.requires_grad_(True)
-            self.score_batch(batch).sum().backward()
-            grads.append(batch.grad.abs().sum(dim=1))
+            (gradient,) = torch.autograd.grad(self.score_batch(batch).sum(), batch)  # no .grad left on the weights
+            grads.append(gradient.abs().sum(dim=1))
         per_window = torch.cat(grads).cpu().numpy().astype(np.float64)  # (N, C)
         return np.stack(
             [scores_to_timestamps(per_window[:, j], len(series), c.window, c.step) for j in range(per_window.shape[1])],

@@ -90,6 +90,11 @@ class _Sums:
     def add(self, parts: dict, size: int) -> None:
         if "loss" not in parts:
             raise ValueError(f"a training or validation step must return a 'loss' part; got {sorted(parts)}")
+        if self.sums and set(parts) != set(self.sums):
+            raise ValueError(
+                f"a step returned the parts {sorted(parts)} after {sorted(self.sums)}: every step "
+                "must return the same parts (a part that does not apply is 0), so that means are per epoch"
+            )
         for key, value in parts.items():
             value = value.detach() if torch.is_tensor(value) else float(value)
             self.sums[key] = self.sums.get(key, 0.0) + value * size
@@ -166,6 +171,11 @@ class Trainer:
                 (val_parts, history.val_loss, history.val_parts),
             ):
                 if parts:
+                    if store and set(parts) != set(store):
+                        raise ValueError(
+                            f"epoch {epoch + 1} returned the parts {sorted(parts)}, earlier epochs "
+                            f"{sorted(store)}: every step must return the same parts"
+                        )
                     losses.append(parts["loss"])
                     for key, value in parts.items():
                         store.setdefault(key, []).append(value)

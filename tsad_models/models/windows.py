@@ -78,11 +78,13 @@ def scores_to_timestamps(
         index = (starts[:, None] + np.arange(window)).ravel()
         total = np.bincount(index, weights=scores.ravel(), minlength=n_timestamps)
         return total / np.bincount(index, minlength=n_timestamps)
-    # window: difference arrays, O(N + T)
-    total = np.zeros(n_timestamps + 1)
-    count = np.zeros(n_timestamps + 1)
-    np.add.at(total, starts, scores)
-    np.add.at(total, starts + window, -scores)
-    np.add.at(count, starts, 1.0)
-    np.add.at(count, starts + window, -1.0)
-    return np.cumsum(total)[:-1] / np.cumsum(count)[:-1]
+    # window: the covering windows of t are a run of window numbers [first, last); their scores
+    # are summed directly (reduceat over each run), never as a difference of running sums, in
+    # which one huge score would cancel the scores of every later timestamp
+    t = np.arange(n_timestamps)
+    first = np.searchsorted(starts, t - window + 1, side="left")
+    last = np.searchsorted(starts, t, side="right")
+    bounds = np.empty(2 * n_timestamps, dtype=np.intp)
+    bounds[0::2], bounds[1::2] = first, last
+    padded = np.append(scores, 0.0)  # so that last == N is a valid bound
+    return np.add.reduceat(padded, bounds)[0::2] / (last - first)
