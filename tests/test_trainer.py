@@ -191,3 +191,30 @@ def test_device_windows_are_the_sliding_windows(series):
     np.testing.assert_array_equal(got, expected)
     shuffled = torch.tensor([4, 0, 2])
     np.testing.assert_array_equal(windows.batch(shuffled).numpy(), expected[[4, 0, 2]])
+
+
+def test_zero_epochs_keep_the_seeded_initial_network(series):
+    import copy
+
+    detector = PerPosition(TinyConfig(epochs=0), seed=5, device="cpu", progress=False)
+    detector.setup(2)
+    initial = copy.deepcopy(detector.network.state_dict())
+    detector.fit(series[:300], series[300:])
+    for key, value in detector.network.state_dict().items():
+        assert torch.equal(value, initial[key]), key
+    assert detector.fit_info["history"]["train_loss"] == [] and detector.score(series[:50]).shape == (50,)
+
+
+def test_batches_in_time_order_when_shuffle_is_off(series):
+    class Recording(PerPosition):
+        def training_loss(self, batch):
+            self.firsts = [*getattr(self, "firsts", []), *batch[:, 0, 0].tolist()]
+            return super().training_loss(batch)
+
+    ordered = Recording(TinyConfig(shuffle=False, batch_size=4), seed=0, device="cpu", progress=False)
+    ordered.fit(series[:300], None)
+    starts = sliding_windows(series[:300], 8, 3)[:, 0, 0].astype(np.float32)
+    np.testing.assert_array_equal(ordered.firsts, starts)
+    shuffled = Recording(TinyConfig(batch_size=4), seed=0, device="cpu", progress=False)
+    shuffled.fit(series[:300], None)
+    assert sorted(shuffled.firsts) == sorted(ordered.firsts) and shuffled.firsts != ordered.firsts

@@ -2,10 +2,14 @@
 
 One (dataset, model, variant, seed) at a time: the aggregate over its entities (added
 statistics, see ``metrics.panel.evaluate_entities``) and each entity's own metrics, plus
-root-cause hit rates where the data has interpretation labels.
+root-cause hit rates where the data has interpretation labels, plus the flags a model
+raised about its own training (``fit_info["flags"]``, e.g. LATAD's ``collapsed``): per entity
+0 or 1 under the protocol ``training``, and their mean (the share of entities) in the aggregate.
 """
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 
@@ -16,11 +20,13 @@ from .metrics.panel import EntityScores, EvalSettings, evaluate_entities
 
 def evaluate_job(processed: dict[str, str], scores: dict[str, str], settings: EvalSettings, ids: dict) -> dict:
     """Metrics of one (dataset, model, variant, seed): aggregate over entities and per entity."""
-    pieces, diagnosis = [], {}
+    pieces, diagnosis, flags = [], {}, {}
     for entity, score_path in scores.items():
         data_entity = load_entity(processed[entity])
         with np.load(score_path, allow_pickle=False) as data:
             pieces.append(EntityScores(entity, data["test"], data_entity.labels, data["val"]))
+            raised = json.loads(str(data["info"]))["fit_info"].get("flags", {}) if "info" in data.files else {}
+            flags[entity] = {f"{name}@training": float(bool(value)) for name, value in raised.items()}
             if "attributions" in data.files and data_entity.meta.get("root_causes"):
                 diagnosis[entity] = {
                     f"hitrate_{p}": hit_rate(data["attributions"], data_entity.meta["root_causes"], p)
@@ -32,4 +38,8 @@ def evaluate_job(processed: dict[str, str], scores: dict[str, str], settings: Ev
             result["per_entity"][entity]["metrics"].update(values)
         for key in ("hitrate_100", "hitrate_150"):  # aggregate: mean over entities
             result["aggregate"]["metrics"][key] = float(np.nanmean([v[key] for v in diagnosis.values()]))
+    for key in sorted({key for values in flags.values() for key in values}):
+        for entity, values in flags.items():
+            result["per_entity"][entity]["metrics"][key] = values.get(key, float("nan"))
+        result["aggregate"]["metrics"][key] = float(np.nanmean([v.get(key, np.nan) for v in flags.values()]))
     return {**ids, "settings": {**settings.__dict__, "protocols": list(settings.protocols)}, **result}

@@ -21,6 +21,7 @@ HEADLINE = [
     ("auc_pr", THRESHOLD_FREE_PROTOCOL, "AUC-PR [threshold-free]"),
     ("vus_pr", THRESHOLD_FREE_PROTOCOL, "VUS-PR [threshold-free]"),
     ("hitrate_100", THRESHOLD_FREE_PROTOCOL, "HitRate@100% [diagnosis]"),
+    ("collapsed", "training", "collapsed [training]"),  # share of entities whose training collapsed
 ]
 
 

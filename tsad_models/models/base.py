@@ -91,6 +91,13 @@ class DeepConfig(WindowConfig):
     weight_decay: float = 0.0  # Adam's L2 term in the default optimizer
     patience: int = 3  # epochs without a better validation loss before stopping; 0 = never stop
     grad_clip: float = 0.0  # max global gradient norm in the default step; 0 = no clipping
+    shuffle: bool = True  # shuffle the training samples each epoch (seeded); false: batches in time order
+    # epochs: 0 keeps the network at its seeded initialisation: a model's "untrained" control
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.epochs < 0 or self.batch_size < 1:
+            raise ValueError(f"epochs must be >= 0 and batch_size >= 1, got {self.epochs} and {self.batch_size}")
 
 
 class DeepDetector(WindowDetector):
@@ -211,7 +218,12 @@ class DeepDetector(WindowDetector):
         self.setup(train.shape[1])
         c = self.config
         trainer = Trainer(
-            epochs=c.epochs, batch_size=c.batch_size, patience=c.patience, seed=self.seed, progress=self.progress
+            epochs=c.epochs,
+            batch_size=c.batch_size,
+            patience=c.patience,
+            seed=self.seed,
+            progress=self.progress,
+            shuffle=c.shuffle,
         )
         history = trainer.fit(self, train, val)
         self.after_fit(train)
@@ -219,6 +231,7 @@ class DeepDetector(WindowDetector):
         self.fit_info["training"] = {
             "optimizers": {name: describe_optimizer(opt) for name, opt in self.optimizers.items()},
             "grad_clip": c.grad_clip,
+            "shuffle": c.shuffle,
             "batch_size": c.batch_size,
             "epochs": c.epochs,
             "patience": c.patience,

@@ -105,7 +105,10 @@ class _Sums:
 
 
 class Trainer:
-    def __init__(self, *, epochs: int, batch_size: int, patience: int = 3, seed: int = 0, progress: bool = True):
+    def __init__(
+        self, *, epochs: int, batch_size: int, patience: int = 3, seed: int = 0, progress: bool = True, shuffle=True
+    ):
+        self.shuffle = shuffle
         self.epochs = epochs
         self.batch_size = batch_size
         self.patience = patience
@@ -152,7 +155,8 @@ class Trainer:
         )
         for epoch in bar:
             start = time.perf_counter()
-            order = torch.from_numpy(generator.permutation(len(train_windows))).to(device)
+            order = generator.permutation(len(train_windows)) if self.shuffle else np.arange(len(train_windows))
+            order = torch.from_numpy(order).to(device)
             network.train()
             train_parts = self._epoch(
                 detector, train_windows, order, lambda batch, epoch=epoch: detector.training_step(batch, epoch)

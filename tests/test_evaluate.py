@@ -1,0 +1,40 @@
+"""The scores -> metrics join: one job's stored scores, the test labels, and the flags a model raised."""
+
+import numpy as np
+
+from tsad_models.evaluate import evaluate_job
+from tsad_models.leaderboard.collect import tidy_rows
+from tsad_models.metrics.panel import EvalSettings
+from tsad_models.models.config import build_config
+from tsad_models.models.registry import get_model_class, model_config_class
+from tsad_models.models.run import fit_and_score
+
+
+def test_training_flags_reach_the_leaderboard_under_their_own_protocol(processed_ucr135, tmp_path, monkeypatch):
+    cls = get_model_class("random")
+    original = cls.fit
+
+    def flagged_fit(self, train, val=None):
+        original(self, train, val)
+        self.fit_info["flags"] = {"collapsed": True}
+        return self
+
+    monkeypatch.setattr(cls, "fit", flagged_fit)
+    config = build_config(model_config_class("random"), {}, "random")
+    fit_and_score(
+        entity_path=processed_ucr135,
+        model="random",
+        model_config=config,
+        seed=0,
+        device="cpu",
+        val_fraction=0.2,
+        scores_path=tmp_path / "s.npz",
+        info_path=tmp_path / "s.json",
+        progress=False,
+    )
+    ids = {"dataset": "ucr135", "model": "random", "variant": "default", "seed": 0}
+    result = evaluate_job({"e": processed_ucr135}, {"e": tmp_path / "s.npz"}, EvalSettings(protocols=("oracle",)), ids)
+    assert result["aggregate"]["metrics"]["collapsed@training"] == 1.0
+    rows = [r for r in tidy_rows(result) if r["metric"] == "collapsed"]
+    assert rows == [{**ids, "entity": "all", "metric": "collapsed", "protocol": "training", "value": 1.0, "note": ""}]
+    assert np.isfinite(result["aggregate"]["metrics"]["auc_pr"])
