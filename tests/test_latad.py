@@ -58,7 +58,16 @@ def test_gradients_reach_the_generators(series):
     batch = torch.from_numpy(sliding_windows(fit, model.sample_length, 4)[:8].astype(np.float32))
     loss, parts = model.training_loss(batch)
     loss.backward()
-    assert set(parts) == {"comp", "sep", "reg", "smooth"}
+    assert set(parts) == {
+        "comp",
+        "sep",
+        "reg",
+        "smooth",
+        "cos_between_windows",
+        "d_anchor_positive",
+        "d_anchor_negative",
+        "latent_norm",
+    }
     for generator in model.network.generators:
         assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in generator.parameters())
 
@@ -114,11 +123,87 @@ def test_fixed_augmentation_has_no_generators_and_checks_names():
         config(d_model=10, n_heads=4)
 
 
-def test_score_is_the_distance_to_the_nearest_training_centroid(series):
+@pytest.mark.parametrize("score", ["cosine_norm", "euclidean"])
+def test_score_is_the_distance_to_the_nearest_training_centroid(series, score):
     fit, val, _ = series
-    model = detector().fit(fit, val)
-    expected = model.kmeans_.distances(model.latents(fit)).min(axis=1)
-    np.testing.assert_allclose(model.window_scores(fit), expected, rtol=1e-4, atol=5e-5)  # float32 network
+    model = detector(score=score).fit(fit, val)
+    prepared = model._prepare(fit)
+    latents, centers = model.latents(prepared), model.kmeans_.centers
+    if score == "euclidean":
+        expected = model.kmeans_.distances(latents).min(axis=1)
+    else:  # the public SMD score: min over centroids of (1 - cos) / 2 x |z|
+        cos = (latents / np.linalg.norm(latents, axis=1, keepdims=True)) @ (
+            centers / np.linalg.norm(centers, axis=1, keepdims=True)
+        ).T
+        expected = ((1 - cos) / 2 * np.linalg.norm(latents, axis=1, keepdims=True)).min(axis=1)
+    np.testing.assert_allclose(model.window_scores(prepared), expected, rtol=1e-4, atol=5e-5)  # float32 network
+
+
+def test_the_regulariser_is_the_public_formula():
+    from tsad_models.models.latad import regulariser
+
+    rng = np.random.default_rng(3)
+    negative, positive = rng.random((3, 5, 2)), rng.random((3, 5, 2))  # (B, W, C) = (3, 5, 2) each
+    # by hand: softmax over time of each channel; KL(p_positive || p_negative) summed, / batch
+    p = np.exp(positive) / np.exp(positive).sum(axis=1, keepdims=True)
+    q = np.exp(negative) / np.exp(negative).sum(axis=1, keepdims=True)
+    expected = (p * (np.log(p) - np.log(q))).sum() / 3
+    got = float(regulariser(torch.from_numpy(negative), torch.from_numpy(positive)))
+    assert got == pytest.approx(expected, rel=1e-12)
+
+
+def test_the_diagnostics_flag_a_collapsed_encoder_and_not_a_healthy_one(series):
+    fit, _, _ = series
+    model = detector()
+    model.setup(4)
+    prepared = fit.astype(np.float32)
+    healthy = model.diagnose(prepared)
+    assert not model.collapsed(healthy) and healthy["cos_between_windows"] < 0.999
+    with torch.no_grad():  # every window to one latent: the head ignores its input
+        model.network.encoder.head.weight.zero_()
+        model.network.encoder.head.bias.fill_(0.5)
+    collapsed = model.diagnose(prepared)
+    assert collapsed["cos_between_windows"] == pytest.approx(1.0, abs=1e-6)
+    assert collapsed["d_anchor_positive"] < 1e-6 and collapsed["d_anchor_negative"] < 1e-6
+    margin = 100 * np.mean(model.config.margins[:3])
+    assert collapsed["sep"] == pytest.approx(margin, rel=1e-5)  # the hinge sits at its margin
+    assert model.collapsed(collapsed)
+    assert model.collapsed({**healthy, "latent_norm": 0.0})  # latents of length zero
+
+
+def test_the_job_records_the_diagnostics_and_the_flag(series):
+    fit, val, _ = series
+    info = detector().fit(fit, val).fit_info
+    assert set(info["flags"]) == {"collapsed"} and isinstance(info["flags"]["collapsed"], bool)
+    assert {"sep", "cos_between_windows", "d_anchor_positive", "d_anchor_negative"} <= set(info["diagnostics"])
+    assert "cos_between_windows" in info["history"]["train_parts"]
+
+
+def test_untrained_keeps_the_initial_encoder(series):
+    import copy
+
+    fit, val, test = series
+    model = detector(epochs=0)
+    model.setup(4)
+    initial = copy.deepcopy(model.network.state_dict())
+    model.fit(fit, val)
+    assert all(torch.equal(v, initial[k]) for k, v in model.network.state_dict().items())
+    assert model.score(test).shape == (400,) and model.fit_info["history"]["train_loss"] == []
+
+
+def test_public_preset_block_means_minmax_and_standardised_root_cause(series):
+    from tsad_models.models.latad import PUBLIC, block_means
+
+    fit, val, test = series
+    np.testing.assert_allclose(block_means(np.arange(12.0).reshape(6, 2), 4), [[3.0, 4.0], [9.0, 10.0]])
+    model = detector(**{**PUBLIC, "window": 16, "eta": 4, "step": 2}).fit(fit, val)
+    prepared = model._prepare(fit)
+    assert len(prepared) == 140 and prepared.min() == pytest.approx(0) and prepared.max() == pytest.approx(1)
+    scores = model.score(test)
+    assert scores.shape == (400,) and np.all(scores.reshape(80, 5) == scores.reshape(80, 5)[:, :1])  # one per block
+    attributions = model.attributions(test)
+    assert attributions.shape == (400, 4) and np.isfinite(attributions).all()
+    assert model.fit_info["training"]["shuffle"] is False and model.fit_info["training"]["batch_size"] == 16
 
 
 def test_hit_rate_convention():
@@ -143,3 +228,16 @@ def test_numpy_kmeans_matches_scikit_learn_inertia():
     assert ours.inertia == pytest.approx(theirs.inertia_, rel=1e-6)
     assert kmeans(x[:3], 10).centers.shape == (3, 6)  # fewer points than clusters
     np.testing.assert_array_equal(kmeans(x, 4, seed=2).centers, kmeans(x, 4, seed=2).centers)
+
+
+@pytest.mark.parametrize("study", ["latad_smd_cpu.yaml", "latad_smd_gpu.yaml"])
+def test_the_study_configs_use_the_presets_as_defined(study):
+    import yaml
+
+    from tsad_models.models.latad import PUBLIC, STABLE
+
+    from .conftest import REPO
+
+    variants = yaml.safe_load((REPO / "config" / study).read_text())["models"]["latad"]["variants"]
+    assert variants["public"] == PUBLIC and variants["stable"] == STABLE and variants["untrained"] == {"epochs": 0}
+    assert set(variants) == {"default", "no_gat", "fixed_aug", "public", "untrained", "stable"}

@@ -81,9 +81,11 @@ def level_shift(x: torch.Tensor, generator: torch.Generator, scale: float = 1.0)
 
 
 def channel_subset(x: torch.Tensor, fraction: float, generator: torch.Generator) -> torch.Tensor:
-    """A (1, 1, C) 0/1 mask choosing round(fraction * C) channels (at least one)."""
+    """A (1, 1, C) 0/1 mask choosing C - int((1 - fraction) * C) channels (at least one): LATAD's public
+    code keeps int(0.7 C) channels as they are and augments the others (12 of SMD's 38)."""
     channels = x.shape[2]
-    chosen = torch.randperm(channels, generator=generator, device=x.device)[: max(1, round(fraction * channels))]
+    count = max(1, channels - int((1 - fraction) * channels))
+    chosen = torch.randperm(channels, generator=generator, device=x.device)[:count]
     mask = torch.zeros(1, 1, channels, device=x.device, dtype=x.dtype)
     mask[..., chosen] = 1.0
     return mask

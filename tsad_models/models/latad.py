@@ -48,6 +48,7 @@ and nothing assumes CUDA.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import torch
@@ -62,6 +63,16 @@ from .registry import register_model
 from .trainer import DeviceWindows
 from .windows import scores_to_timestamps
 
+# The public SMD pipeline where it is sound (kj21choi/LATAD, gat_transformer_tcn_main_smd.py and
+# _train_smd.py): 5-point block means, batch 16 in time order, per-channel standardised
+# gradients for root cause.  The study configs' `public` variant is exactly these overrides.
+PUBLIC = {"downsample": 5, "batch_size": 16, "shuffle": False, "attribution": "standardised"}
+# Our departure that keeps the latents from sharing one direction (see the module doc).
+STABLE = {"latent_norm": "center", "margins": [0.3] * 10}
+# Collapse thresholds: mean cosine between different windows' latents at or above PARALLEL (one
+# direction for all), mean latent length at or below ZERO_NORM, cosine distances at or below ZERO_DISTANCE.
+PARALLEL, ZERO_NORM, ZERO_DISTANCE = 0.999, 1e-6, 1e-4
+
 
 @dataclass
 class LATADConfig(DeepConfig):
@@ -70,9 +81,13 @@ class LATADConfig(DeepConfig):
     epochs: int = 30
     batch_size: int = 64
     lr: float = 1e-3
-    weight_decay: float = 5e-3  # the public code's Adam weight decay
-    grad_clip: float = 5.0  # ours, not the public code's (issue 11 reviews it)
+    weight_decay: float = 1e-3  # both public entry points pass 1e-3 (5e-3 is an overridden default)
+    grad_clip: float = 0.0  # the public code does not clip (its clip_grad_norm_ is commented out)
     patience: int = 5
+    # input: the public code min-max scales its training data to [0, 1] (the test data with the same
+    # map, unclipped); block means of `downsample` points first (5 in the public SMD pipeline)
+    input_scaling: Literal["minmax", "none"] = "minmax"
+    downsample: int = 1
     # network
     conv_kernel: int = 5
     d_model: int = 128
@@ -86,11 +101,15 @@ class LATADConfig(DeepConfig):
     gat: bool = True
     transformer: bool = True
     tcn: bool = True
+    # our departures against the shared latent direction (module doc): "center" measures every cosine
+    # on latents less their batch mean (less the training mean when scoring); "batchnorm" adds a
+    # non-affine batch normalisation of the latent, recalibrated on the clean training windows
+    latent_norm: Literal["none", "center", "batchnorm"] = "none"
     # augmentation
-    augmentation: str = "learnable"  # or "fixed"
+    augmentation: Literal["learnable", "fixed"] = "learnable"
     n_generators: int = 3
     fixed_augmentations: list[str] = field(default_factory=lambda: ["cutout", "noise", "mixup", "trend", "shift"])
-    aug_channel_fraction: float = 0.3  # the public code augments 30 % of the channels
+    aug_channel_fraction: float = 0.3  # the public code keeps int(0.7 C) channels and augments the others
     # one margin per negative source: the public code's list (up to 10 sources)
     margins: list[float] = field(default_factory=lambda: [0.7, 0.8, 0.9, 0.99, 0.9, 0.9, 0.99, 0.9, 0.9, 0.99])
     eta: int = 50  # temporal neighbourhood of positives, in points
@@ -99,13 +118,15 @@ class LATADConfig(DeepConfig):
     w_sep: float = 100.0
     w_smooth: float = 10.0
     reg_lambda: float = 10.0
-    # scoring
+    # scoring and root cause
     kmeans_k: int = 10
+    score: Literal["cosine_norm", "euclidean"] = "cosine_norm"  # the public SMD score, or ours before
+    attribution: Literal["sum", "standardised"] = "sum"
+    # the collapse flag: relative tolerance of "the hinge term at its margin" (see `collapsed`)
+    collapse_tolerance: float = 0.01
 
     def __post_init__(self):
         super().__post_init__()
-        if self.augmentation not in ("learnable", "fixed"):
-            raise ValueError(f"augmentation must be 'learnable' or 'fixed', got {self.augmentation!r}")
         if self.transformer and self.d_model % self.n_heads:
             raise ValueError(f"d_model ({self.d_model}) must be a multiple of n_heads ({self.n_heads})")
         if len(self.negatives) > len(self.margins):
@@ -114,6 +135,8 @@ class LATADConfig(DeepConfig):
             )
         if not 0 < self.aug_channel_fraction <= 1:
             raise ValueError("aug_channel_fraction must lie in (0, 1]")
+        if self.downsample < 1:
+            raise ValueError("downsample must be >= 1 (1 = no block means)")
         for name in self.fixed_augmentations if self.augmentation == "fixed" else []:
             get_augmentation(name)
 
@@ -190,6 +213,9 @@ class LATADNetwork(nn.Module):
         else:
             self.tcn = None
         self.head = nn.Linear(width, c.latent)
+        # stable: each latent coordinate centred and scaled over the batch (running statistics when
+        # scoring), which removes the direction all windows share at initialisation
+        self.norm = nn.BatchNorm1d(c.latent, affine=False) if c.latent_norm == "batchnorm" else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, W, C) -> z: (B, latent)
         v = F.relu(self.conv(x.transpose(1, 2))).transpose(1, 2)
@@ -203,7 +229,7 @@ class LATADNetwork(nn.Module):
             h = self.tcn(h.transpose(1, 2))[:, :, -1]  # the last (causal) time step
         else:
             h = h.mean(dim=1)
-        return self.head(h)
+        return self.norm(self.head(h))
 
 
 class MaskGenerator(nn.Module):
@@ -240,6 +266,32 @@ def cosine_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (1 - F.cosine_similarity(a, b, dim=-1)) / 2  # in [0, 1]
 
 
+def regulariser(negative: torch.Tensor, positive: torch.Tensor) -> torch.Tensor:
+    """The public code's L_reg for one negative: KL(softmax_t(positive) || softmax_t(negative)), the
+    softmax over time (dim 1 of (B, W, C)), summed over time and channels, divided by the batch size."""
+    return F.kl_div(F.log_softmax(negative, dim=1), F.softmax(positive, dim=1), reduction="batchmean")
+
+
+def mean_cosine_between(z: torch.Tensor) -> torch.Tensor:
+    """Mean cosine similarity between the latents of different windows of a batch (1: one direction)."""
+    if len(z) < 2:
+        return torch.ones((), device=z.device)  # a batch of one has no pair; counts as one direction
+    unit = F.normalize(z, dim=1)
+    gram = unit @ unit.T
+    return (gram.sum() - gram.diagonal().sum()) / (len(z) * (len(z) - 1))
+
+
+def block_means(series: np.ndarray, size: int) -> np.ndarray:
+    """Means of consecutive blocks of ``size`` points; a shorter last block is the mean of what is left."""
+    if size == 1:
+        return np.asarray(series)
+    n_blocks = -(-len(series) // size)
+    index = np.repeat(np.arange(n_blocks), size)[: len(series)]
+    sums = np.zeros((n_blocks, series.shape[1]))
+    np.add.at(sums, index, series)
+    return sums / np.bincount(index, minlength=n_blocks)[:, None]
+
+
 @register_model("latad", config=LATADConfig)
 class LATADDetector(DeepDetector):
     def build_network(self, n_channels):
@@ -250,6 +302,30 @@ class LATADDetector(DeepDetector):
         """A training sample is W + 2 eta points: the anchor sits in the middle, its neighbourhood around it."""
         return self.config.window + 2 * self.config.eta
 
+    # --- input: block means, then min-max fitted on the training split ---------------------------
+    def _prepare(self, series: np.ndarray | None) -> np.ndarray | None:
+        if series is None:
+            return None
+        x = block_means(np.asarray(series, dtype=np.float64), self.config.downsample)
+        return ((x - self.low_) / self.span_).astype(np.float32)
+
+    def _expand(self, values: np.ndarray, n_timestamps: int) -> np.ndarray:
+        """Per-block values back to the original timestamps (each point takes its block's value)."""
+        return np.repeat(values, self.config.downsample, axis=0)[:n_timestamps]
+
+    def fit(self, train, val=None):
+        x = block_means(np.asarray(train, dtype=np.float64), self.config.downsample)
+        if self.config.input_scaling == "minmax":
+            self.low_, span = x.min(axis=0), x.max(axis=0) - x.min(axis=0)
+            self.span_ = np.where(span > 0, span, 1.0)  # a constant channel is shifted, not scaled
+        else:
+            self.low_, self.span_ = np.zeros(x.shape[1]), np.ones(x.shape[1])
+        return super().fit(self._prepare(train), self._prepare(val))
+
+    def score(self, series):
+        return self._expand(super().score(self._prepare(series)), len(series))
+
+    # --- training ----------------------------------------------------------------------------------
     def _negatives(self, anchor: torch.Tensor) -> list[torch.Tensor]:
         c = self.config
         out = []
@@ -262,11 +338,14 @@ class LATADDetector(DeepDetector):
         return out
 
     def training_loss(self, batch):
+        """The loss parts, weighted, and (not part of the loss) the collapse diagnostics."""
         c = self.config
         w, eta = c.window, c.eta
         anchor = batch[:, eta : eta + w]
         z_anchor = self.network(anchor)
-        comp, sep, reg = 0.0, 0.0, 0.0
+        # the latents the cosines see: less the batch's mean anchor latent under "center"
+        mean = z_anchor.mean(dim=0, keepdim=True) if c.latent_norm == "center" else 0.0
+        comp, sep, reg, d_pos, d_neg = 0.0, 0.0, 0.0, 0.0, 0.0
         negatives = self._negatives(anchor)
         for i, negative in enumerate(negatives):
             shift = int(self.host_rng.integers(-eta, eta + 1))
@@ -275,12 +354,18 @@ class LATADDetector(DeepDetector):
             z_negative = self.network(negative)
             comp = comp + F.mse_loss(z_anchor, z_positive)
             sep = sep + F.triplet_margin_with_distance_loss(
-                z_anchor, z_positive, z_negative, distance_function=cosine_distance, margin=c.margins[i], swap=True
+                z_anchor - mean,
+                z_positive - mean,
+                z_negative - mean,
+                distance_function=cosine_distance,
+                margin=c.margins[i],
+                swap=True,
             )
-            if c.augmentation == "learnable":
-                reg = reg + F.kl_div(
-                    F.log_softmax(negative, dim=-1), F.softmax(positive, dim=-1), reduction="batchmean"
-                )
+            if c.augmentation == "learnable":  # fixed augmentations have nothing to regularise
+                reg = reg + regulariser(negative, positive)
+            with torch.no_grad():
+                d_pos = d_pos + cosine_distance(z_anchor - mean, z_positive - mean).mean()
+                d_neg = d_neg + cosine_distance(z_anchor - mean, z_negative - mean).mean()
         n = len(negatives)
         z_next = self.network(batch[:, eta + 1 : eta + 1 + w]) if eta >= 1 else z_anchor
         smooth = F.kl_div(F.log_softmax(z_anchor, dim=-1), F.softmax(z_next, dim=-1), reduction="batchmean")
@@ -290,37 +375,107 @@ class LATADDetector(DeepDetector):
             "reg": c.reg_lambda * reg / n,
             "smooth": c.w_smooth * smooth,
         }
-        return sum(parts.values()), parts
+        with torch.no_grad():
+            diagnostics = {
+                "cos_between_windows": mean_cosine_between(z_anchor - mean),
+                "d_anchor_positive": d_pos / n,
+                "d_anchor_negative": d_neg / n,
+                "latent_norm": (z_anchor - mean).norm(dim=1).mean(),
+            }
+        return sum(parts.values()), {**parts, **diagnostics}
 
+    def collapsed(self, parts: dict[str, float]) -> bool:
+        """Whether the diagnostics of a pass show the collapse: every window's latent in one direction,
+        latents of (near) zero length, or the hinge at its margin because every distance is ~0."""
+        c = self.config
+        margin = c.w_sep * float(np.mean(c.margins[: len(c.negatives)]))  # the hinge when every distance is 0
+        distances = max(parts["d_anchor_positive"], parts["d_anchor_negative"])
+        hinge_at_margin = abs(parts["sep"] - margin) <= c.collapse_tolerance * margin and distances <= ZERO_DISTANCE
+        return bool(parts["cos_between_windows"] >= PARALLEL or parts["latent_norm"] <= ZERO_NORM or hinge_at_margin)
+
+    def diagnose(self, prepared: np.ndarray, max_samples: int = 1024) -> dict[str, float]:
+        """Mean loss parts and diagnostics of the current network over (up to) ``max_samples`` training
+        samples, evenly spaced, in eval mode with the validation draws.  The samples are shuffled (seeded)
+        into batches: a batch of neighbours in time would look like one direction by itself."""
+        windows = DeviceWindows(prepared, self.sample_length, self.config.step, self.device)
+        index = np.unique(np.linspace(0, len(windows) - 1, min(max_samples, len(windows))).round().astype(int))
+        index = torch.from_numpy(np.random.default_rng(self.seed).permutation(index))
+        sums, count = {}, 0
+        self.network.eval()
+        with torch.no_grad(), self.validation_randomness():
+            for batch in windows.batches(self.config.batch_size, index.to(self.device)):
+                for key, value in self._loss_parts(batch)[1].items():
+                    sums[key] = sums.get(key, 0.0) + float(value) * len(batch)
+                count += len(batch)
+        return {key: value / count for key, value in sums.items()}
+
+    # --- scoring (inputs here are prepared series) ---------------------------------------------------
     def latents(self, series: np.ndarray) -> np.ndarray:
-        """The latent z of each window of ``series`` (N, latent)."""
+        """The latent z of each window of a prepared ``series`` (N, latent), less the training mean under "center"."""
         self.network.eval()
         windows = DeviceWindows(series, self.config.window, self.config.step, self.device)
         with torch.no_grad():
-            out = [self.network(batch) for batch in windows.batches(256)]
+            out = [self.network(batch) - self.center_ for batch in windows.batches(256)]
         return torch.cat(out).cpu().numpy().astype(np.float64)
 
+    def _recalibrate_batchnorm(self, train: np.ndarray) -> None:
+        """Running statistics of the latent's batch normalisation from the clean training windows
+        (training updated them on augmented negatives and under dropout too)."""
+        norm = self.network.encoder.norm
+        norm.reset_running_stats()
+        norm.momentum = None  # a cumulative average over the pass
+        self.network.eval()
+        norm.train()
+        with torch.no_grad():
+            for batch in DeviceWindows(train, self.config.window, self.config.step, self.device).batches(256):
+                self.network(batch)
+        self.network.eval()
+
     def after_fit(self, train):
+        if self.config.latent_norm == "batchnorm":
+            self._recalibrate_batchnorm(train)
+        self.center_ = torch.zeros(self.config.latent, device=self.device)
+        if self.config.latent_norm == "center":
+            self.center_ = torch.from_numpy(self.latents(train).mean(axis=0).astype(np.float32)).to(self.device)
         latents = self.latents(train)
         self.kmeans_ = kmeans(latents, self.config.kmeans_k, seed=self.seed)
         self.centroids_ = torch.from_numpy(self.kmeans_.centers.astype(np.float32)).to(self.device)
         self.fit_info["kmeans_k"] = len(self.kmeans_.centers)
+        diagnostics = self.diagnose(train)
+        self.fit_info["diagnostics"] = diagnostics
+        self.fit_info["flags"] = {"collapsed": self.collapsed(diagnostics)}
 
     def score_batch(self, batch):
-        return torch.cdist(self.network(batch), self.centroids_).min(dim=1).values
+        z = self.network(batch) - self.center_
+        if self.config.score == "euclidean":
+            return torch.cdist(z, self.centroids_).min(dim=1).values
+        # the public SMD score: min over centroids of cosine distance x |z|
+        cos = F.normalize(z, dim=1) @ F.normalize(self.centroids_, dim=1).T
+        return ((1 - cos) / 2 * z.norm(dim=1, keepdim=True)).min(dim=1).values
 
     def attributions(self, series: np.ndarray) -> np.ndarray:
-        """Per timestamp and channel, |d score / d input| summed over each window's time steps,
-        mapped to timestamps by the shared rule (mean over covering windows)."""
+        """Per timestamp and channel, how much the channel drives the window scores (root cause):
+
+        ``sum``: |d score / d input| summed over each window's time steps; ``standardised`` (the public
+        code's): its median over the window's time steps, then each channel standardised by its median
+        and inter-quartile range over the series' windows.  Windows map to timestamps by the shared rule."""
         c = self.config
+        prepared = self._prepare(series)
         self.network.eval()
         grads = []
-        for batch in DeviceWindows(series, c.window, c.step, self.device).batches(128):
+        for batch in DeviceWindows(prepared, c.window, c.step, self.device).batches(128):
             batch.requires_grad_(True)
             (gradient,) = torch.autograd.grad(self.score_batch(batch).sum(), batch)  # no .grad left on the weights
-            grads.append(gradient.abs().sum(dim=1))
+            grads.append(gradient.abs().sum(dim=1) if c.attribution == "sum" else gradient.abs().median(dim=1).values)
         per_window = torch.cat(grads).cpu().numpy().astype(np.float64)  # (N, C)
-        return np.stack(
-            [scores_to_timestamps(per_window[:, j], len(series), c.window, c.step) for j in range(per_window.shape[1])],
+        if c.attribution == "standardised":
+            q25, median, q75 = np.percentile(per_window, [25, 50, 75], axis=0)
+            per_window = (per_window - median) / np.where(q75 > q25, q75 - q25, 1.0)
+        per_point = np.stack(
+            [
+                scores_to_timestamps(per_window[:, j], len(prepared), c.window, c.step)
+                for j in range(per_window.shape[1])
+            ],
             axis=1,
         )
+        return self._expand(per_point, len(series))
