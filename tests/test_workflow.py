@@ -109,6 +109,7 @@ def test_end_to_end_then_incremental(workflow_copy):
     assert {"oracle", "val-quantile", "threshold-free"} <= set(board.protocol)
     report = (workflow_copy / "report/leaderboard.md").read_text()
     assert "F1 [val-quantile]" in report and "F1-PA [oracle]" in report
+    assert "collapsed [training]" in report  # LATAD's flag, the share of its jobs that collapsed
     assert (workflow_copy / "report/figures/headline_metrics.png").stat().st_size > 10_000
     assert (workflow_copy / "benchmarks/fit/ucr135/pca/default/seed0/InternalBleeding16.tsv").is_file()
     info = yaml.safe_load(

@@ -14,10 +14,17 @@ import numpy as np
 
 from tsad_models.data.entity import load_entity
 from tsad_models.models.config import build_config
+from tsad_models.models.latad import PUBLIC, STABLE
 from tsad_models.models.registry import get_model_class, model_config_class
 from tsad_models.models.run import split_train
 
-VARIANTS = {"latad": {}, "latad/no_gat": {"gat": False}, "latad/fixed_aug": {"augmentation": "fixed"}}
+VARIANTS = {
+    "latad": {},
+    "latad/no_gat": {"gat": False},
+    "latad/fixed_aug": {"augmentation": "fixed"},
+    "latad/public": PUBLIC,
+    "latad/stable": STABLE,
+}
 
 
 def main():

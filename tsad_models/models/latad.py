@@ -1,48 +1,85 @@
 """``latad``: self-supervised TSAD with learnable data augmentation (Choi, Yi, Mok, Yoon, arXiv 2406.12260).
 
+Checked line by line against the authors' public code (github kj21choi/LATAD, commit 80d91e0:
+``gat_transformer_tcn_main_smd.py``, ``_train_smd.py``, ``_evaluate_smd.py``, ``model/model.py``,
+``utils/preprocess.py``).  The paper's per-dataset tables are not retrievable here.
+
+Input: the public code min-max scales the data to [0, 1] with the training split's range (test
+data with the same map, unclipped); so does this model (``input_scaling: minmax``, fitted on the
+split it is given; min-max of z-scored data equals min-max of the raw data).  ``downsample`` takes
+block means first (5 in the public SMD pipeline; every original point then gets its block's score).
+
 Network (input: a window, W time steps x C channels):
   1-D convolution over time (kernel 5, same padding, ReLU)
   -> two parallel branches on its output v:
        feature-graph attention (GATv2-style: every channel is a node, its window is the
        node feature; e_ij = a . LeakyReLU(W_l v_i + W_r v_j), softmax over j,
        h_i = sigmoid(sum_j alpha_ij v_j))
-       and a Transformer encoder over time (d_model 128, 8 heads, 2 layers)
+       and a Transformer encoder over time (d_model 128, 8 heads, 2 layers, no positional encoding)
   -> concatenation [v, h_gat, h_transformer] along channels
-  -> TCN (4 residual causal blocks, dilations 1/2/4/8, 128 channels, weight norm,
+  -> TCN (4 residual causal blocks, dilations 1/2/4/8, 128 channels, kernel 5, weight norm,
      dropout 0.2) -> its last time step -> a linear map to the latent z (128-d).
 
-Training (one joint loss for encoder and generators, as in the paper's
-L = L_comp + L_sep + lambda L_reg, plus the public code's smoothness term):
-- anchor: a window; positives: windows whose start is shifted by up to ``eta`` points
-  (its temporal neighbourhood), one per generator;
+Training (one loss for encoder and generators; the public code's two Adam optimizers with the
+same settings are one Adam here, which is the same update):
+- anchor: a window; positives: the window shifted by up to ``eta`` points (one shift per
+  generator, shared by the batch, as the public code draws it);
 - negatives: each of the N generators makes a mask M = tanh(f(x)) + 1 in (0, 2) and the
-  negative is M * x on a random subset of channels (``aug_channel_fraction``), the other
-  channels unchanged; ``augmentation: fixed`` replaces the generators by fixed
-  augmentations from ``tsad_models.augment`` (no trainable parameters);
+  negative is M * x on a random subset of channels (the public code keeps int(0.7 C) channels
+  and masks the others), the other channels unchanged; ``augmentation: fixed`` replaces the
+  generators by fixed augmentations from ``tsad_models.augment`` (no trainable parameters);
 - L_comp = w_comp * mean_g MSE(z_anchor, z_positive_g);
 - L_sep = w_sep * mean_g triplet(anchor, positive_g, negative_g) with cosine distance
-  (1 - cos) / 2 and margin_g, swap on;
-- L_reg = lambda * mean_g KL(softmax over channels of negative_g || of positive_g), in
-  input space: it keeps generated negatives close to real windows.  The paper names the
-  term and its weight lambda; we could not read its exact form, so we use the public
-  code's regulariser (documented choice; lambda default 10, the code's constant);
-  with fixed augmentations it has no trainable input and is left out;
-- L_smooth = w_smooth * KL(softmax z_anchor || softmax z_next), z_next the window one
-  step later (the public code pairs neighbours in the batch, which need not be
-  consecutive in time).
-Loss weights and margins default to the public code's values (10 / 100 / 10 / 10;
-margins 0.7, 0.8, 0.9, 0.99, 0.9, ... one per negative source).
+  (1 - cos) / 2 and margin_g (0.7, 0.8, 0.9, ...), swap on;
+- L_reg = lambda * mean_g KL(softmax over time of positive_g || softmax over time of negative_g),
+  summed over time and channels, divided by the batch size: the public code's formula on the
+  public code's [0, 1] scale (``regulariser``); left out for fixed augmentations;
+- L_smooth = w_smooth * KL(softmax z_next || softmax z_anchor), z_next the window one step later.
+  The public code pairs consecutive windows of a batch (its loader does not shuffle, so they are
+  neighbours in time) and sums over the B - 1 pairs; we take the batch mean, so our term is
+  1 / (B - 1) of theirs at the same weight.
+Weights 10 / 100 / 10 / 10, Adam lr 1e-3, weight decay 1e-3 (both public entry points pass 1e-3;
+5e-3 is a default they override), no gradient clipping (commented out in the public code).
+Early stopping (patience 5) on the total validation loss; unlike the public code (train mode,
+fresh draws), the validation pass runs in eval mode with the same seeded draws every epoch, so
+epoch-to-epoch differences are the model's, not the random draws'.
 
-Scoring: K-means (K = 10) on the latents of the training windows; a window's score is
-its Euclidean distance to the nearest centroid (the public code is ambiguous between
-this and a mean distance: documented choice); timestamps by the shared rule.
+Scoring (the public SMD scorer): K-means (K = 10) on the latents of the training windows; a
+window's score is min over centroids of cosine distance x |z| (``score: cosine_norm``;
+``euclidean``, the nearest centroid's Euclidean distance, was our earlier choice).  Windows map to
+timestamps by the shared rule; the public code instead pairs window i with label i (``labels[:T]``),
+which misaligns them whenever step > 1.
 
-Root cause: the gradient of a window's score with respect to its input; the absolute
-gradient summed over time ranks the channels (``attributions``).
+Root cause: the gradient of a window's score with respect to its input.  ``attribution: sum``
+ranks channels by |gradient| summed over the window; ``standardised`` is the public code's: the
+median of |gradient| over the window, each channel standardised by its median and IQR over the
+scored windows.
 
-Not copied from the public code's bugs: the generator bias is initialised (to zero,
-so masks start at tanh(0) + 1 = 1, the identity), labels are never cut as labels[:T],
-and nothing assumes CUDA.
+Collapse (issue 11): the published objective has a stationary point where every latent points the
+same way: all cosine distances are 0, the triplet hinge sits at its margin (L_sep = w_sep x mean of
+the margins) with zero gradient, and the other terms are at their minimum.  At initialisation the
+latents of different windows already share one direction (mean cosine ~0.9, 0.997 on min-max SMD),
+so training falls into it quickly.  Every epoch logs, beside the loss parts, the mean cosine
+between different windows of a batch, d(anchor, positive), d(anchor, negative) and |z|;
+``collapsed`` (in the job's JSON ``flags``, and in the report) tells whether, after training, the
+windows are parallel (mean cosine >= 0.999), the latents have length ~0, or the hinge is at its
+margin with every distance ~0.
+
+Variants and controls (``PUBLIC``, ``STABLE`` below; the study configs use them verbatim):
+- ``public``: the public SMD pipeline where it is sound: 5-point block means, batch 16 in time
+  order, standardised gradients.  Not copied: the threshold at a percentile of the test scores,
+  point adjustment and ``labels[:T]``; our protocols apply.
+- ``untrained`` (``epochs: 0``): the same encoder at its seeded initialisation with the same
+  K-means scorer: a trained LATAD must beat it to show that training helped.
+- ``stable`` (our departure): every cosine is measured on latents less their mean (the batch's
+  in training, the training set's when scoring), which removes the shared direction, and the
+  margins are 0.3, which a hinge on a distance in [0, 1] can satisfy.
+
+Other departures from the public code: the generator bias starts at 0 (masks start at the
+identity; the public code allocates it uninitialised with ``torch.empty``); its randomness comes
+from the model's seeded generators (the public code seeds only Python's ``random``); positives are
+cut from the sample around the anchor (the public code may take them from the validation block);
+nothing assumes CUDA (the public code needs ``.cuda()`` and a 3-GPU ``DataParallel`` to run).
 """
 
 from __future__ import annotations
