@@ -23,6 +23,21 @@ SMALL = {
     "knn": {"settings": {}, "stochastic": False},
     "iforest": {"settings": {}, "stochastic": True},
     "autoencoder": {"settings": {"epochs": 2, "window": 16, "hidden": 16, "latent": 4}, "stochastic": True},
+    "amad": {
+        "settings": {
+            "window": 16,
+            "step": 8,
+            "epochs": 2,
+            "d_model": 8,
+            "n_heads": 2,
+            "n_layers": 1,
+            "d_ff": 16,
+            "n_scales": 2,
+            "batch_size": 32,
+            "lr": 1e-3,
+        },
+        "stochastic": True,
+    },
     "latad": {
         "settings": {
             "window": 16,

@@ -13,4 +13,5 @@ BUILTIN = {
     "iforest": "tsad_models.models.iforest",  # sanity row: isolation forest on windows
     "autoencoder": "tsad_models.models.autoencoder",  # small deep model through the shared trainer
     "latad": "tsad_models.models.latad",  # LATAD (Choi et al. 2024): learnable augmentation + triplets
+    "amad": "tsad_models.models.amad",  # AMAD (Huang and Li 2025): AutoMask attention + Max-Min, re-implemented
 }
