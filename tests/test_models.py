@@ -38,6 +38,19 @@ SMALL = {
         },
         "stochastic": True,
     },
+    "amsl": {
+        "settings": {
+            "window": 16,
+            "step": 8,
+            "epochs": 2,
+            "filters": 4,
+            "memory_slots": 10,
+            "head_hidden": 8,
+            "views": 3,
+            "batch_size": 32,
+        },
+        "stochastic": True,
+    },
     "latad": {
         "settings": {
             "window": 16,

@@ -2,7 +2,8 @@
 
 One (dataset, model, variant, seed) at a time: the aggregate over its entities (added
 statistics, see ``metrics.panel.evaluate_entities``) and each entity's own metrics, plus
-root-cause hit rates where the data has interpretation labels, plus the flags a model
+root-cause hit rates where the data has interpretation labels, AMSL's window-level protocol
+when ``settings.window_classification`` is set (``metrics.window_classification``), plus the flags a model
 raised about its own training (``fit_info["flags"]``, e.g. LATAD's ``collapsed``): per entity
 0 or 1 under the protocol ``training``, and their mean (the share of entities) in the aggregate.
 """
@@ -14,6 +15,7 @@ import json
 import numpy as np
 
 from .data.entity import load_entity
+from .metrics import window_classification
 from .metrics.diagnosis import hit_rate
 from .metrics.panel import EntityScores, EvalSettings, evaluate_entities
 
@@ -38,6 +40,16 @@ def evaluate_job(processed: dict[str, str], scores: dict[str, str], settings: Ev
             result["per_entity"][entity]["metrics"].update(values)
         for key in ("hitrate_100", "hitrate_150"):  # aggregate: mean over entities
             result["aggregate"]["metrics"][key] = float(np.nanmean([v[key] for v in diagnosis.values()]))
+    if settings.window_classification:  # AMSL's own protocol, beside ours: windows classified
+        counts = {
+            p.name: window_classification.window_counts(
+                p.scores, p.labels, p.val_scores, settings.window_classification, settings.window_quantile
+            )
+            for p in pieces
+        }
+        for entity, values in counts.items():
+            result["per_entity"][entity]["metrics"].update(window_classification.window_metrics(values))
+        result["aggregate"]["metrics"].update(window_classification.window_metrics(sum(counts.values())))
     for key in sorted({key for values in flags.values() for key in values}):
         for entity, values in flags.items():
             result["per_entity"][entity]["metrics"][key] = values.get(key, float("nan"))

@@ -80,6 +80,66 @@ def level_shift(x: torch.Tensor, generator: torch.Generator, scale: float = 1.0)
     return x + scale * (2 * _uniform((x.shape[0], 1, x.shape[2]), generator, x) - 1)
 
 
+# --- AMSL's self-supervised views (Zhang et al., TKDE 2022; its public transformation.py) -------------
+
+
+@register_augmentation("snr_noise")
+def snr_noise(x: torch.Tensor, generator: torch.Generator, snr_db: float = 5.0) -> torch.Tensor:
+    """Gaussian noise whose power is the window's power / 10^(snr_db / 10) (power over all its values)."""
+    power = (x**2).mean(dim=(1, 2), keepdim=True) / 10 ** (snr_db / 10)
+    return x + power.sqrt() * torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+
+
+@register_augmentation("negate")
+def negate(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    return -x
+
+
+@register_augmentation("reverse")
+def reverse(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Time reversal."""
+    return x.flip(1)
+
+
+@register_augmentation("permute")
+def permute(x: torch.Tensor, generator: torch.Generator, segments: int = 5) -> torch.Tensor:
+    """Cut each window into ``segments`` equal pieces (the remainder joins the last) and shuffle them
+    (per window; the identity order can be drawn, as in AMSL's code)."""
+    batch, length, channels = x.shape
+    order = torch.rand((batch, segments), generator=generator, device=x.device).argsort(dim=1)
+    if length % segments == 0:  # equal pieces: one gather
+        pieces = x.view(batch, segments, length // segments, channels)
+        return pieces[torch.arange(batch, device=x.device)[:, None], order].reshape(batch, length, channels)
+    bounds = torch.linspace(0, length, segments + 1, device=x.device).long()
+    bounds[-1] = length
+    pieces = []
+    for b in range(batch):  # a window's pieces may differ in length: one cat per window
+        pieces.append(torch.cat([x[b, bounds[s] : bounds[s + 1]] for s in order[b].tolist()]))
+    return torch.stack(pieces)
+
+
+@register_augmentation("scale_choice")
+def scale_choice(x: torch.Tensor, generator: torch.Generator, factors=(0.5, 2.0, 1.5, 0.8)) -> torch.Tensor:
+    """Multiply each window by one of ``factors``, drawn per window."""
+    pick = torch.randint(0, len(factors), (x.shape[0],), generator=generator, device=x.device)
+    return x * torch.tensor(factors, device=x.device, dtype=x.dtype)[pick].view(-1, 1, 1)
+
+
+@register_augmentation("smooth")
+def smooth(x: torch.Tensor, generator: torch.Generator, length: int = 11, order: int = 2) -> torch.Tensor:
+    """Savitzky-Golay smoothing along time (AMSL's ``time_warp`` is this filter, window 11, order 2);
+    at the ends the window is padded with the edge values (scipy's default fits a polynomial there)."""
+    from scipy.signal import savgol_coeffs
+
+    length = min(length, x.shape[1] - (1 - x.shape[1] % 2))  # an odd length no longer than the window
+    if length <= order:
+        return x
+    kernel = torch.tensor(savgol_coeffs(length, order), device=x.device, dtype=x.dtype).flip(0).view(1, 1, -1)
+    channels = x.transpose(1, 2).reshape(-1, 1, x.shape[1])  # (B * C, 1, W)
+    padded = torch.nn.functional.pad(channels, (length // 2, length // 2), mode="replicate")
+    return torch.nn.functional.conv1d(padded, kernel).view(x.shape[0], x.shape[2], -1).transpose(1, 2)
+
+
 def channel_subset(x: torch.Tensor, fraction: float, generator: torch.Generator) -> torch.Tensor:
     """A (1, 1, C) 0/1 mask choosing C - int((1 - fraction) * C) channels (at least one): LATAD's public
     code keeps int(0.7 C) channels as they are and augments the others (12 of SMD's 38)."""

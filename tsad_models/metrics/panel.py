@@ -58,6 +58,8 @@ class EvalSettings:
         vus_thresholds: int | None = 250,
         range_alpha_recall: float = 0.0,
         range_alpha_precision: float = 0.0,
+        window_classification: int | None = None,
+        window_quantile: float = 0.98,
     ):
         # prior-ratio reads the test labels: only when asked for (config/paper.yaml)
         self.protocols = tuple(protocols)
@@ -68,6 +70,9 @@ class EvalSettings:
         self.vus_thresholds = vus_thresholds
         self.range_alpha_recall = range_alpha_recall
         self.range_alpha_precision = range_alpha_precision
+        # AMSL's window-level protocol (metrics.window_classification), computed by tsad_models.evaluate
+        self.window_classification = window_classification
+        self.window_quantile = window_quantile
         unknown = set(self.protocols) - set(ALL_PROTOCOLS)
         if unknown:
             raise ValueError(f"unknown protocol(s) {sorted(unknown)}; known: {list(ALL_PROTOCOLS)}")

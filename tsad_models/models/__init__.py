@@ -14,4 +14,5 @@ BUILTIN = {
     "autoencoder": "tsad_models.models.autoencoder",  # small deep model through the shared trainer
     "latad": "tsad_models.models.latad",  # LATAD (Choi et al. 2024): learnable augmentation + triplets
     "amad": "tsad_models.models.amad",  # AMAD (Huang and Li 2025): AutoMask attention + Max-Min, re-implemented
+    "amsl": "tsad_models.models.amsl",  # AMSL (Zhang et al. 2022): memories + self-supervised views
 }

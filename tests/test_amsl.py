@@ -1,0 +1,117 @@
+"""AMSL: views, memories, adaptive fusion, ablations, determinism."""
+
+import numpy as np
+import pytest
+import torch
+
+from tsad_models.models.amsl import VIEWS, Memory
+from tsad_models.models.config import build_config
+from tsad_models.models.registry import get_model_class, model_config_class
+from tsad_models.models.windows import sliding_windows
+
+SMALL = dict(window=18, step=6, epochs=2, filters=4, memory_slots=12, head_hidden=8, batch_size=16)
+
+
+def detector(seed=0, **overrides):
+    config = build_config(model_config_class("amsl"), {**SMALL, **overrides}, "amsl")
+    return get_model_class("amsl")(config, seed=seed, device="cpu", progress=False)
+
+
+@pytest.fixture(scope="module")
+def series():
+    rng = np.random.default_rng(1)
+    t = np.arange(500)
+    train = np.stack([np.sin(t / 6), np.cos(t / 9), 0.1 * rng.standard_normal(500)], axis=1)
+    test = train[:240].copy()
+    test[100:112, 0] += 3.0
+    return train[:400], train[400:], test
+
+
+def test_shapes_views_and_scores(series):
+    fit, val, test = series
+    model = detector().fit(fit, val)
+    batch = torch.from_numpy(sliding_windows(test, 18, 6)[:5].astype(np.float32))
+    views = model.make_views(batch)
+    assert len(views) == 7 and all(v.shape == batch.shape for v in views)
+    torch.testing.assert_close(views[2], -batch)  # negation
+    torch.testing.assert_close(views[3], batch.flip(1))  # time reversal
+    with torch.no_grad():
+        reconstructions, logits, entropy = model.network(views)
+    assert all(r.shape == batch.shape for r in reconstructions)  # cropped back from the padded 20 x 4 image
+    assert all(logit.shape == (5, 7) for logit in logits) and entropy.shape == (5,)
+    assert model.score(test).shape == (240,)
+    assert set(model.fit_info["history"]["train_parts"]) == {"loss", "rec", "entropy", "ssl"}
+
+
+def test_memory_addresses_sum_to_one():
+    memory = Memory(slots=9, features=6)
+    read, address, entropy = memory(torch.randn(2, 6, 3, 4))
+    assert address.shape == (2, 12, 9) and read.shape == (2, 6, 3, 4)
+    torch.testing.assert_close(address.sum(dim=-1), torch.ones(2, 12))
+    assert (entropy > 0).all() and (entropy <= np.log(9) / 9 + 1e-6).all()  # mean of -w log w over 9 slots
+
+
+def test_fusion_weights_depend_on_the_input(series):
+    fit, _, _ = series
+    model = detector()
+    model.setup(3)
+    windows = torch.from_numpy(sliding_windows(fit, 18, 6)[:2].astype(np.float32))
+    with torch.no_grad():
+        z = model.network.encoder(torch.nn.functional.pad(windows.unsqueeze(1), (1, 0, 2, 0)))
+        weights = model.network.fusion_weights(0, z)
+    torch.testing.assert_close(weights.sum(dim=1), torch.ones(2))
+    assert not torch.allclose(weights[0], weights[1])
+
+
+@pytest.mark.parametrize(
+    "overrides, absent",
+    [
+        ({"ssl": False}, "head."),
+        ({"memory": "global"}, "local_memories."),
+        ({"memory": "local"}, "global_memory."),
+        ({"memory": "none"}, "memor"),
+    ],
+)
+def test_each_ablation_removes_its_module(series, overrides, absent):
+    full = detector()
+    full.setup(3)
+    ablated = detector(**overrides)
+    ablated.setup(3)
+    full_names = {n for n, _ in full.network.named_parameters()}
+    names = {n for n, _ in ablated.network.named_parameters()}
+    assert any(absent in n for n in full_names) and not any(absent in n for n in names)
+    assert sum(p.numel() for p in ablated.network.parameters()) < sum(p.numel() for p in full.network.parameters())
+    if overrides.get("memory") in ("global", "local", "none"):
+        assert not any(n.startswith("fusion.") for n in names)  # one kind of read-out (or none): no fusion
+    fit, val, test = series
+    assert ablated.fit(fit, val).score(test).shape == (240,)
+    if overrides == {"ssl": False}:
+        assert "ssl" not in ablated.fit_info["history"]["train_parts"]
+
+
+def test_fewer_views_are_the_first_ones():
+    model = detector(views=3)
+    assert model.config.view_names == VIEWS[:3]
+    with pytest.raises(Exception, match="views must lie in 3..7"):
+        detector(views=2)
+
+
+@pytest.mark.parametrize("overrides", [{}, {"memory": "none"}])
+def test_same_seed_same_scores_twice(series, overrides):
+    fit, val, test = series
+    model = detector(seed=4, **overrides).fit(fit, val)
+    first, again = model.score(test), model.score(test)  # scoring twice: the same seeded views
+    np.testing.assert_array_equal(first, again)
+    np.testing.assert_array_equal(first, detector(seed=4, **overrides).fit(fit, val).score(test))
+
+
+def test_the_best_state_restores_the_memories(series):
+    fit, val, _ = series
+    model = detector(epochs=4, patience=0, lr=0.05)  # a large step: later epochs tend to be worse
+    model.fit(fit, val)
+    history = model.fit_info["history"]
+    best = history["best_epoch"]
+    with torch.no_grad(), model.validation_randomness():
+        windows = torch.from_numpy(sliding_windows(val, 18, 6).astype(np.float32))
+        total = float(model.training_loss(windows)[0])
+    assert total == pytest.approx(history["val_loss"][best], rel=1e-3)
