@@ -209,3 +209,73 @@ def test_activity_archive_without_the_layout_is_refused(tmp_path):
     with pytest.raises(DataError, match=r"WESAD.zip: no S2/S2.pkl inside"):
         download_dataset(card, ["S2"], tmp_path / "raw", str(tmp_path / "mirror"))
     assert not (tmp_path / "raw/wesad/data").exists()
+
+
+def test_dsads_in_amsls_pooled_split(tmp_path):
+    import yaml
+
+    spec = yaml.safe_load((REPO / "datasets/dsads_amsl.yaml").read_text())
+    spec["subjects"] = ["p1", "p2"]  # the small layout has two subjects
+    (tmp_path / "cards").mkdir()
+    (tmp_path / "cards/dsads_amsl.yaml").write_text(yaml.safe_dump(spec))
+    card = load_card(tmp_path / "cards", "dsads_amsl")
+    _dsads_layout(tmp_path / "src")
+    _zip(tmp_path / "src" / "data", tmp_path / "mirror/DSADS/daily+and+sports+activities.zip")
+    download_dataset(card, ["all"], tmp_path / "raw", str(tmp_path / "mirror"))
+    preprocess_entity(card, "all", tmp_path / "all.npz", raw_dir=tmp_path / "raw")
+    entity = load_entity(tmp_path / "all.npz")
+    normal_segments, anomalous_segments = 14 * 2 * 3, 5 * 2 * 3
+    train_segments = round(0.6 * normal_segments)
+    assert entity.train.shape == (train_segments * 10, 45)
+    assert len(entity.test) == (normal_segments - train_segments + anomalous_segments) * 10
+    assert entity.labels.sum() == anomalous_segments * 10 and entity.labels[-anomalous_segments * 10 :].all()
+    assert entity.meta["train_segments"] == train_segments and entity.meta["split_seed"] == 0
+
+
+@pytest.mark.parametrize("dataset", ["pamap2", "wesad"])
+def test_amsl_and_its_window_protocol_on_small_files_in_the_published_layouts(tmp_path, dataset):
+    """PAMAP2 and WESAD are not on these machines: small files the test makes in their layouts."""
+    from tsad_models.evaluate import evaluate_job
+    from tsad_models.metrics.panel import EvalSettings
+    from tsad_models.models.config import build_config
+    from tsad_models.models.registry import model_config_class
+    from tsad_models.models.run import fit_and_score
+
+    card = load_card(REPO / "datasets", dataset)
+    if dataset == "pamap2":
+        _pamap2_file(tmp_path / "src/PAMAP2_Dataset/Protocol/subject101.dat", [1, 2, 5, 3, 12, 4, 1], rows=120)
+        _zip(
+            tmp_path / "src/PAMAP2_Dataset",
+            tmp_path / "mirror/PAMAP2/pamap2+physical+activity+monitoring.zip",
+            inner_zip="PAMAP2_Dataset.zip",
+        )
+        entity = "subject101"
+    else:
+        (tmp_path / "src/WESAD/S2").mkdir(parents=True)
+        with open(tmp_path / "src/WESAD/S2/S2.pkl", "wb") as handle:
+            pickle.dump(_wesad_record([1, 1, 2, 1, 3, 1, 2, 1], rows=600), handle, protocol=2)
+        _zip(tmp_path / "src/WESAD", tmp_path / "mirror/WESAD/WESAD.zip")
+        entity = "S2"
+    download_dataset(card, [entity], tmp_path / "raw", str(tmp_path / "mirror"))
+    preprocess_entity(card, entity, tmp_path / "e.npz", raw_dir=tmp_path / "raw")
+    config = build_config(
+        model_config_class("amsl"),
+        {"window": 8, "step": 8, "epochs": 1, "filters": 4, "memory_slots": 8, "head_hidden": 8, "views": 3},
+        "amsl",
+    )
+    fit_and_score(
+        entity_path=tmp_path / "e.npz",
+        model="amsl",
+        model_config=config,
+        seed=0,
+        device="cpu",
+        val_fraction=0.2,
+        scores_path=tmp_path / "s.npz",
+        info_path=tmp_path / "s.json",
+        progress=False,
+    )
+    settings = EvalSettings(protocols=("oracle", "val-quantile"), window_classification=8)
+    ids = {"dataset": dataset, "model": "amsl", "variant": "default", "seed": 0}
+    metrics = evaluate_job({entity: tmp_path / "e.npz"}, {entity: tmp_path / "s.npz"}, settings, ids)
+    values = [metrics["aggregate"]["metrics"][f"{m}@amsl-window"] for m in ("mprec", "mrec", "mf1", "accuracy")]
+    assert all(0 <= v <= 1 for v in values)

@@ -43,3 +43,54 @@ def test_a_window_is_labelled_by_its_majority_and_the_tail_is_dropped():
     assert counts.tolist() == [1, 0, 0, 1]
     with pytest.raises(ValueError, match="shorter than one window"):
         window_counts(scores, labels, np.zeros(2), 3)
+
+
+def test_the_report_table_sets_the_papers_row_beside_ours():
+    import pandas as pd
+
+    from tsad_models.leaderboard.tables import amsl_window_table
+
+    rows = [
+        {
+            "dataset": "dsads",
+            "model": "amsl",
+            "variant": "default",
+            "seed": seed,
+            "entity": "all",
+            "metric": metric,
+            "protocol": "amsl-window",
+            "value": value,
+            "note": "",
+        }
+        for seed, value in ((0, 0.8), (1, 0.9))
+        for metric in ("mprec", "mrec", "mf1", "accuracy")
+    ]
+    table = amsl_window_table(pd.DataFrame(rows))
+    assert list(table.model) == ["amsl", "AMSL, paper (Table 3; its split and scaling)"]
+    assert table.iloc[0]["mF1"] == "0.850 ± 0.071" and table.iloc[1]["mF1"] == "0.9352"
+
+
+def test_evaluate_job_reports_the_window_protocol(processed_ucr135, tmp_path):
+    from tsad_models.evaluate import evaluate_job
+    from tsad_models.metrics.panel import EvalSettings
+    from tsad_models.models.config import build_config
+    from tsad_models.models.registry import model_config_class
+    from tsad_models.models.run import fit_and_score
+
+    config = build_config(model_config_class("pca"), {"window": 8}, "pca")
+    fit_and_score(
+        entity_path=processed_ucr135,
+        model="pca",
+        model_config=config,
+        seed=0,
+        device="cpu",
+        val_fraction=0.2,
+        scores_path=tmp_path / "s.npz",
+        info_path=tmp_path / "s.json",
+        progress=False,
+    )
+    settings = EvalSettings(protocols=("oracle",), window_classification=12, window_quantile=0.98)
+    ids = {"dataset": "ucr135", "model": "pca", "variant": "default", "seed": 0}
+    metrics = evaluate_job({"e": processed_ucr135}, {"e": tmp_path / "s.npz"}, settings, ids)["aggregate"]["metrics"]
+    assert {"mprec@amsl-window", "mrec@amsl-window", "mf1@amsl-window", "accuracy@amsl-window"} <= set(metrics)
+    assert 0 <= metrics["accuracy@amsl-window"] <= 1

@@ -17,6 +17,7 @@ SOURCES = {
     "hand_placed": "tsad_models.data.sources.hand_placed",
     "ucr2021": "tsad_models.data.sources.ucr",
     "dsads": "tsad_models.data.sources.activity",
+    "dsads_pooled": "tsad_models.data.sources.activity",
     "pamap2": "tsad_models.data.sources.activity",
     "wesad": "tsad_models.data.sources.activity",
 }

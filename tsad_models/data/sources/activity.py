@@ -202,6 +202,67 @@ def _dsads_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
     )
 
 
+def _dsads_segment(path: Path, channels: int) -> np.ndarray:
+    try:
+        block = np.loadtxt(path, delimiter=",", ndmin=2)
+    except ValueError as exc:
+        raise DataError(f"{path}: not comma-separated numbers ({exc}); delete the download and rerun") from None
+    if block.shape[1] != channels:
+        raise DataError(f"{path}: {block.shape[1]} columns, DSADS has {channels} (5 units x 9 sensors)")
+    return block
+
+
+def _dsads_pooled_wanted(card: DatasetCard, entities: list[str]) -> Wanted:
+    return _activity_wanted(card, list(card["subjects"]))
+
+
+def _dsads_pooled_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
+    """AMSL's own split (its preprocessing.py): every subject's 5-second segments pooled, the normal
+    ones shuffled (seeded: ``split_seed``) and their first ``train_fraction`` trained on; the other
+    normal segments and every anomalous one form the test series (normal first, in the shuffled
+    order, then the anomalous ones in recording order).  Normalisation stays ours (training split
+    only; AMSL's min-max scaler saw every segment)."""
+    root = _data_root(card, raw_dir)
+    channels = int(card["channels"])
+    normal, anomalous = _classes(card)
+    segments = {"normal": [], "anomalous": []}
+    for activity in range(1, 20):
+        kind = "normal" if activity in normal else "anomalous" if activity in anomalous else None
+        if kind is None:
+            continue
+        for subject in card["subjects"]:
+            paths = sorted((root / f"a{activity:02d}" / subject).glob("s*.txt"))
+            if not paths:
+                raise DataError(f"{root / f'a{activity:02d}' / subject}: no segments; the DSADS archive is incomplete")
+            segments[kind].extend(_dsads_segment(path, channels) for path in paths)
+    order = np.random.default_rng(int(card["split_seed"])).permutation(len(segments["normal"]))
+    cut = int(round(len(order) * float(card["train_fraction"])))
+    train = [segments["normal"][i] for i in order[:cut]]
+    test = [segments["normal"][i] for i in order[cut:]] + segments["anomalous"]
+    labels = [np.zeros(len(s), dtype=np.int8) for s in test[: len(order) - cut]]
+    labels += [np.ones(len(s), dtype=np.int8) for s in segments["anomalous"]]
+    names = [
+        f"{unit}_{sensor}"
+        for unit in ("T", "RA", "LA", "RL", "LL")
+        for sensor in ("xacc", "yacc", "zacc", "xgyro", "ygyro", "zgyro", "xmag", "ymag", "zmag")
+    ]
+    return Entity(
+        name=entity,
+        train=np.concatenate(train),
+        test=np.concatenate(test),
+        labels=np.concatenate(labels),
+        channels=names[:channels],
+        meta={
+            "source": "DSADS (UCI 256), AMSL's pooled split",
+            "train_segments": cut,
+            "test_normal_segments": len(order) - cut,
+            "test_anomalous_segments": len(segments["anomalous"]),
+            "segment_points": len(train[0]),
+            "split_seed": int(card["split_seed"]),
+        },
+    )
+
+
 # --- PAMAP2 -------------------------------------------------------------------------------
 
 _PAMAP2_IMU = [
@@ -348,6 +409,7 @@ def _wesad_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
 
 SOURCES_BY_NAME = {
     "dsads": Source(entities=lambda card: [f"p{i}" for i in range(1, 9)], load=_dsads_load, wanted=_activity_wanted),
+    "dsads_pooled": Source(entities=lambda card: ["all"], load=_dsads_pooled_load, wanted=_dsads_pooled_wanted),
     "pamap2": Source(
         entities=lambda card: [f"subject{i}" for i in range(101, 110)], load=_pamap2_load, wanted=_activity_wanted
     ),
