@@ -358,7 +358,9 @@ def test_every_source_in_the_table_imports_and_yields_a_source():
 
 def test_an_unknown_source_names_the_known_ones():
     for lookup in (get_source, source_module):
-        with pytest.raises(ConfigError, match=r"unknown dataset source 'nope'; known: aeon_csv, dsads, dsads_pooled, gutentag"):
+        with pytest.raises(
+            ConfigError, match=r"unknown dataset source 'nope'; known: aeon_csv, dsads, dsads_pooled, gutentag"
+        ):
             lookup("nope")
 
 

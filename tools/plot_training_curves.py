@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -62,6 +63,7 @@ def main():
         for row, part in enumerate(args.parts):
             axes[row, 0].set_ylabel(part)
         axes[-1, column].set_xlabel("epoch")
+        axes[-1, column].xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     figure.suptitle(
         f"{args.folder}: training curves, one line per (entity, seed); dashed = flagged collapsed", fontsize=9
     )

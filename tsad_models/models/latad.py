@@ -58,9 +58,10 @@ scored windows.
 Collapse (issue 11): the published objective has a stationary point where every latent points the
 same way: all cosine distances are 0, the triplet hinge sits at its margin (L_sep = w_sep x mean of
 the margins) with zero gradient, and the other terms are at their minimum.  At initialisation the
-latents of different windows already share one direction (mean cosine ~0.9, 0.997 on min-max SMD),
-so training falls into it quickly.  Every epoch logs, beside the loss parts, the mean cosine
-between different windows of a batch, d(anchor, positive), d(anchor, negative) and |z|;
+latents of different windows already share one direction (mean cosine between different windows
+0.988 to 0.997 on min-max SMD, docs/results/latad_smd_cpu.md), so training falls into it quickly.
+Every epoch logs, beside the loss parts, the mean cosine between different windows of a batch,
+d(anchor, positive), d(anchor, negative) and |z|;
 ``collapsed`` (in the job's JSON ``flags``, and in the report) tells whether, after training, the
 windows are parallel (mean cosine >= 0.999), the latents have length ~0, or the hinge is at its
 margin with every distance ~0.
