@@ -16,6 +16,7 @@ from tsad_models.data.preprocess import preprocess_entity
 from tsad_models.data.sources.activity import PAMAP2_COLUMNS, blocks_of, downsample, split_recording
 
 from .conftest import REPO
+from .helpers import run_job
 
 RNG = np.random.default_rng(0)
 
@@ -239,7 +240,6 @@ def test_amsl_and_its_window_protocol_on_small_files_in_the_published_layouts(tm
     from tsad_models.metrics.panel import EvalSettings
     from tsad_models.models.config import build_config
     from tsad_models.models.registry import model_config_class
-    from tsad_models.models.run import fit_and_score
 
     card = load_card(REPO / "datasets", dataset)
     if dataset == "pamap2":
@@ -263,17 +263,7 @@ def test_amsl_and_its_window_protocol_on_small_files_in_the_published_layouts(tm
         {"window": 8, "step": 8, "epochs": 1, "filters": 4, "memory_slots": 8, "head_hidden": 8, "views": 3},
         "amsl",
     )
-    fit_and_score(
-        entity_path=tmp_path / "e.npz",
-        model="amsl",
-        model_config=config,
-        seed=0,
-        device="cpu",
-        val_fraction=0.2,
-        scores_path=tmp_path / "s.npz",
-        info_path=tmp_path / "s.json",
-        progress=False,
-    )
+    run_job(tmp_path / "e.npz", "amsl", config, tmp_path)
     settings = EvalSettings(protocols=("oracle", "val-quantile"), window_classification=8)
     ids = {"dataset": dataset, "model": "amsl", "variant": "default", "seed": 0}
     metrics = evaluate_job({entity: tmp_path / "e.npz"}, {entity: tmp_path / "s.npz"}, settings, ids)

@@ -7,7 +7,8 @@ from tsad_models.leaderboard.collect import tidy_rows
 from tsad_models.metrics.panel import EvalSettings
 from tsad_models.models.config import build_config
 from tsad_models.models.registry import get_model_class, model_config_class
-from tsad_models.models.run import fit_and_score
+
+from .helpers import run_job
 
 
 def test_training_flags_reach_the_leaderboard_under_their_own_protocol(processed_ucr135, tmp_path, monkeypatch):
@@ -21,17 +22,7 @@ def test_training_flags_reach_the_leaderboard_under_their_own_protocol(processed
 
     monkeypatch.setattr(cls, "fit", flagged_fit)
     config = build_config(model_config_class("random"), {}, "random")
-    fit_and_score(
-        entity_path=processed_ucr135,
-        model="random",
-        model_config=config,
-        seed=0,
-        device="cpu",
-        val_fraction=0.2,
-        scores_path=tmp_path / "s.npz",
-        info_path=tmp_path / "s.json",
-        progress=False,
-    )
+    run_job(processed_ucr135, "random", config, tmp_path)
     ids = {"dataset": "ucr135", "model": "random", "variant": "default", "seed": 0}
     result = evaluate_job({"e": processed_ucr135}, {"e": tmp_path / "s.npz"}, EvalSettings(protocols=("oracle",)), ids)
     assert result["aggregate"]["metrics"]["collapsed@training"] == 1.0

@@ -15,7 +15,9 @@ from tsad_models.data.entity import load_entity
 from tsad_models.models.base import DeepDetector
 from tsad_models.models.config import build_config
 from tsad_models.models.registry import get_model_class, list_models, model_config_class
-from tsad_models.models.run import fit_and_score, split_train
+from tsad_models.models.run import split_train
+
+from .helpers import run_job
 
 SMALL = {
     "random": {"settings": {}, "stochastic": True},
@@ -176,21 +178,6 @@ def test_split_train_takes_the_tail_as_validation():
     train = np.arange(100).reshape(100, 1)
     fit, val = split_train(train, 0.2)
     assert len(fit) == 80 and val[0, 0] == 80 and val[-1, 0] == 99
-
-
-def run_job(entity_path, model, config, out_dir):
-    """One fit_score job on the CPU, its outputs in ``out_dir`` (s.npz, s.json)."""
-    return fit_and_score(
-        entity_path=entity_path,
-        model=model,
-        model_config=config,
-        seed=0,
-        device="cpu",
-        val_fraction=0.2,
-        scores_path=out_dir / "s.npz",
-        info_path=out_dir / "s.json",
-        progress=False,
-    )
 
 
 def test_fit_and_score_writes_scores_and_resolved_config(processed_ucr135, tmp_path):

@@ -5,6 +5,8 @@ import pytest
 
 from tsad_models.metrics.window_classification import window_counts, window_metrics
 
+from .helpers import run_job
+
 
 def test_the_macro_metrics_equal_a_hand_computation():
     window = 2
@@ -75,20 +77,9 @@ def test_evaluate_job_reports_the_window_protocol(processed_ucr135, tmp_path):
     from tsad_models.metrics.panel import EvalSettings
     from tsad_models.models.config import build_config
     from tsad_models.models.registry import model_config_class
-    from tsad_models.models.run import fit_and_score
 
     config = build_config(model_config_class("pca"), {"window": 8}, "pca")
-    fit_and_score(
-        entity_path=processed_ucr135,
-        model="pca",
-        model_config=config,
-        seed=0,
-        device="cpu",
-        val_fraction=0.2,
-        scores_path=tmp_path / "s.npz",
-        info_path=tmp_path / "s.json",
-        progress=False,
-    )
+    run_job(processed_ucr135, "pca", config, tmp_path)
     settings = EvalSettings(protocols=("oracle",), window_classification=12, window_quantile=0.98)
     ids = {"dataset": "ucr135", "model": "pca", "variant": "default", "seed": 0}
     metrics = evaluate_job({"e": processed_ucr135}, {"e": tmp_path / "s.npz"}, settings, ids)["aggregate"]["metrics"]

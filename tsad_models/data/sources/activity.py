@@ -179,12 +179,7 @@ def _dsads_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
         if not segments:
             raise DataError(f"{folder}: no s01.txt ... s60.txt; the DSADS archive is incomplete: delete it and rerun")
         for path in segments:
-            try:
-                block = np.loadtxt(path, delimiter=",", ndmin=2)
-            except ValueError as exc:
-                raise DataError(f"{path}: not comma-separated numbers ({exc}); delete the download and rerun") from None
-            if block.shape[1] != channels:
-                raise DataError(f"{path}: {block.shape[1]} columns, DSADS has {channels} (5 units x 9 sensors)")
+            block = _dsads_segment(path, channels)
             pieces.append(block)
             classes.append(np.full(len(block), activity))
     return _activity_entity(
