@@ -54,13 +54,15 @@ def main():
         rows.append(row)
     frame = pd.DataFrame(rows)
     if args.baseline:
+        baseline = label(*args.baseline.split("/", 1)) if "/" in args.baseline else args.baseline
+        if baseline not in set(frame.model):
+            parser.error(f"--baseline {args.baseline}: no such row; the rows are {sorted(set(frame.model))}")
         for column in args.columns:
-            base = frame[frame.model == args.baseline].set_index("dataset")[f"_{column}"]
-            frame[f"Δ {column}"] = [
-                f"{v - base.get(d, float('nan')):+.3f}" for d, v in zip(frame.dataset, frame[f"_{column}"], strict=True)
-            ]
+            base = frame[frame.model == baseline].set_index("dataset")[f"_{column}"]
+            differences = frame[f"_{column}"] - frame.dataset.map(base)
+            frame[f"Δ {column}"] = [f"{d:+.3f}" if d == d else "n/a" for d in differences]
     frame = frame[[c for c in frame.columns if not c.startswith("_")]]
-    print(tabulate(frame, headers="keys", tablefmt="github", showindex=False))
+    print(tabulate(frame, headers="keys", tablefmt="github", showindex=False, disable_numparse=True))
 
 
 if __name__ == "__main__":
