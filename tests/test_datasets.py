@@ -372,3 +372,32 @@ def test_source_modules_share_pieces_only_through_base():
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and node.level == 1:
                 assert node.module == "base", f"{path.name} imports .{node.module}: shared pieces belong in base.py"
+
+
+needs_dsads = pytest.mark.skipif(
+    not (SHARED_DATASETS / "DSADS/daily+and+sports+activities.zip").is_file(),
+    reason=f"DSADS archive not found under {SHARED_DATASETS}",
+)
+
+
+@needs_dsads
+def test_dsads_from_the_mirror_per_subject_and_in_amsls_split(tmp_path):
+    """The real DSADS zip through both cards: per subject split in time, and AMSL's pooled split."""
+    segment = 125
+    per_activity = 60 * segment  # 60 segments of 125 rows per activity and subject
+    card = load_card(REPO / "datasets", "dsads")
+    download_dataset(card, ["p1"], tmp_path / "raw", str(SHARED_DATASETS))
+    preprocess_entity(card, "p1", tmp_path / "p1.npz", raw_dir=tmp_path / "raw")
+    entity = load_entity(tmp_path / "p1.npz")
+    assert entity.train.shape == (14 * round(0.6 * per_activity), 45)
+    assert len(entity.test) == 14 * (per_activity - round(0.6 * per_activity)) + 5 * per_activity
+    assert entity.labels.sum() == 5 * per_activity and np.isfinite(entity.test).all()
+
+    pooled = load_card(REPO / "datasets", "dsads_amsl")
+    download_dataset(pooled, ["all"], tmp_path / "raw_pooled", str(SHARED_DATASETS))
+    preprocess_entity(pooled, "all", tmp_path / "all.npz", raw_dir=tmp_path / "raw_pooled")
+    entity = load_entity(tmp_path / "all.npz")
+    normal, anomalous = 14 * 8 * 60, 5 * 8 * 60  # segments of all 8 subjects
+    assert entity.train.shape == (round(0.6 * normal) * segment, 45) == (504_000, 45)
+    assert len(entity.test) == (normal - round(0.6 * normal) + anomalous) * segment == 636_000
+    assert entity.labels.sum() == anomalous * segment
