@@ -155,3 +155,18 @@ def test_same_seed_same_scores_on_cpu(series, overrides):
     a = detector(seed=7, **overrides).fit(fit, val).score(test)
     b = detector(seed=7, **overrides).fit(fit, val).score(test)
     np.testing.assert_array_equal(a, b)
+
+
+def test_the_score_ablation_scores_the_full_model_by_reconstruction(series):
+    fit, val, test = series
+    model = detector().fit(fit, val)
+    batch = batch_of(model, test)
+    with torch.no_grad():
+        reconstruction = model.network(batch)[0]
+        rec = ((reconstruction - batch) ** 2).mean(dim=-1)
+        weighted = model.score_batch(batch)
+        model.config.score = "reconstruction"
+        torch.testing.assert_close(model.score_batch(batch), rec)
+    weights = weighted / rec  # softmax over the window of -T_s D
+    torch.testing.assert_close(weights.sum(dim=-1), torch.ones(len(batch)))
+    assert not torch.allclose(weights, weights[:, :1].expand_as(weights))  # the discrepancy does vary

@@ -46,6 +46,8 @@ Anomaly score, per position (choice: Anomaly Transformer's criterion with this d
 score(t) = softmax over the window of (-T_s D(t)) x rec(t), rec(t) the squared error at t averaged
 over channels and T_s = ``score_temperature`` (50, Anomaly Transformer's); with one branch only
 (``automask_only``, ``selfattn_only``) there is no discrepancy and the score is rec(t).
+``score: reconstruction`` (the study's ``rec_score`` variant) scores the full model by rec(t) alone,
+to separate what the score's discrepancy factor does from what training does.
 Positions map to timestamps by the shared ``position`` rule.
 
 Sizes (choice): Anomaly Transformer's, since AMAD's are not retrievable: window 100, d_model 512,
@@ -86,6 +88,8 @@ class AMADConfig(DeepConfig):
     contrast_weight: float = 0.1
     temperature: float = 0.1  # of the local-global InfoNCE
     score_temperature: float = 50.0
+    # "discrepancy": softmax(-T_s D) x rec (the default); "reconstruction": rec alone (the score ablation)
+    score: Literal["discrepancy", "reconstruction"] = "discrepancy"
 
     def __post_init__(self):
         super().__post_init__()
@@ -320,6 +324,6 @@ class AMADDetector(DeepDetector):
         c = self.config
         reconstruction, maps, _, _ = self.network(batch)
         rec = ((reconstruction - batch) ** 2).mean(dim=-1)  # (B, W)
-        if not c.both:
+        if not c.both or c.score == "reconstruction":
             return rec
         return torch.softmax(-c.score_temperature * self._discrepancy(maps), dim=-1) * rec
