@@ -11,6 +11,8 @@ BUILTIN = {
     "pca": "tsad_models.models.pca",  # sanity row: PCA reconstruction error
     "knn": "tsad_models.models.knn",  # sanity row: nearest-training-window distance
     "iforest": "tsad_models.models.iforest",  # sanity row: isolation forest on windows
+    "kmeans_ad": "tsad_models.models.kmeans_ad",  # simple baseline: distance to the nearest k-means centroid (TSB-AD)
+    "zscore_norm": "tsad_models.models.zscore_norm",  # simple baseline: norm of the standardised point
     "autoencoder": "tsad_models.models.autoencoder",  # small deep model through the shared trainer
     "latad": "tsad_models.models.latad",  # LATAD (Choi et al. 2024): learnable augmentation + triplets
     "amad": "tsad_models.models.amad",  # AMAD (Huang and Li 2025): AutoMask attention + Max-Min, re-implemented
