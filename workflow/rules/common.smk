@@ -55,7 +55,7 @@ REPORT_DIR = config["report_dir"]
 wildcard_constraints:
     dataset="[A-Za-z0-9_.-]+",
     entity="[A-Za-z0-9_.-]+",
-    model="[A-Za-z0-9_.-]+",
+    model="[A-Za-z0-9_.-]+(?::[A-Za-z0-9_]+)?",  # pyod:<Class> names a PyOD detector
     variant="[A-Za-z0-9_.-]+",
     seed="[0-9]+",
 
