@@ -2,7 +2,8 @@
 
 A model's module is imported the first time the model is asked for, so that a job that
 runs ``pca`` does not import torch.  To add a model to the package, add its file and one
-line here; to add one without touching the package, use the workflow config key
+line here (a whole family of models, such as ``pyod:<Class>``, is one line of ``FAMILIES``);
+to add one without touching the package, use the workflow config key
 ``model_files`` (see README, "Adding a model").
 """
 
@@ -17,4 +18,9 @@ BUILTIN = {
     "latad": "tsad_models.models.latad",  # LATAD (Choi et al. 2024): learnable augmentation + triplets
     "amad": "tsad_models.models.amad",  # AMAD (Huang and Li 2025): AutoMask attention + Max-Min, re-implemented
     "amsl": "tsad_models.models.amsl",  # AMSL (Zhang et al. 2022): memories + self-supervised views
+}
+
+# Families of models named "<family>:<member>", registered on first use by the module's ``register``.
+FAMILIES = {
+    "pyod": "tsad_models.models.pyod_adapter",  # pyod:<Class>: any PyOD detector on windows (pyod:ECOD, pyod:LOF)
 }

@@ -6,7 +6,7 @@
 
 The name after ``pyod:`` is a class of ``pyod.models`` (ECOD, COPOD, LOF, OCSVM, HBOS,
 IForest, ...); the registry creates the model the first time the name is asked for
-(``registry._entry``).  Its keyword arguments go in ``detector_params``.
+(``register``, through ``tsad_models.models.FAMILIES``).  Its keyword arguments go in ``detector_params``.
 
 Only the raw scores reach a number: ``decision_function`` (higher = more anomalous in
 PyOD's convention).  PyOD's ``contamination`` sets ``threshold_`` and ``labels_`` on
@@ -121,7 +121,7 @@ class PyODDetector(WindowDetector):
         return np.asarray(self.detector_.decision_function(windows.reshape(len(windows), -1)), dtype=np.float64)
 
 
-def register_pyod(name: str) -> None:
+def register(name: str) -> None:
     """Register ``pyod:<Class>`` as a model (called by the registry on first use of the name)."""
     from .registry import register_model
 

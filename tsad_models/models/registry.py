@@ -8,7 +8,8 @@
 Registering the same name twice is an error (two files claiming one name is a bug,
 not an override), and so is a user model taking a built-in's name.  Built-in models are
 listed by name and module in ``tsad_models.models.BUILTIN`` and imported on first use;
-a name ``pyod:<Class>`` registers that PyOD detector on first use (``pyod_adapter``);
+a name ``<family>:<member>`` (e.g. ``pyod:ECOD``) is registered on first use by the module
+that ``tsad_models.models.FAMILIES`` names for the family;
 a user's own model file is imported by ``load_model_files`` (config key
 ``model_files``).  Nothing scans directories.
 """
@@ -33,6 +34,12 @@ def _builtin_modules() -> dict[str, str]:
     from . import BUILTIN
 
     return BUILTIN
+
+
+def _families() -> dict[str, str]:
+    from . import FAMILIES
+
+    return FAMILIES
 
 
 def register_model(name: str, *, config: type) -> Callable[[type], type]:
@@ -69,10 +76,9 @@ def list_models() -> list[str]:
 def _entry(name: str) -> tuple[type, type]:
     if name not in _REGISTRY and name in _builtin_modules():
         importlib.import_module(_builtin_modules()[name])
-    if name not in _REGISTRY and name.startswith("pyod:"):
-        from .pyod_adapter import register_pyod  # any PyOD detector, by name (pyod_adapter.py)
-
-        register_pyod(name)
+    family, colon, _ = name.partition(":")
+    if name not in _REGISTRY and colon and family in _families():
+        importlib.import_module(_families()[family]).register(name)
     try:
         return _REGISTRY[name]
     except KeyError:
