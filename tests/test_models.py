@@ -27,6 +27,9 @@ SMALL = {
     "kmeans_ad": {"settings": {"k": 4}, "stochastic": False},
     "zscore_norm": {"settings": {}, "stochastic": False},
     "iforest": {"settings": {}, "stochastic": True},
+    # two PyOD detectors by name stand for the adapter (any class of pyod.models works the same way)
+    "pyod:ECOD": {"settings": {}, "stochastic": False},
+    "pyod:LOF": {"settings": {}, "stochastic": False},
     "autoencoder": {"settings": {"epochs": 2, "window": 16, "hidden": 16, "latent": 4}, "stochastic": True},
     "amad": {
         "settings": {
@@ -56,6 +59,63 @@ SMALL = {
         },
         "stochastic": True,
     },
+    "anomaly_transformer": {
+        "settings": {
+            "window": 16,
+            "step": 8,
+            "epochs": 10,
+            "d_model": 16,
+            "n_heads": 2,
+            "n_layers": 1,
+            "d_ff": 16,
+            "batch_size": 16,
+            "lr": 1e-2,
+            "lr_decay": 1.0,
+        },
+        "stochastic": True,
+    },
+    "dcdetector": {
+        "settings": {
+            "window": 16,
+            "step": 8,
+            "epochs": 2,
+            "d_model": 8,
+            "n_layers": 1,
+            "patch_sizes": [2, 4],
+            "batch_size": 32,
+            "lr": 1e-3,
+        },
+        "stochastic": True,
+    },
+    "tranad": {"settings": {"window": 16, "step": 8, "epochs": 2, "batch_size": 32}, "stochastic": True},
+    "usad": {"settings": {"window": 16, "step": 8, "epochs": 2, "latent": 8, "batch_size": 32}, "stochastic": True},
+    "timesnet": {
+        "settings": {
+            "window": 16,
+            "step": 8,
+            "epochs": 2,
+            "d_model": 8,
+            "d_ff": 8,
+            "e_layers": 1,
+            "top_k": 3,
+            "num_kernels": 2,
+            "batch_size": 32,
+        },
+        "stochastic": True,
+    },
+    "omnianomaly": {
+        "settings": {
+            "window": 16,
+            "step": 8,
+            "epochs": 2,
+            "z_dim": 2,
+            "rnn_hidden": 8,
+            "dense_dim": 8,
+            "nf_layers": 2,
+            "batch_size": 32,
+        },
+        "stochastic": True,
+    },
     "latad": {
         "settings": {
             "window": 16,
@@ -74,8 +134,8 @@ SMALL = {
         "stochastic": True,
     },
 }
-# The registry as collected, before any test registers a model of its own.
-MODELS = list_models()
+# The registry as collected, before any test registers a model of its own, and two PyOD names.
+MODELS = sorted(set(list_models()) | {"pyod:ECOD", "pyod:LOF"})
 DEEP = [name for name in MODELS if issubclass(get_model_class(name), DeepDetector)]
 
 
@@ -116,7 +176,24 @@ def test_contract(name, series):
     assert (not np.array_equal(scores, other)) == SMALL[name]["stochastic"]
 
 
-@pytest.mark.parametrize("name", [m for m in MODELS if m != "random"])
+# Models known not to see the level shift, each with the reason; strict: passing would be news.
+BLIND_TO_A_LEVEL_SHIFT = {
+    # per-window instance normalisation hides a shift inside the window, and the public code's
+    # score, a softmax over each window's positions, sums to 1 in every window (dcdetector.py)
+    "dcdetector": "DCdetector's RevIN + per-window softmax score cannot rank a level shift",
+}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(m, marks=pytest.mark.xfail(reason=BLIND_TO_A_LEVEL_SHIFT[m], strict=True))
+        if m in BLIND_TO_A_LEVEL_SHIFT
+        else m
+        for m in MODELS
+        if m != "random"
+    ],
+)
 def test_models_score_the_obvious_anomaly_higher(name, series):
     fit, val, test = series
     scores = make(name).fit(fit, val).score(test)

@@ -18,6 +18,12 @@ BUILTIN = {
     "latad": "tsad_models.models.latad",  # LATAD (Choi et al. 2024): learnable augmentation + triplets
     "amad": "tsad_models.models.amad",  # AMAD (Huang and Li 2025): AutoMask attention + Max-Min, re-implemented
     "amsl": "tsad_models.models.amsl",  # AMSL (Zhang et al. 2022): memories + self-supervised views
+    "anomaly_transformer": "tsad_models.models.anomaly_transformer",  # peer: Xu et al. 2022, association discrepancy
+    "dcdetector": "tsad_models.models.dcdetector",  # peer: Yang et al. 2023, dual-attention contrastive
+    "tranad": "tsad_models.models.tranad",  # peer: Tuli et al. 2022, two-phase adversarial transformer
+    "usad": "tsad_models.models.usad",  # peer: Audibert et al. 2020, two decoders, two optimizers
+    "timesnet": "tsad_models.models.timesnet",  # peer: Wu et al. 2023, 2-D period blocks, reconstruction
+    "omnianomaly": "tsad_models.models.omnianomaly",  # peer: Su et al. 2019, stochastic recurrent VAE
 }
 
 # Families of models named "<family>:<member>", registered on first use by the module's ``register``.
