@@ -9,8 +9,12 @@ SHARED_DATASETS = REPO.parent / "shared" / "datasets"
 
 
 def pytest_configure(config):
-    # keep torch on the CPU and single-threaded: tests must not depend on the machine
+    # keep torch on the CPU and single-threaded: tests must not depend on the machine (and two
+    # threads on a busy 2-core machine make the small deep fits many times slower)
     os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+    import torch
+
+    torch.set_num_threads(1)
 
 
 @pytest.fixture

@@ -21,15 +21,6 @@ def detector(seed=0, **overrides):
     return get_model_class("anomaly_transformer")(config, seed=seed, device="cpu", progress=False)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One torch thread: on a shared machine two threads make these small steps many times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def sine():
     """A clean univariate sine (period 20): training split, validation tail, a test copy."""

@@ -1,4 +1,5 @@
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,8 @@ from tsad_models.models.registry import (
     user_model_file,
 )
 from tsad_models.models.variants import check_models
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_builtin_models_are_listed():
@@ -120,3 +123,17 @@ def test_a_builtin_model_is_imported_only_when_asked_for():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "config").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_config_validates_and_resolves_every_variant(path):
+    """A study config that names a missing model, key or value would fail only when someone runs it."""
+    import yaml
+
+    pytest.importorskip("snakemake")
+    from snakemake.utils import validate
+
+    config = yaml.safe_load(path.read_text())
+    validate(config, str(REPO / "workflow/schemas/config.schema.yaml"))
+    resolved = check_models(config, base_dir=REPO)
+    assert len(resolved) == sum(len((m or {}).get("variants") or {"default": {}}) for m in config["models"].values())
