@@ -6,6 +6,7 @@ import torch
 
 from tsad_models.models.config import build_config
 from tsad_models.models.registry import get_model_class, model_config_class
+from tsad_models.models.scaling import MinMaxScaling
 from tsad_models.models.tranad import TranADConfig
 from tsad_models.models.windows import sliding_windows
 
@@ -33,7 +34,7 @@ def ready(series, **overrides):
     """A detector with its scaling and network set up, untrained."""
     model = detector(**overrides)
     fit, _ = series
-    model.low_, model.span_ = fit.min(axis=0), fit.max(axis=0) - fit.min(axis=0) + 1e-4
+    model.scaling_ = MinMaxScaling.fit(fit, epsilon=1e-4)
     model.setup(fit.shape[1])
     return model
 

@@ -72,3 +72,15 @@ def test_a_huge_window_score_does_not_leak_into_later_timestamps():
     mapped = scores_to_timestamps(np.array([1e20, 1.0, 2.0, 3.0, 4.0]), 8, 4, 1)
     np.testing.assert_allclose(mapped[4:], [2.5, 3.0, 3.5, 4.0])
     assert mapped[:4].min() > 1e19
+
+
+def test_min_max_scaling_uses_the_training_range_unclipped_and_shifts_a_constant_channel():
+    from tsad_models.models.scaling import MinMaxScaling
+
+    train = np.array([[0.0, 5.0], [2.0, 5.0], [4.0, 5.0]])
+    scaling = MinMaxScaling.fit(train)
+    np.testing.assert_array_equal(scaling(train), [[0.0, 0.0], [0.5, 0.0], [1.0, 0.0]])
+    np.testing.assert_array_equal(scaling(np.array([[8.0, 7.0]])), [[2.0, 2.0]])  # beyond the range: kept
+    assert scaling(None) is None and scaling(train).dtype == np.float32
+    widened = MinMaxScaling.fit(train, epsilon=1e-4)  # TranAD's normalize3: every span widened
+    np.testing.assert_allclose(widened.span, [4.0001, 1e-4])

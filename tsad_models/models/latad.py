@@ -98,6 +98,7 @@ from ..augment import apply_to_channels, channel_subset, get_augmentation
 from .base import DeepConfig, DeepDetector
 from .kmeans import kmeans
 from .registry import register_model
+from .scaling import MinMaxScaling
 from .trainer import DeviceWindows
 from .windows import scores_to_timestamps
 
@@ -344,8 +345,7 @@ class LATADDetector(DeepDetector):
     def _prepare(self, series: np.ndarray | None) -> np.ndarray | None:
         if series is None:
             return None
-        x = block_means(np.asarray(series, dtype=np.float64), self.config.downsample)
-        return ((x - self.low_) / self.span_).astype(np.float32)
+        return self.scaling_(block_means(np.asarray(series, dtype=np.float64), self.config.downsample))
 
     def _expand(self, values: np.ndarray, n_timestamps: int) -> np.ndarray:
         """Per-block values back to the original timestamps (each point takes its block's value)."""
@@ -353,11 +353,8 @@ class LATADDetector(DeepDetector):
 
     def fit(self, train, val=None):
         x = block_means(np.asarray(train, dtype=np.float64), self.config.downsample)
-        if self.config.input_scaling == "minmax":
-            self.low_, span = x.min(axis=0), x.max(axis=0) - x.min(axis=0)
-            self.span_ = np.where(span > 0, span, 1.0)  # a constant channel is shifted, not scaled
-        else:
-            self.low_, self.span_ = np.zeros(x.shape[1]), np.ones(x.shape[1])
+        minmax = self.config.input_scaling == "minmax"
+        self.scaling_ = MinMaxScaling.fit(x) if minmax else MinMaxScaling.identity(x.shape[1])
         return super().fit(self._prepare(train), self._prepare(val))
 
     def score(self, series):

@@ -64,6 +64,7 @@ from torch import nn
 
 from .base import DeepConfig, DeepDetector
 from .registry import register_model
+from .scaling import MinMaxScaling
 
 
 @dataclass
@@ -178,14 +179,10 @@ class TranADDetector(DeepDetector):
 
     # --- input: min-max with the training split's range (the public normalize3) ---------------------
     def _scale(self, series: np.ndarray | None) -> np.ndarray | None:
-        if series is None:
-            return None
-        return ((np.asarray(series, dtype=np.float64) - self.low_) / self.span_).astype(np.float32)
+        return self.scaling_(series)
 
     def fit(self, train, val=None):
-        train = np.asarray(train, dtype=np.float64)
-        self.low_ = train.min(axis=0)
-        self.span_ = train.max(axis=0) - self.low_ + 1e-4
+        self.scaling_ = MinMaxScaling.fit(train, epsilon=1e-4)
         return super().fit(self._scale(train), self._scale(val))
 
     def score(self, series):

@@ -62,6 +62,7 @@ from torch import nn
 
 from .base import DeepConfig, DeepDetector
 from .registry import register_model
+from .scaling import MinMaxScaling
 
 
 @dataclass
@@ -123,15 +124,10 @@ class USADDetector(DeepDetector):
 
     # --- input: min-max with the training split's range (the notebook's MinMaxScaler) ----------------
     def _scale(self, series: np.ndarray | None) -> np.ndarray | None:
-        if series is None:
-            return None
-        return ((np.asarray(series, dtype=np.float64) - self.low_) / self.span_).astype(np.float32)
+        return self.scaling_(series)
 
     def fit(self, train, val=None):
-        train = np.asarray(train, dtype=np.float64)
-        self.low_ = train.min(axis=0)
-        span = train.max(axis=0) - self.low_
-        self.span_ = np.where(span > 0, span, 1.0)  # sklearn's MinMaxScaler: a constant channel is only shifted
+        self.scaling_ = MinMaxScaling.fit(train)  # like sklearn's MinMaxScaler: a constant channel is only shifted
         return super().fit(self._scale(train), self._scale(val))
 
     def score(self, series):
