@@ -6,6 +6,7 @@ shape, drawing all its randomness from the ``generator`` it is given (a torch ge
 on the batch's device, seeded per job by the model), so that two runs with one seed
 draw the same augmentations and a validation pass cannot shift training's draws.
 ``apply_to_channels`` restricts any augmentation to a random subset of channels, as LATAD does.
+``docs/augmentations.png`` shows each one on a window (``tools/plot_augmentations.py`` draws it).
 """
 
 from __future__ import annotations
@@ -78,6 +79,83 @@ def trend(x: torch.Tensor, generator: torch.Generator, scale: float = 1.0) -> to
 def level_shift(x: torch.Tensor, generator: torch.Generator, scale: float = 1.0) -> torch.Tensor:
     """Add a constant offset of random size (up to ``scale``)."""
     return x + scale * (2 * _uniform((x.shape[0], 1, x.shape[2]), generator, x) - 1)
+
+
+# --- more time-series augmentations (Um et al. 2017; Wen et al. 2021 survey); issue 15's registry ------
+
+
+def _smooth_curve(x: torch.Tensor, generator: torch.Generator, knots: int, sigma: float) -> torch.Tensor:
+    """(B, W, C) curves through ``knots + 2`` points ~ N(1, sigma) spread evenly over the window,
+    linearly interpolated (Um et al. use a cubic spline; linear keeps it on the device)."""
+    batch, length, channels = x.shape
+    points = 1 + sigma * torch.randn((batch * channels, 1, knots + 2), generator=generator, device=x.device)
+    curve = torch.nn.functional.interpolate(points.to(x.dtype), size=length, mode="linear", align_corners=True)
+    return curve.view(batch, channels, length).transpose(1, 2)
+
+
+def _resample(x: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+    """x (B, W, C) read at fractional ``positions`` (B, W) in [0, W - 1], linearly interpolated."""
+    left = positions.floor().long().clamp(0, x.shape[1] - 1)
+    right = (left + 1).clamp(max=x.shape[1] - 1)
+    weight = (positions - left).unsqueeze(-1).to(x.dtype)
+    index = left.unsqueeze(-1).expand(-1, -1, x.shape[2])
+    return (1 - weight) * x.gather(1, index) + weight * x.gather(1, right.unsqueeze(-1).expand_as(index))
+
+
+@register_augmentation("scaling")
+def scaling(x: torch.Tensor, generator: torch.Generator, sigma: float = 0.1) -> torch.Tensor:
+    """Multiply each channel of each window by a factor ~ N(1, sigma)."""
+    factor = 1 + sigma * torch.randn((x.shape[0], 1, x.shape[2]), generator=generator, device=x.device)
+    return x * factor.to(x.dtype)
+
+
+@register_augmentation("magnitude_warp")
+def magnitude_warp(x: torch.Tensor, generator: torch.Generator, sigma: float = 0.2, knots: int = 4) -> torch.Tensor:
+    """Multiply by a smooth random curve around 1 (per window and channel)."""
+    return x * _smooth_curve(x, generator, knots, sigma)
+
+
+@register_augmentation("time_warp")
+def time_warp(x: torch.Tensor, generator: torch.Generator, sigma: float = 0.2, knots: int = 4) -> torch.Tensor:
+    """Read each window at a smoothly varying speed (a random monotone map of [0, W - 1] onto itself,
+    the same for every channel); the first and last points stay in place."""
+    speed = _smooth_curve(x[..., :1], generator, knots, sigma)[..., 0].clamp(min=0.1)  # (B, W)
+    elapsed = torch.cumsum(speed, dim=1) - speed[:, :1]
+    positions = elapsed / elapsed[:, -1:].clamp(min=1e-12) * (x.shape[1] - 1)
+    return _resample(x, positions)
+
+
+@register_augmentation("cut_paste")
+def cut_paste(x: torch.Tensor, generator: torch.Generator, fraction: float = 0.2) -> torch.Tensor:
+    """Copy a span of ``fraction`` of the window from one random place over another (every channel)."""
+    batch, length, channels = x.shape
+    span = max(1, int(length * fraction))
+    source, target = torch.randint(0, length - span + 1, (2, batch, 1), generator=generator, device=x.device)
+    steps = torch.arange(length, device=x.device).unsqueeze(0)
+    inside = (steps >= target) & (steps < target + span)
+    index = torch.where(inside, steps - target + source, steps)
+    return x.gather(1, index.unsqueeze(-1).expand(-1, -1, channels))
+
+
+@register_augmentation("spike")
+def spike(x: torch.Tensor, generator: torch.Generator, scale: float = 3.0) -> torch.Tensor:
+    """Add +-``scale`` (random sign) to every channel at one random time step of each window."""
+    batch, length, _ = x.shape
+    at = torch.randint(0, length, (batch, 1), generator=generator, device=x.device)
+    sign = torch.randint(0, 2, (batch, 1), generator=generator, device=x.device) * 2 - 1
+    hit = (torch.arange(length, device=x.device).unsqueeze(0) == at).to(x.dtype)
+    return x + (scale * sign.to(x.dtype) * hit).unsqueeze(-1)
+
+
+@register_augmentation("frequency_change")
+def frequency_change(x: torch.Tensor, generator: torch.Generator, low: float = 0.5, high: float = 2.0) -> torch.Tensor:
+    """Play each window faster or slower by a factor ~ U(low, high) (every channel), wrapping around
+    its end: a periodic window's frequency is multiplied by the factor."""
+    batch, length, _ = x.shape
+    factor = low + (high - low) * torch.rand((batch, 1), generator=generator, device=x.device)
+    positions = torch.remainder(torch.arange(length, device=x.device).unsqueeze(0) * factor, length)
+    wrapped = torch.cat([x, x[:, :1]], dim=1)  # so that reading between the last point and the first works
+    return _resample(wrapped, positions)
 
 
 # --- AMSL's self-supervised views (Zhang et al., TKDE 2022; its public transformation.py) -------------
