@@ -16,3 +16,13 @@ def run_job(entity_path, model, config, out_dir, seed=0):
         info_path=out_dir / "s.json",
         progress=False,
     )
+
+
+def build_detector(name, settings, seed=0):
+    """Model ``name`` with ``settings`` over its config defaults, on the CPU, without progress bars."""
+    from tsad_models.models.config import build_config
+    from tsad_models.models.registry import get_model_class, model_config_class
+
+    return get_model_class(name)(
+        build_config(model_config_class(name), settings, name), seed=seed, device="cpu", progress=False
+    )

@@ -4,16 +4,15 @@ import numpy as np
 import pytest
 import torch
 
-from tsad_models.models.config import build_config
-from tsad_models.models.registry import get_model_class, model_config_class
 from tsad_models.models.windows import sliding_windows
+
+from .helpers import build_detector
 
 SMALL = dict(window=16, step=4, epochs=2, d_model=8, n_heads=2, n_layers=2, d_ff=16, n_scales=3, batch_size=32, lr=1e-3)
 
 
 def detector(seed=0, **overrides):
-    config = build_config(model_config_class("amad"), {**SMALL, **overrides}, "amad")
-    return get_model_class("amad")(config, seed=seed, device="cpu", progress=False)
+    return build_detector("amad", {**SMALL, **overrides}, seed)
 
 
 @pytest.fixture(scope="module")

@@ -5,16 +5,15 @@ import pytest
 import torch
 
 from tsad_models.models.amsl import VIEWS, Memory
-from tsad_models.models.config import build_config
-from tsad_models.models.registry import get_model_class, model_config_class
 from tsad_models.models.windows import sliding_windows
+
+from .helpers import build_detector
 
 SMALL = dict(window=18, step=6, epochs=2, filters=4, memory_slots=12, head_hidden=8, batch_size=16)
 
 
 def detector(seed=0, **overrides):
-    config = build_config(model_config_class("amsl"), {**SMALL, **overrides}, "amsl")
-    return get_model_class("amsl")(config, seed=seed, device="cpu", progress=False)
+    return build_detector("amsl", {**SMALL, **overrides}, seed)
 
 
 @pytest.fixture(scope="module")

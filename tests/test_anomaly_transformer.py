@@ -7,9 +7,10 @@ import pytest
 import torch
 
 from tsad_models.models.anomaly_transformer import AnomalyAttention, symmetric_kl
-from tsad_models.models.config import build_config
-from tsad_models.models.registry import get_model_class, model_config_class
+from tsad_models.models.registry import model_config_class
 from tsad_models.models.windows import sliding_windows
+
+from .helpers import build_detector
 
 SMALL = dict(
     window=20, step=10, epochs=8, d_model=16, n_heads=2, n_layers=1, d_ff=16, batch_size=16, lr=1e-2, lr_decay=1.0
@@ -17,8 +18,7 @@ SMALL = dict(
 
 
 def detector(seed=0, **overrides):
-    config = build_config(model_config_class("anomaly_transformer"), {**SMALL, **overrides}, "anomaly_transformer")
-    return get_model_class("anomaly_transformer")(config, seed=seed, device="cpu", progress=False)
+    return build_detector("anomaly_transformer", {**SMALL, **overrides}, seed)
 
 
 @pytest.fixture(scope="module")

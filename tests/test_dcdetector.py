@@ -9,15 +9,16 @@ from tsad_models.common.errors import ConfigError
 from tsad_models.models.anomaly_transformer import symmetric_kl
 from tsad_models.models.config import build_config
 from tsad_models.models.dcdetector import instance_norm
-from tsad_models.models.registry import get_model_class, model_config_class
+from tsad_models.models.registry import model_config_class
 from tsad_models.models.windows import sliding_windows
+
+from .helpers import build_detector
 
 SMALL = dict(window=32, step=4, epochs=3, d_model=32, n_layers=2, patch_sizes=[4, 8], batch_size=32, lr=1e-3)
 
 
 def detector(seed=0, **overrides):
-    config = build_config(model_config_class("dcdetector"), {**SMALL, **overrides}, "dcdetector")
-    return get_model_class("dcdetector")(config, seed=seed, device="cpu", progress=False)
+    return build_detector("dcdetector", {**SMALL, **overrides}, seed)
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,10 @@ from tsad_models.common.errors import ConfigError
 from tsad_models.metrics.diagnosis import hit_rate
 from tsad_models.models.config import build_config
 from tsad_models.models.latad import CausalBlock, FeatureGraphAttention, LATADModule, TemporalTransformer
-from tsad_models.models.registry import get_model_class, model_config_class
+from tsad_models.models.registry import model_config_class
 from tsad_models.models.windows import sliding_windows
+
+from .helpers import build_detector
 
 SMALL = dict(
     window=32,
@@ -29,7 +31,7 @@ def config(**overrides):
 
 
 def detector(seed=0, **overrides):
-    return get_model_class("latad")(config(**overrides), seed=seed, device="cpu", progress=False)
+    return build_detector("latad", {**SMALL, **overrides}, seed)
 
 
 @pytest.fixture(scope="module")

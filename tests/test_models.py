@@ -17,7 +17,7 @@ from tsad_models.models.config import build_config
 from tsad_models.models.registry import get_model_class, list_models, model_config_class
 from tsad_models.models.run import split_train
 
-from .helpers import run_job
+from .helpers import build_detector, run_job
 
 SMALL = {
     "random": {"settings": {}, "stochastic": True},
@@ -140,8 +140,7 @@ DEEP = [name for name in MODELS if issubclass(get_model_class(name), DeepDetecto
 
 
 def make(name, seed=0, **overrides):
-    config = build_config(model_config_class(name), {**SMALL[name]["settings"], **overrides}, name)
-    return get_model_class(name)(config, seed=seed, device="cpu", progress=False)
+    return build_detector(name, {**SMALL[name]["settings"], **overrides}, seed)
 
 
 @pytest.fixture(scope="module")

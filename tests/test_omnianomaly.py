@@ -8,8 +8,10 @@ import torch
 
 from tsad_models.models.config import build_config
 from tsad_models.models.omnianomaly import PlanarFlow, normal_log_prob, state_space_filter
-from tsad_models.models.registry import get_model_class, model_config_class
+from tsad_models.models.registry import model_config_class
 from tsad_models.models.windows import sliding_windows
+
+from .helpers import build_detector
 
 SMALL = dict(window=12, step=1, epochs=2, z_dim=2, rnn_hidden=16, dense_dim=16, nf_layers=3, batch_size=32)
 
@@ -19,7 +21,7 @@ def config(**overrides):
 
 
 def detector(seed=0, **overrides):
-    return get_model_class("omnianomaly")(config(**overrides), seed=seed, device="cpu", progress=False)
+    return build_detector("omnianomaly", {**SMALL, **overrides}, seed)
 
 
 @pytest.fixture(scope="module")

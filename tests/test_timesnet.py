@@ -7,9 +7,11 @@ import pytest
 import torch
 
 from tsad_models.models.config import build_config
-from tsad_models.models.registry import get_model_class, model_config_class
+from tsad_models.models.registry import model_config_class
 from tsad_models.models.timesnet import TimesBlock, dominant_periods
 from tsad_models.models.windows import sliding_windows
+
+from .helpers import build_detector
 
 SMALL = dict(window=20, step=4, epochs=2, d_model=8, d_ff=8, e_layers=1, top_k=3, num_kernels=2, batch_size=32)
 
@@ -19,7 +21,7 @@ def config(**overrides):
 
 
 def detector(seed=0, **overrides):
-    return get_model_class("timesnet")(config(**overrides), seed=seed, device="cpu", progress=False)
+    return build_detector("timesnet", {**SMALL, **overrides}, seed)
 
 
 @pytest.fixture(scope="module")

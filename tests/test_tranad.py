@@ -4,18 +4,17 @@ import numpy as np
 import pytest
 import torch
 
-from tsad_models.models.config import build_config
-from tsad_models.models.registry import get_model_class, model_config_class
 from tsad_models.models.scaling import MinMaxScaling
 from tsad_models.models.tranad import TranADConfig
 from tsad_models.models.windows import sliding_windows
+
+from .helpers import build_detector
 
 SMALL = dict(window=16, step=4, epochs=2, batch_size=32)
 
 
 def detector(seed=0, **overrides):
-    config = build_config(model_config_class("tranad"), {**SMALL, **overrides}, "tranad")
-    return get_model_class("tranad")(config, seed=seed, device="cpu", progress=False)
+    return build_detector("tranad", {**SMALL, **overrides}, seed)
 
 
 @pytest.fixture(scope="module")

@@ -6,17 +6,16 @@ import numpy as np
 import pytest
 import torch
 
-from tsad_models.models.config import build_config
-from tsad_models.models.registry import get_model_class, model_config_class
 from tsad_models.models.usad import USADConfig
 from tsad_models.models.windows import sliding_windows
+
+from .helpers import build_detector
 
 SMALL = dict(window=8, step=2, epochs=2, batch_size=32, latent=4)
 
 
 def detector(seed=0, **overrides):
-    config = build_config(model_config_class("usad"), {**SMALL, **overrides}, "usad")
-    return get_model_class("usad")(config, seed=seed, device="cpu", progress=False)
+    return build_detector("usad", {**SMALL, **overrides}, seed)
 
 
 @pytest.fixture(scope="module")
