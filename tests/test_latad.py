@@ -129,7 +129,7 @@ def test_fixed_augmentation_has_no_generators_and_checks_names():
 def test_score_is_the_distance_to_the_nearest_training_centroid(series, score):
     fit, val, _ = series
     model = detector(score=score).fit(fit, val)
-    prepared = model._prepare(fit)
+    prepared = model.prepared(fit)
     latents, centers = model.latents(prepared), model.kmeans_.centers
     if score == "euclidean":
         expected = model.kmeans_.distances(latents).min(axis=1)
@@ -199,7 +199,7 @@ def test_public_preset_block_means_minmax_and_standardised_root_cause(series):
     fit, val, test = series
     np.testing.assert_allclose(block_means(np.arange(12.0).reshape(6, 2), 4), [[3.0, 4.0], [9.0, 10.0]])
     model = detector(**{**PUBLIC, "window": 16, "eta": 4, "step": 2}).fit(fit, val)
-    prepared = model._prepare(fit)
+    prepared = model.prepared(fit)
     assert len(prepared) == 140 and prepared.min() == pytest.approx(0) and prepared.max() == pytest.approx(1)
     scores = model.score(test)
     assert scores.shape == (400,) and np.all(scores.reshape(80, 5) == scores.reshape(80, 5)[:, :1])  # one per block

@@ -7,11 +7,18 @@ on the batch's device, seeded per job by the model), so that two runs with one s
 draw the same augmentations and a validation pass cannot shift training's draws.
 ``apply_to_channels`` restricts any augmentation to a random subset of channels, as LATAD does.
 ``docs/augmentations.png`` shows each one on a window (``tools/plot_augmentations.py`` draws it).
+
+An augmentation's keyword arguments are its parameters: a model config names them per
+augmentation (``augmentation_params: {noise: {sigma: 0.1}}``) and ``make_augmentation``
+checks each name and type against the function before any job runs.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -38,6 +45,47 @@ def get_augmentation(name: str) -> Augmentation:
 
 def list_augmentations() -> list[str]:
     return sorted(_AUGMENTATIONS)
+
+
+def augmentation_parameters(name: str) -> dict[str, Any]:
+    """The parameters of an augmentation and their defaults (every keyword argument after the generator)."""
+    signature = inspect.signature(get_augmentation(name))
+    return {key: p.default for key, p in list(signature.parameters.items())[2:]}
+
+
+def make_augmentation(name: str, params: dict[str, Any] | None = None) -> Augmentation:
+    """The augmentation ``name`` with some of its parameters set; an unknown parameter, or a value of
+    another kind than the default's (a number for a number, a list for a tuple), is a ValueError."""
+    defaults = augmentation_parameters(name)
+    params = dict(params or {})
+    for key, value in params.items():
+        if key not in defaults:
+            known = ", ".join(defaults) or "none"
+            raise ValueError(f"augmentation {name!r} has no parameter {key!r}; its parameters: {known}")
+        default = defaults[key]
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if (
+            isinstance(default, (int, float))
+            and not number
+            or isinstance(default, tuple)
+            and not isinstance(value, (list, tuple))
+        ):
+            raise ValueError(f"augmentation {name!r}: parameter {key!r} must be like {default!r}, got {value!r}")
+        if isinstance(default, int) and not isinstance(value, int):
+            raise ValueError(f"augmentation {name!r}: parameter {key!r} must be an integer, got {value!r}")
+        if isinstance(default, tuple):
+            params[key] = tuple(value)
+    return functools.partial(get_augmentation(name), **params) if params else get_augmentation(name)
+
+
+def check_augmentation_params(names: list[str], params: dict[str, dict[str, Any]]) -> None:
+    """Config check: every augmentation named in ``params`` is used and each of its parameters exists."""
+    for name in params:
+        if name not in names:
+            raise ValueError(f"augmentation_params names {name!r}, which is not among the augmentations {names}")
+        if not isinstance(params[name], dict):
+            raise ValueError(f"augmentation_params.{name} must be a mapping of parameter: value")
+        make_augmentation(name, params[name])
 
 
 def _uniform(shape, generator: torch.Generator, like: torch.Tensor) -> torch.Tensor:
@@ -231,3 +279,10 @@ def channel_subset(x: torch.Tensor, fraction: float, generator: torch.Generator)
 
 def apply_to_channels(x: torch.Tensor, augmented: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return mask * augmented + (1 - mask) * x
+
+
+def one_per_window(candidates: list[torch.Tensor], generator: torch.Generator) -> torch.Tensor:
+    """From several augmented copies of a batch (each B x W x C), one copy of each window, drawn per window."""
+    stacked = torch.stack(candidates)
+    pick = torch.randint(0, len(candidates), (stacked.shape[1],), generator=generator, device=stacked.device)
+    return stacked[pick, torch.arange(stacked.shape[1], device=stacked.device)]

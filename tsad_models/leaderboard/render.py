@@ -14,8 +14,14 @@ from .tables import amsl_window_table, random_ratio_table, summary_table
 
 
 def render_report(
-    leaderboard_csv: str, curves_csv: str, datacards: list[str], runtimes: str | None, out_dir: str
+    leaderboard_csv: str,
+    curves_csv: str,
+    datacards: list[str],
+    runtimes: str | None,
+    out_dir: str,
+    sections: list[str] = (),
 ) -> list[str]:
+    """``sections``: markdown files of the same report folder (e.g. ``selection.md``) added after the tables."""
     from tabulate import tabulate
 
     out_dir = Path(out_dir)
@@ -78,6 +84,8 @@ def render_report(
             tabulate(pivot, headers="keys", tablefmt="github", showindex=False, floatfmt=".3f"),
             "",
         ]
+    for section in sections:
+        lines += [Path(section).read_text(), ""]
     cards = []
     for path in datacards:
         with open(path) as handle:

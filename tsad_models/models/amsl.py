@@ -43,7 +43,11 @@ by the shared rule.  The views' random draws are seeded afresh for every scoring
 the same series twice gives the same scores.
 
 Ablations: ``ssl: false`` (no head, no cross-entropy), ``memory: global`` / ``local`` (one kind of
-memory, no fusion), ``memory: none`` (decoders on the latent alone), ``views`` from 3 to 7.
+memory, no fusion), ``memory: none`` (decoders on the latent alone), ``views`` from 3 to 7, or a list of
+views by name (``[raw, spike]``: the augmentation study trains AMSL with one augmentation at a time).
+
+Embeddings for unsupervised model selection (``tsad_models.selection``): a window's encoder map averaged
+over time (features x channel positions); its pseudo-anomalies are one of its non-raw views, drawn per window.
 
 AMSL's own evaluation protocol (windows classified, 98th-percentile threshold, macro metrics) is
 ``tsad_models.metrics.window_classification``, switched on by the evaluation setting
@@ -52,7 +56,7 @@ AMSL's own evaluation protocol (windows classified, 98th-percentile threshold, m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -60,7 +64,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..augment import get_augmentation
+from ..augment import check_augmentation_params, get_augmentation, make_augmentation, one_per_window
 from .base import DeepConfig, DeepDetector
 from .registry import register_model
 
@@ -75,7 +79,10 @@ class AMSLConfig(DeepConfig):
     batch_size: int = 16
     lr: float = 1e-3
     patience: int = 10
-    views: int = 7
+    # the first R of VIEWS (3..7), or a list of views by name: "raw" and augmentations of the registry
+    # (tsad_models.augment), e.g. [raw, spike] for the augmentation study
+    views: int | list[str] = 7
+    augmentation_params: dict = field(default_factory=dict)  # e.g. {snr_noise: {snr_db: 10}}; unset = defaults
     filters: int = 32  # the first convolution's; the second has twice as many (the latent's features)
     memory_slots: int = 500
     head_hidden: int = 128
@@ -86,12 +93,24 @@ class AMSLConfig(DeepConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        if not 3 <= self.views <= len(VIEWS):
-            raise ValueError(f"views must lie in 3..{len(VIEWS)} (the first R of {VIEWS})")
+        if isinstance(self.views, int):
+            if not 3 <= self.views <= len(VIEWS):
+                raise ValueError(f"views must lie in 3..{len(VIEWS)} (the first R of {VIEWS}), or be a list of names")
+        else:
+            if len(self.views) < 2 or len(set(self.views)) != len(self.views):
+                raise ValueError(f"views {self.views}: name at least two different views")
+            for name in self.views:
+                if name != "raw":
+                    get_augmentation(name)
+        check_augmentation_params([v for v in self.view_names if v != "raw"], self.augmentation_params)
 
     @property
     def view_names(self) -> list[str]:
-        return VIEWS[: self.views]
+        return VIEWS[: self.views] if isinstance(self.views, int) else list(self.views)
+
+    @property
+    def n_views(self) -> int:
+        return len(self.view_names)
 
 
 class Memory(nn.Module):
@@ -140,17 +159,17 @@ class AMSLNetwork(nn.Module):
         if c.ssl:
             self.head = nn.Sequential(
                 _same(features, 1), nn.Sigmoid(), nn.Flatten(),
-                nn.Linear(positions, c.head_hidden), nn.ReLU(), nn.Dropout(0.5), nn.Linear(c.head_hidden, c.views),
+                nn.Linear(positions, c.head_hidden), nn.ReLU(), nn.Dropout(0.5), nn.Linear(c.head_hidden, c.n_views),
             )  # fmt: skip
         self.global_memory = Memory(c.memory_slots, features) if c.memory in ("both", "global") else None
         self.local_memories = (
-            nn.ModuleList([Memory(c.memory_slots, features) for _ in range(c.views)])
+            nn.ModuleList([Memory(c.memory_slots, features) for _ in range(c.n_views)])
             if c.memory in ("both", "local")
             else None
         )
-        self.fusion = nn.ModuleList([nn.Linear(features, 2) for _ in range(c.views)]) if c.memory == "both" else None
+        self.fusion = nn.ModuleList([nn.Linear(features, 2) for _ in range(c.n_views)]) if c.memory == "both" else None
         inputs = features if c.memory == "none" else 2 * features
-        self.decoders = nn.ModuleList([_decoder(inputs, c.filters) for _ in range(c.views)])
+        self.decoders = nn.ModuleList([_decoder(inputs, c.filters) for _ in range(c.n_views)])
 
     def fusion_weights(self, view: int, z: torch.Tensor) -> torch.Tensor:
         """(B, 2): the weights of the global and the local read-out, from the view's own latent."""
@@ -190,7 +209,11 @@ class AMSLDetector(DeepDetector):
         return AMSLNetwork(n_channels, self.config)
 
     def make_views(self, batch: torch.Tensor) -> list[torch.Tensor]:
-        return [batch if name == "raw" else get_augmentation(name)(batch, self.rng) for name in self.config.view_names]
+        c = self.config
+        return [
+            batch if name == "raw" else make_augmentation(name, c.augmentation_params.get(name))(batch, self.rng)
+            for name in c.view_names
+        ]
 
     def window_errors(self, batch: torch.Tensor):
         """Per window: the summed views' reconstruction errors (B,), the class logits, the entropies (B,)."""
@@ -210,6 +233,20 @@ class AMSLDetector(DeepDetector):
                 for i, logit in enumerate(logits)
             )
         return sum(parts.values()), parts
+
+    # --- what DSV selection reads (DeepDetector.selection_embeddings) ---------------------------------
+    def embed_batch(self, batch):
+        """The encoder's map of the raw window averaged over time: (B, features x channel positions)."""
+        net = self.network
+        image = F.pad(batch.unsqueeze(1), (net.pad_channels, 0, net.pad_time, 0))
+        return net.encoder(image).mean(dim=2).flatten(1)
+
+    def pseudo_anomalies(self, batch):
+        """One of the non-raw views per window."""
+        return one_per_window(
+            [v for name, v in zip(self.config.view_names, self.make_views(batch), strict=True) if name != "raw"],
+            self.rng,
+        )
 
     def window_scores(self, series: np.ndarray) -> np.ndarray:
         with self.validation_randomness():  # the same seeded draws of the views at every call

@@ -255,6 +255,71 @@ class DeepDetector(WindowDetector):
                 out.append(self.score_batch(batch).detach())
         return torch.cat(out).cpu().numpy().astype(np.float64)
 
+    # --- embeddings for unsupervised model selection (tsad_models.selection) --------------------------
+    def embed_batch(self, batch: torch.Tensor) -> torch.Tensor:
+        """(B, D) embeddings of a batch of windows (B, window, C): a model that offers DSV selection defines it."""
+        raise NotImplementedError(f"{type(self).__name__} gives no embeddings (embed_batch)")
+
+    def pseudo_anomalies(self, batch: torch.Tensor) -> torch.Tensor:
+        """The model's own augmentation of clean windows, the 'anomalies' its self-supervision trains on."""
+        raise NotImplementedError(f"{type(self).__name__} makes no pseudo-anomalies (pseudo_anomalies)")
+
+    def prepared(self, series: np.ndarray) -> np.ndarray:
+        """A series as the network sees it (LATAD: block means and min-max); the identity by default."""
+        return series
+
+    @classmethod
+    def gives_embeddings(cls) -> bool:
+        return (
+            cls.embed_batch is not DeepDetector.embed_batch
+            and cls.pseudo_anomalies is not DeepDetector.pseudo_anomalies
+        )
+
+    def selection_embeddings(
+        self, train: np.ndarray, test: np.ndarray, *, augmented_fraction: float, max_windows: int
+    ) -> dict[str, np.ndarray]:
+        """What DSV reads (Yoo et al., ECML PKDD 2023), as float32 arrays:
+
+        - ``embed_clean`` X: up to ``max_windows`` training windows, evenly spaced;
+        - ``embed_augmented`` Y: ceil(f / (1 - f) |X|) training windows (drawn with the job's seed) after
+          the model's own augmentation, f = ``augmented_fraction``: X u Y then holds a fraction f of
+          pseudo-anomalies.  The public code takes f from the test labels; f here is a fixed setting;
+        - ``embed_test`` Z: up to ``max_windows`` test windows, evenly spaced (no labels are read).
+        Eval mode, no gradients, the validation pass's seeded draws: the same job gives the same arrays."""
+        import math
+
+        import torch
+
+        from .trainer import DeviceWindows
+
+        if not 0 < augmented_fraction < 1:
+            raise ValueError(f"augmented_fraction must lie in (0, 1), got {augmented_fraction}")
+        c = self.config
+        clean = DeviceWindows(self.prepared(train), c.window, c.step, self.device)
+        test_windows = DeviceWindows(self.prepared(test), c.window, c.step, self.device)
+
+        def spaced(n: int) -> torch.Tensor:
+            index = np.unique(np.linspace(0, n - 1, min(max_windows, n)).round().astype(np.int64))
+            return torch.from_numpy(index).to(self.device)
+
+        x_index = spaced(len(clean))
+        count = math.ceil(augmented_fraction / (1 - augmented_fraction) * len(x_index))
+        draw = np.random.default_rng([self.seed, 0x05E1]).choice(len(clean), count, replace=count > len(clean))
+        y_index = torch.from_numpy(np.sort(draw)).to(self.device)
+        self.network.eval()
+        out = {}
+        with torch.no_grad(), self.validation_randomness():
+            for key, windows, index, augment in (
+                ("embed_clean", clean, x_index, False),
+                ("embed_augmented", clean, y_index, True),
+                ("embed_test", test_windows, spaced(len(test_windows)), False),
+            ):
+                parts = []
+                for batch in windows.batches(256, index):
+                    parts.append(self.embed_batch(self.pseudo_anomalies(batch) if augment else batch).flatten(1))
+                out[key] = torch.cat(parts).cpu().numpy().astype(np.float32)
+        return out
+
 
 def describe_optimizer(optimizer) -> dict:
     """What the job records of an optimizer: its class and each parameter group's settings."""

@@ -94,7 +94,14 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.parametrizations import weight_norm
 
-from ..augment import apply_to_channels, channel_subset, get_augmentation
+from ..augment import (
+    apply_to_channels,
+    channel_subset,
+    check_augmentation_params,
+    get_augmentation,
+    make_augmentation,
+    one_per_window,
+)
 from .base import DeepConfig, DeepDetector
 from .kmeans import kmeans
 from .registry import register_model
@@ -148,6 +155,8 @@ class LATADConfig(DeepConfig):
     augmentation: Literal["learnable", "fixed"] = "learnable"
     n_generators: int = 3
     fixed_augmentations: list[str] = field(default_factory=lambda: ["cutout", "noise", "mixup", "trend", "shift"])
+    # parameters of the fixed augmentations, e.g. {noise: {sigma: 0.1}} (tsad_models.augment); unset = defaults
+    augmentation_params: dict = field(default_factory=dict)
     aug_channel_fraction: float = 0.3  # the public code keeps int(0.7 C) channels and augments the others
     # one margin per negative source: the public code's list (up to 10 sources)
     margins: list[float] = field(default_factory=lambda: [0.7, 0.8, 0.9, 0.99, 0.9, 0.9, 0.99, 0.9, 0.9, 0.99])
@@ -178,6 +187,9 @@ class LATADConfig(DeepConfig):
             raise ValueError("downsample must be >= 1 (1 = no block means)")
         for name in self.fixed_augmentations if self.augmentation == "fixed" else []:
             get_augmentation(name)
+        check_augmentation_params(
+            self.fixed_augmentations if self.augmentation == "fixed" else [], self.augmentation_params
+        )
 
     @property
     def negatives(self) -> list[str]:
@@ -342,7 +354,7 @@ class LATADDetector(DeepDetector):
         return self.config.window + 2 * self.config.eta
 
     # --- input: block means, then min-max fitted on the training split ---------------------------
-    def _prepare(self, series: np.ndarray | None) -> np.ndarray | None:
+    def prepared(self, series: np.ndarray | None) -> np.ndarray | None:
         if series is None:
             return None
         return self.scaling_(block_means(np.asarray(series, dtype=np.float64), self.config.downsample))
@@ -355,10 +367,10 @@ class LATADDetector(DeepDetector):
         x = block_means(np.asarray(train, dtype=np.float64), self.config.downsample)
         minmax = self.config.input_scaling == "minmax"
         self.scaling_ = MinMaxScaling.fit(x) if minmax else MinMaxScaling.identity(x.shape[1])
-        return super().fit(self._prepare(train), self._prepare(val))
+        return super().fit(self.prepared(train), self.prepared(val))
 
     def score(self, series):
-        return self._expand(super().score(self._prepare(series)), len(series))
+        return self._expand(super().score(self.prepared(series)), len(series))
 
     # --- training ----------------------------------------------------------------------------------
     def _negatives(self, anchor: torch.Tensor) -> list[torch.Tensor]:
@@ -368,7 +380,7 @@ class LATADDetector(DeepDetector):
             if c.augmentation == "learnable":
                 augmented = self.network.generators[i](anchor)
             else:
-                augmented = get_augmentation(name)(anchor, self.rng)
+                augmented = make_augmentation(name, c.augmentation_params.get(name))(anchor, self.rng)
             out.append(apply_to_channels(anchor, augmented, channel_subset(anchor, c.aug_channel_fraction, self.rng)))
         return out
 
@@ -488,6 +500,15 @@ class LATADDetector(DeepDetector):
         cos = F.normalize(z, dim=1) @ F.normalize(self.centroids_, dim=1).T
         return ((1 - cos) / 2 * z.norm(dim=1, keepdim=True)).min(dim=1).values
 
+    # --- what DSV selection reads (DeepDetector.selection_embeddings) ---------------------------------
+    def embed_batch(self, batch):
+        """The latent z the K-means scorer sees."""
+        return self.network(batch) - self.center_
+
+    def pseudo_anomalies(self, batch):
+        """One of the model's negatives (generators or fixed augmentations, on its channel subset) per window."""
+        return one_per_window(self._negatives(batch), self.rng)
+
     def attributions(self, series: np.ndarray) -> np.ndarray:
         """Per timestamp and channel, how much the channel drives the window scores (root cause):
 
@@ -495,7 +516,7 @@ class LATADDetector(DeepDetector):
         code's): its median over the window's time steps, then each channel standardised by its median
         and inter-quartile range over the series' windows.  Windows map to timestamps by the shared rule."""
         c = self.config
-        prepared = self._prepare(series)
+        prepared = self.prepared(series)
         self.network.eval()
         grads = []
         for batch in DeviceWindows(prepared, c.window, c.step, self.device).batches(128):

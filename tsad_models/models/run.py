@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..common.errors import DataError
+from ..common.errors import ConfigError, DataError
 from ..common.files import save_json_atomic, save_npz_atomic
 from ..data.entity import load_entity
 from .config import config_to_dict
@@ -41,7 +41,10 @@ def fit_and_score(
     scores_path: str | Path,
     info_path: str | Path,
     progress: bool = True,
+    embeddings: dict | None = None,
 ) -> dict:
+    """``embeddings`` ({augmented_fraction, max_windows}, the workflow's ``selection`` settings) also stores
+    the embeddings DSV selection reads (``DeepDetector.selection_embeddings``) with the scores."""
     entity = load_entity(entity_path)
     fit_split, val_split = split_train(entity.train, val_fraction)
     detector = get_model_class(model)(model_config, seed=seed, device=device, progress=progress)
@@ -58,6 +61,19 @@ def fit_and_score(
     extra = {}
     if hasattr(detector, "attributions") and entity.meta.get("root_causes"):
         extra["attributions"] = np.asarray(detector.attributions(entity.test), dtype=np.float32)
+    if embeddings is not None:
+        if not getattr(detector, "gives_embeddings", lambda: False)():
+            raise ConfigError(
+                f"selection.models: model {model!r} gives no embeddings, so DSV cannot select among its variants"
+            )
+        extra.update(
+            detector.selection_embeddings(
+                fit_split,
+                entity.test,
+                augmented_fraction=float(embeddings["augmented_fraction"]),
+                max_windows=int(embeddings["max_windows"]),
+            )
+        )
 
     for split, scores, expected in (
         ("test", test_scores, len(entity.test)),

@@ -57,3 +57,29 @@ def check_models(config: dict, base_dir: str = ".") -> dict[tuple[str, str], dic
             raise ConfigError(f"config key models.{model}: {exc}") from None
         resolved[(model, variant)] = config_to_dict(resolve_model_config(config, model, variant))
     return resolved
+
+
+def check_selection(config: dict, resolved: dict[tuple[str, str], dict]) -> dict[str, str]:
+    """Check the workflow's ``selection.models`` before any job runs; return {model: default variant}."""
+    from .registry import get_model_class
+
+    chosen = (config.get("selection") or {}).get("models") or {}
+    defaults = {}
+    for model, spec in chosen.items():
+        where = f"config key selection.models.{model}"
+        variants = sorted(v for m, v in resolved if m == model)
+        if not variants:
+            raise ConfigError(f"{where}: {model!r} is not among the config's models ({', '.join(config['models'])})")
+        if len(variants) < 2:
+            raise ConfigError(f"{where}: {model!r} has one variant; selection needs at least two to choose from")
+        if spec["default"] not in variants:
+            raise ConfigError(
+                f"{where}.default: {spec['default']!r} is not a variant of {model} ({', '.join(variants)})"
+            )
+        if not getattr(get_model_class(model), "gives_embeddings", lambda: False)():
+            raise ConfigError(
+                f"{where}: {model!r} gives no embeddings (DeepDetector.embed_batch and pseudo_anomalies), "
+                "so DSV cannot select among its variants"
+            )
+        defaults[model] = spec["default"]
+    return defaults

@@ -23,12 +23,14 @@ from tsad_models.common.fingerprint import PackageCode
 from tsad_models.data.cards import resolve_card
 from tsad_models.data.source import get_source, source_module
 from tsad_models.models.registry import get_model_class, user_model_file
-from tsad_models.models.variants import check_models
+from tsad_models.models.variants import check_models, check_selection
 
 
 validate(config, "../schemas/config.schema.yaml")
 
 RESOLVED = check_models(config)  # {(model, variant): resolved config dict}
+SELECTION = config.get("selection") or {}
+SELECTION_DEFAULTS = check_selection(config, RESOLVED)  # {model: default variant}; {} = no selection study
 CARDS = {name: resolve_card(name, config["cards_dir"], config["custom_datasets"]) for name in config["datasets"]}
 
 
@@ -118,9 +120,28 @@ def fit_benchmarks():
     ]
 
 
+def selection_embeddings(model):
+    """The fit job's embedding settings (stored with its scores for DSV), or None for a model not under selection."""
+    if model not in SELECTION_DEFAULTS:
+        return None
+    return {"augmented_fraction": SELECTION["augmented_fraction"], "max_windows": SELECTION["max_windows"]}
+
+
+SELECTION_FILES = (
+    [
+        f"{REPORT_DIR}/selection.md",
+        f"{REPORT_DIR}/selection_summary.csv",
+        f"{REPORT_DIR}/selection_units.csv",
+        f"{REPORT_DIR}/figures/snooping_gap.png",
+    ]
+    + [f"{REPORT_DIR}/figures/augmentation_heatmap_{model}.png" for model in sorted(SELECTION_DEFAULTS)]
+    if SELECTION_DEFAULTS
+    else []
+)
+
 REPORT_FILES = [
     f"{REPORT_DIR}/leaderboard.md",
     f"{REPORT_DIR}/leaderboard_summary.csv",
     f"{REPORT_DIR}/figures/headline_metrics.png",
     f"{REPORT_DIR}/figures/f1_pa_k_curves.png",
-]
+] + SELECTION_FILES

@@ -14,6 +14,7 @@ rule fit_score:
         val_fraction=config["val_fraction"],
         model_file=lambda w: user_model_file(w.model),
         code=lambda w: model_code(w.model),
+        embeddings=lambda w: selection_embeddings(w.model),  # None unless the model is under selection
     threads: config["threads_per_job"]
     resources:
         gpu=lambda w: 1 if is_deep(w.model) else 0,

@@ -7,6 +7,7 @@ rule report:
         curves="results/pak_curves.csv",
         runtimes="results/runtimes.csv",
         datacards=expand(f"{PROCESSED}/{{dataset}}/datacard.json", dataset=config["datasets"]),
+        sections=SELECTION_FILES[:1],  # report/selection.md when the config has a selection study
     output:
         markdown=f"{REPORT_DIR}/leaderboard.md",
         summary=f"{REPORT_DIR}/leaderboard_summary.csv",

@@ -21,4 +21,5 @@ with job_logging(snakemake.log[0], threads=snakemake.threads) as log:
         val_fraction=float(snakemake.params.val_fraction),
         scores_path=snakemake.output.scores,
         info_path=snakemake.output.info,
+        embeddings=snakemake.params.embeddings,
     )

@@ -10,4 +10,5 @@ with job_logging(snakemake.log[0]):
         list(snakemake.input.datacards),
         snakemake.input.runtimes,
         snakemake.params.report_dir,
+        sections=list(snakemake.input.sections),
     )
