@@ -114,3 +114,16 @@ def test_the_best_state_restores_the_memories(series):
         windows = torch.from_numpy(sliding_windows(val, 18, 6).astype(np.float32))
         total = float(model.training_loss(windows)[0])
     assert total == pytest.approx(history["val_loss"][best], rel=1e-3)
+
+
+def test_views_by_name_one_augmentation_beside_the_raw_window(series):
+    fit, val, test = series
+    model = detector(views=["raw", "spike"], augmentation_params={"spike": {"scale": 5.0}})
+    assert model.config.view_names == ["raw", "spike"] and model.config.n_views == 2
+    scores = model.fit(fit, val).score(test)
+    assert scores.shape == (len(test),) and np.isfinite(scores).all()
+    assert model.network.head[-1].out_features == 2  # the SSL head tells the two views apart
+    with pytest.raises(Exception, match="name at least two different views"):
+        detector(views=["raw", "raw"])
+    with pytest.raises(Exception, match="unknown augmentation 'spikes'"):
+        detector(views=["raw", "spikes"])

@@ -78,3 +78,42 @@ def test_frequency_change_multiplies_the_frequency_by_the_factor():
     out = get_augmentation("frequency_change")(x, generator(), low=2.0, high=2.0)
     spectrum = torch.fft.rfft(out[0, :, 0]).abs()
     assert spectrum.argmax().item() == 20  # 10 cycles in 240 points before, 20 after
+
+
+def test_parameters_are_config_fields_checked_by_name_and_kind():
+    from tsad_models.augment import augmentation_parameters, make_augmentation
+
+    assert augmentation_parameters("noise") == {"sigma": 0.5}
+    assert augmentation_parameters("negate") == {}
+    x = batch()
+    torch.testing.assert_close(make_augmentation("noise", {"sigma": 0.0})(x, generator()), x)  # sigma 0: no noise
+    spiked = make_augmentation("spike", {"scale": 7})(x, generator()) - x
+    assert spiked.abs().max().item() == pytest.approx(7.0)
+    torch.testing.assert_close(make_augmentation("scale_choice", {"factors": [3.0]})(x, generator()), 3 * x)
+    with pytest.raises(ValueError, match="augmentation 'noise' has no parameter 'sigmaa'; its parameters: sigma"):
+        make_augmentation("noise", {"sigmaa": 0.1})
+    with pytest.raises(ValueError, match="parameter 'sigma' must be like 0.5"):
+        make_augmentation("noise", {"sigma": "big"})
+    with pytest.raises(ValueError, match="parameter 'segments' must be an integer"):
+        make_augmentation("permute", {"segments": 2.5})
+
+
+def test_model_configs_take_augmentation_parameters_and_refuse_strays():
+    from tsad_models.common.errors import ConfigError
+    from tsad_models.models.config import build_config
+    from tsad_models.models.registry import model_config_class
+
+    latad = build_config(
+        model_config_class("latad"),
+        {"augmentation": "fixed", "fixed_augmentations": ["noise"], "augmentation_params": {"noise": {"sigma": 0.1}}},
+        "models.latad.variants.v",
+    )
+    assert latad.augmentation_params == {"noise": {"sigma": 0.1}}
+    with pytest.raises(ConfigError, match="models.latad.variants.v: augmentation_params names 'spike'"):
+        build_config(
+            model_config_class("latad"),
+            {"augmentation": "fixed", "fixed_augmentations": ["noise"], "augmentation_params": {"spike": {}}},
+            "models.latad.variants.v",
+        )
+    with pytest.raises(ConfigError, match="has no parameter 'snr'"):
+        build_config(model_config_class("amsl"), {"augmentation_params": {"snr_noise": {"snr": 3}}}, "models.amsl")

@@ -5,6 +5,7 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -234,3 +235,38 @@ def test_smd_through_the_workflow_with_the_mirror(workflow_copy):
     board = pd.read_csv(workflow_copy / "results/leaderboard.csv")
     assert set(board.dataset) == {"smd"} and {"machine-1-2", "machine-3-2", "all"} <= set(board.entity)
     assert "| smd " in (workflow_copy / "report/leaderboard.md").read_text()
+
+
+def test_selection_study_through_the_workflow(workflow_copy):
+    """Two LATAD augmentations, DSV and the validation loss choose between them; the report shows the gap."""
+    config = yaml.safe_load((workflow_copy / ".test/config/config.yaml").read_text())
+    latad = config["models"]["latad"]
+    latad["params"] = {**latad["params"], "augmentation": "fixed"}
+    latad["variants"] = {"noise": {"fixed_augmentations": ["noise"]}, "spike": {"fixed_augmentations": ["spike"]}}
+    config["models"] = {"random": config["models"]["random"], "latad": latad}
+    config["selection"] = {"models": {"latad": {"default": "nois"}}, "max_windows": 50}
+    typo = write_config(workflow_copy / "typo.yaml", config)
+    result = snakemake(workflow_copy, "-n", "--configfile", typo, check=False)
+    assert result.returncode != 0
+    assert (
+        "selection.models.latad.default: 'nois' is not a variant of latad (noise, spike)"
+        in result.stdout + result.stderr
+    )
+
+    config["selection"]["models"]["latad"]["default"] = "noise"
+    path = write_config(workflow_copy / "selection.yaml", config)
+    snakemake(workflow_copy, "--configfile", path)
+    values = pd.read_csv(workflow_copy / "results/selection/ucr135/latad.csv")
+    assert sorted(values.variant) == ["noise", "spike"] and values.dsv.notna().all() and values.val_loss.notna().all()
+    summary = pd.read_csv(workflow_copy / "report/selection_summary.csv")
+    (row,) = summary.to_dict("records")
+    assert row["units"] == 1 and row["variants"] == 2
+    assert row["snooping gap"] == pytest.approx(row["oracle-selected"] - row["dsv"])
+    assert row["oracle-selected"] >= max(row["dsv"], row["val_loss"], row["default"]) >= row["worst"]
+    report = (workflow_copy / "report/leaderboard.md").read_text()
+    assert "## Augmentation choice and unsupervised model selection" in report and "snooping gap" in report
+    assert (workflow_copy / "report/figures/augmentation_heatmap_latad.png").stat().st_size > 5_000
+    assert (workflow_copy / "report/figures/snooping_gap.png").stat().st_size > 5_000
+    # the random model is not under selection: its jobs store no embeddings
+    with np.load(workflow_copy / "results/scores/ucr135/random/default/seed0/InternalBleeding16.npz") as data:
+        assert "embed_clean" not in data.files

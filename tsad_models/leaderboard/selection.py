@@ -37,12 +37,12 @@ def _spearman(selector: pd.Series, truth: pd.Series) -> float:
 
 
 def entity_rows(rows: pd.DataFrame, selection: pd.DataFrame) -> pd.DataFrame:
-    """The per-entity rows of the leaderboard; a dataset run on one entity has only its ``all`` row,
-    which is that entity's."""
+    """The per-entity rows of the leaderboard; a dataset run on one entity has only its ``all`` row
+    (``leaderboard.collect``), which is that entity's."""
     parts = []
     for dataset, group in rows.groupby("dataset"):
         entities = selection[selection.dataset == dataset].entity.unique()
-        if len(entities) == 1:
+        if len(entities) == 1 and not (group.entity != "all").any():
             parts.append(group[group.entity == "all"].assign(entity=entities[0]))
         else:
             parts.append(group[group.entity != "all"])
