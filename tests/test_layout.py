@@ -24,7 +24,7 @@ ALLOWED = {
     "selection": {"common", "selection"},  # reads stored score files: never data (labels) or metrics
     "evaluate": {"common", "data", "metrics"},
     "leaderboard": {"common", "leaderboard"},
-    "cli": {"common", "metrics"},
+    "cli": {"common", "metrics", "leaderboard"},
     "": set(),  # tsad_models/__init__.py
 }
 
@@ -145,3 +145,15 @@ def test_digest_changes_with_the_code_and_only_with_it(tmp_path):
     assert PackageCode(package).digest(modules=("tsad_models.sub.a",)) == before
     (package / "sub" / "b.py").write_text(Path(package / "sub" / "b.py").read_text() + "# an edit\n")
     assert PackageCode(package).digest(modules=("tsad_models.sub.a",)) != before
+
+
+def test_the_workflow_declares_every_figure_the_report_draws():
+    import re
+
+    from tsad_models.leaderboard.figures import FIGURES
+
+    common = (REPO / "workflow/rules/common.smk").read_text()
+    declared = re.search(r"REPORT_FIGURES = \[(.*?)\]", common, re.S).group(1)
+    assert re.findall(r'"(\w+)"', declared) == FIGURES
+    captions = {p.stem for p in (REPO / "workflow/report").glob("*.rst")}
+    assert set(FIGURES) <= captions, sorted(set(FIGURES) - captions)

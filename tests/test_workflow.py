@@ -111,7 +111,23 @@ def test_end_to_end_then_incremental(workflow_copy):
     report = (workflow_copy / "report/leaderboard.md").read_text()
     assert "F1 [val-quantile]" in report and "F1-PA [oracle]" in report
     assert "collapsed [training]" in report  # LATAD's flag, the share of its jobs that collapsed
-    assert (workflow_copy / "report/figures/headline_metrics.png").stat().st_size > 10_000
+    assert "## Provenance" in report and "code (git commit)" in report and "ucr135: InternalBleeding16" in report
+    assert "## Are the differences significant?" in report and "## Paper vs reproduced" in report
+    from tsad_models.leaderboard.figures import FIGURES
+
+    for name in FIGURES:
+        assert (workflow_copy / f"report/figures/{name}.png").stat().st_size > 2_000, name  # some say why empty
+    ranked = pd.read_csv(workflow_copy / "report/leaderboard.csv")
+    assert {"mean", "std", "ci_low", "ci_high", "rank", "flag"} <= set(ranked.columns)
+    assert (ranked.ci_low.dropna() >= 0).all() and (ranked.ci_high.dropna() <= 1).all()
+    assert len(yaml.safe_load((workflow_copy / "report/leaderboard.json").read_text())["rows"]) == len(ranked)
+    assert "\\begin{table}" in (workflow_copy / "report/leaderboard.tex").read_text()
+    assert 'id="leaderboard-data"' in (workflow_copy / "report/leaderboard.html").read_text()
+    provenance = pd.read_csv(workflow_copy / "results/provenance.csv")
+    assert len(provenance) == 4 and provenance.data_sha256.str.len().eq(64).all()
+    # Snakemake's own HTML report, a caption for every table and figure
+    snakemake(workflow_copy, "--configfile", test_config, "--report", "snakemake_report.html")
+    assert (workflow_copy / "snakemake_report.html").stat().st_size > 500_000
     assert (workflow_copy / "benchmarks/fit/ucr135/pca/default/seed0/InternalBleeding16.tsv").is_file()
     info = yaml.safe_load(
         (workflow_copy / "results/scores/ucr135/autoencoder/default/seed0/InternalBleeding16.json").read_text()

@@ -19,4 +19,16 @@ if ! "$PY" -c "import torch" 2>/dev/null; then
 fi
 echo "[setup] installing tsad-bench (editable) with workflow and test extras"
 "$PY" -m pip install -q -e ".[workflow,test]"
+# the HTML leaderboard's test drives Debian's headless Chromium (tests/test_html_leaderboard.py skips without it)
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    echo "[setup] installing chromium and chromium-driver (apt)"
+    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }; then
+      echo "[setup] warning: apt could not install chromium/chromium-driver; the browser test will skip" >&2
+    fi
+  else
+    echo "[setup] no /usr/bin/chromium or /usr/bin/chromedriver: the browser test will skip" \
+      "(as root: apt-get install chromium chromium-driver)"
+  fi
+fi
 "$PY" -c "import tsad_models, torch, snakemake; print('[setup] ok: torch', torch.__version__, '| snakemake', snakemake.__version__)"

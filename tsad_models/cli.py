@@ -4,6 +4,12 @@
 
 prints one JSON object: ``<metric>@<protocol>`` for thresholded metrics and
 ``<metric>`` for threshold-free ones (NaN is written as null).
+
+    tsad-bench publish --study NAME --config FILE [--results results] [--report report]
+    tsad-bench render-published report/published/NAME
+
+keep a finished run's results under ``report/published/NAME/`` (no scores), and rebuild a published
+study's leaderboard from them without retraining (``tsad_models.leaderboard.publish``).
 """
 
 from __future__ import annotations
@@ -72,6 +78,31 @@ def _evaluate(args) -> int:
     return 0
 
 
+def _publish(args) -> int:
+    from .common.errors import DataError
+    from .leaderboard.publish import publish, render_published
+
+    target = Path(args.published) / args.study
+    try:
+        publish(args.results, args.report, target, study=args.study, config_file=args.config, commit=args.commit,
+                processed=args.processed)  # fmt: skip
+        written = render_published(target)
+    except (DataError, FileNotFoundError) as exc:
+        raise SystemExit(f"tsad-bench publish: {exc}") from None
+    print(f"tsad-bench: published {args.results} as {target} ({len(written)} report files)")
+    return 0
+
+
+def _render_published(args) -> int:
+    from .leaderboard.publish import render_published
+
+    if not (Path(args.study_dir) / "study.json").is_file():
+        raise SystemExit(f"tsad-bench: {args.study_dir} holds no study.json: not a published study")
+    written = render_published(args.study_dir)
+    print(f"tsad-bench: rendered {args.study_dir} ({len(written)} report files)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tsad-bench", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -92,6 +123,18 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--pretty", action="store_true", help="indent the JSON")
     ev.add_argument("--verbose", action="store_true", help="say on stderr which metrics engine ran (compiled or NumPy)")
     ev.set_defaults(run=_evaluate)
+    pub = sub.add_parser("publish", help="keep a finished run's results (no scores) as a published study")
+    pub.add_argument("--study", required=True, help="the study's name: report/published/<study>/")
+    pub.add_argument("--config", required=True, help="the config file the run used (kept in study.json)")
+    pub.add_argument("--results", default="results", help="the run's results folder")
+    pub.add_argument("--report", default="report", help="the run's report folder (a selection study's files)")
+    pub.add_argument("--published", default="report/published", help="where published studies live")
+    pub.add_argument("--commit", help="for a run whose jobs recorded no provenance: the commit it ran")
+    pub.add_argument("--processed", help="for such a run: its processed data folder (sha256 stated at publishing)")
+    pub.set_defaults(run=_publish)
+    ren = sub.add_parser("render-published", help="rebuild a published study's leaderboard from its files")
+    ren.add_argument("study_dir")
+    ren.set_defaults(run=_render_published)
     args = parser.parse_args(argv)
     return args.run(args)
 

@@ -6,6 +6,8 @@ root-cause hit rates where the data has interpretation labels, AMSL's window-lev
 when ``settings.window_classification`` is set (``metrics.window_classification``), plus the flags a model
 raised about its own training (``fit_info["flags"]``, e.g. LATAD's ``collapsed``): per entity
 0 or 1 under the protocol ``training``, and their mean (the share of entities) in the aggregate.
+Each fit job's provenance (``common.provenance``) is carried over per entity, after checking that the
+processed file the labels come from is the one the model was fitted on.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import json
 
 import numpy as np
 
+from .common.errors import DataError
+from .common.provenance import file_sha256
 from .data.entity import load_entity
 from .metrics import window_classification
 from .metrics.diagnosis import hit_rate
@@ -22,12 +26,20 @@ from .metrics.panel import EntityScores, EvalSettings, evaluate_entities
 
 def evaluate_job(processed: dict[str, str], scores: dict[str, str], settings: EvalSettings, ids: dict) -> dict:
     """Metrics of one (dataset, model, variant, seed): aggregate over entities and per entity."""
-    pieces, diagnosis, flags = [], {}, {}
+    pieces, diagnosis, flags, provenance = [], {}, {}, {}
     for entity, score_path in scores.items():
         data_entity = load_entity(processed[entity])
         with np.load(score_path, allow_pickle=False) as data:
             pieces.append(EntityScores(entity, data["test"], data_entity.labels, data["val"]))
-            raised = json.loads(str(data["info"]))["fit_info"].get("flags", {}) if "info" in data.files else {}
+            info = json.loads(str(data["info"])) if "info" in data.files else {}
+            raised = info.get("fit_info", {}).get("flags", {})
+            provenance[entity] = info.get("provenance", {})
+            fitted_on = provenance[entity].get("data_sha256")
+            if fitted_on and fitted_on != file_sha256(processed[entity]):
+                raise DataError(
+                    f"{score_path} was fitted on data with sha256 {fitted_on[:12]}..., but {processed[entity]} "
+                    "has changed since: the labels would not match the scores; rerun the workflow (it refits)"
+                )
             flags[entity] = {f"{name}@training": float(bool(value)) for name, value in raised.items()}
             if "attributions" in data.files and data_entity.meta.get("root_causes"):
                 diagnosis[entity] = {
@@ -54,4 +66,5 @@ def evaluate_job(processed: dict[str, str], scores: dict[str, str], settings: Ev
         for entity, values in flags.items():
             result["per_entity"][entity]["metrics"][key] = values.get(key, float("nan"))
         result["aggregate"]["metrics"][key] = float(np.nanmean([v.get(key, np.nan) for v in flags.values()]))
-    return {**ids, "settings": {**settings.__dict__, "protocols": list(settings.protocols)}, **result}
+    settings_record = {**settings.__dict__, "protocols": list(settings.protocols)}
+    return {**ids, "settings": settings_record, **result, "provenance": provenance}

@@ -46,7 +46,7 @@ def save_npz_atomic(path: str | Path, **arrays) -> None:
 
 def save_text_atomic(path: str | Path, text: str) -> None:
     def write(tmp):
-        Path(tmp).write_text(text)
+        Path(tmp).write_text(text, encoding="utf-8")
 
     _atomic_write(Path(path), write)
 

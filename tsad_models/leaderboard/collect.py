@@ -1,4 +1,4 @@
-"""Metrics JSON files -> the tidy leaderboard CSV, the PA%K curves CSV and the runtimes CSV."""
+"""Metrics JSON files -> the tidy leaderboard CSV, the PA%K curves CSV, the provenance CSV and the runtimes CSV."""
 
 from __future__ import annotations
 
@@ -7,10 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..common.errors import DataError
 from ..common.files import save_text_atomic
 
 THRESHOLD_FREE_PROTOCOL = "threshold-free"
 LEADERBOARD_COLUMNS = ["dataset", "model", "variant", "seed", "entity", "metric", "protocol", "value", "note"]
+PROVENANCE_COLUMNS = ["dataset", "model", "variant", "seed", "entity", "git_commit", "config_sha256", "data_sha256",
+                      "device", "packages"]  # fmt: skip
 
 
 def _split_key(key: str) -> tuple[str, str]:
@@ -51,16 +54,53 @@ def curve_rows(result: dict) -> list[dict]:
     return rows
 
 
-def collect(metric_paths: list[str], leaderboard_csv: str, curves_csv: str) -> pd.DataFrame:
-    rows, curves = [], []
+def provenance_rows(result: dict) -> list[dict]:
+    """One row per entity of a metrics file: what produced its scores (a job made before provenance
+    was recorded has empty fields)."""
+    ids = {k: result[k] for k in ("dataset", "model", "variant", "seed")}
+    rows = []
+    for entity, record in sorted(result.get("provenance", {}).items()):
+        row = {**ids, "entity": entity, **{k: record.get(k, "") for k in PROVENANCE_COLUMNS[5:]}}
+        row["packages"] = json.dumps(record.get("packages", {}), sort_keys=True)
+        rows.append(row)
+    return rows
+
+
+def check_one_data_version(provenance: pd.DataFrame) -> None:
+    """Refuse results made from different processed data for one (dataset, entity): they cannot share a table."""
+    known = provenance[provenance.data_sha256.fillna("") != ""]
+    for (dataset, entity), group in known.groupby(["dataset", "entity"]):
+        versions = group.groupby("data_sha256")
+        if versions.ngroups > 1:
+            described = "; ".join(
+                f"sha256 {sha[:12]}... in {len(jobs)} job(s), e.g. {jobs.model.iloc[0]}/{jobs.variant.iloc[0]} "
+                f"seed {jobs.seed.iloc[0]}"
+                for sha, jobs in versions
+            )
+            raise DataError(
+                f"results for {dataset}/{entity} were made from different processed data ({described}): "
+                "they cannot be ranked together. Rerun the workflow so that every job refits on the current data, "
+                "or publish the runs as separate studies (report/published/<study>/)."
+            )
+
+
+def collect(
+    metric_paths: list[str], leaderboard_csv: str, curves_csv: str, provenance_csv: str | None = None
+) -> pd.DataFrame:
+    rows, curves, provenance = [], [], []
     for path in metric_paths:
         with open(path) as handle:
             result = json.load(handle)
         rows.extend(tidy_rows(result))
         curves.extend(curve_rows(result))
+        provenance.extend(provenance_rows(result))
+    provenance = pd.DataFrame(provenance, columns=PROVENANCE_COLUMNS)
+    check_one_data_version(provenance)
     table = pd.DataFrame(rows, columns=LEADERBOARD_COLUMNS).sort_values(LEADERBOARD_COLUMNS[:7], kind="stable")
     save_text_atomic(leaderboard_csv, table.to_csv(index=False))
     save_text_atomic(curves_csv, pd.DataFrame(curves).to_csv(index=False))
+    if provenance_csv:
+        save_text_atomic(provenance_csv, provenance.to_csv(index=False))
     return table
 
 

@@ -1,4 +1,7 @@
-"""The report's figures (seaborn): headline metrics per model, F1-PA%K curves."""
+"""The report's figures (matplotlib + seaborn), every one written on every run (a figure with nothing to
+show says why): headline metrics, F1-PA%K curves, seed spread, ablation deltas, runtime and memory,
+score traces, critical-difference diagrams.  Error bars are bootstrap 95 % intervals over seeds, which
+stay inside a metric's range."""
 
 from __future__ import annotations
 
@@ -7,63 +10,228 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .tables import HEADLINE
+from .aggregate import bootstrap_interval
+from .statistics import block_values, cd_diagram, friedman
+from .tables import HEADLINE, model_name
+
+FIGURES = [
+    "headline_metrics",
+    "f1_pa_k_curves",
+    "seed_spread",
+    "ablation_deltas",
+    "runtime_memory",
+    "score_traces",
+    "cd_datasets",
+    "cd_entities",
+]
+CI = ("ci", 95)  # seaborn's bootstrap interval of the mean over seeds
+HEADLINE_METRIC = ("vus_pr", "threshold-free", "VUS-PR")
+LABEL_FREE_F1 = ("f1", "val-quantile", "F1 [val-quantile]")
 
 
-def render_figures(table: pd.DataFrame, curves: pd.DataFrame, out_dir: Path) -> list[str]:
+def _plt():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: Path) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    _plt().close(fig)
+    return str(path)
+
+
+def _nothing(path: Path, why: str) -> str:
+    """A figure that says why there is nothing to draw (the workflow declares every figure)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 1.2))
+    ax.axis("off")
+    ax.text(0.5, 0.5, why, ha="center", va="center", wrap=True, fontsize=10)
+    return _save(fig, path)
+
+
+def _named(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(model_variant=[model_name(m, v) for m, v in zip(frame.model, frame.variant, strict=True)])
+
+
+def headline_figure(table: pd.DataFrame, path: Path) -> str:
     import seaborn as sns
 
-    written = []
-    agg = table[(table.entity == "all")].copy()
-    agg["model_variant"] = np.where(agg.variant == "default", agg.model, agg.model + "/" + agg.variant)
-    picks = {(m, p): h for m, p, h in HEADLINE if m in ("f1", "f1_pa", "auc_pr")}
-    agg["metric_protocol"] = [picks.get((m, p)) for m, p in zip(agg.metric, agg.protocol, strict=True)]
+    agg = _named(table[table.entity == "all"])
+    picks = {(m, p): h for m, p, h in HEADLINE if m in ("f1", "f1_pa", "auc_pr", "vus_pr")}
+    agg = agg.assign(metric_protocol=[picks.get(k) for k in zip(agg.metric, agg.protocol, strict=True)])
     agg = agg.dropna(subset=["metric_protocol"])
-    grid = sns.catplot(
-        data=agg,
-        kind="bar",
-        x="model_variant",
-        y="value",
-        hue="metric_protocol",
-        col="dataset",
-        errorbar="sd",
-        height=3.6,
-        aspect=1.3,
-        sharey=True,
-    )
-    grid.set_axis_labels("", "score (mean ± sd over seeds)")
+    grid = sns.catplot(data=agg, kind="bar", x="model_variant", y="value", hue="metric_protocol", col="dataset",
+                       errorbar=CI, seed=0, height=3.6, aspect=1.3, sharey=True)  # fmt: skip
+    grid.set_axis_labels("", "score (mean, 95 % bootstrap interval)")
     grid.set_xticklabels(rotation=30, ha="right")
     grid.legend.set_title("metric [protocol]")
-    path = out_dir / "figures" / "headline_metrics.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    grid.savefig(path, dpi=110)
-    plt.close("all")
-    written.append(str(path))
+    return _save(grid.figure, path)
 
-    if not curves.empty:
-        curves = curves.copy()
-        curves["model_variant"] = np.where(
-            curves.variant == "default", curves.model, curves.model + "/" + curves.variant
+
+def curves_figure(curves: pd.DataFrame, path: Path) -> str:
+    import seaborn as sns
+
+    if curves.empty:
+        return _nothing(path, "No F1-PA%K curves: no test split with an anomaly (thresholded metrics undefined).")
+    grid = sns.relplot(data=_named(curves), kind="line", x="K", y="f1_pa_k", hue="model_variant", col="dataset",
+                       row="protocol", errorbar=CI, seed=0, height=3.0, aspect=1.4)  # fmt: skip
+    grid.set_axis_labels("K (% of a segment that must be flagged)", "F1-PA%K")
+    return _save(grid.figure, path)
+
+
+def seed_spread_figure(table: pd.DataFrame, path: Path) -> str:
+    """Every seed's headline value per model: how much a single-seed number could mislead."""
+    import seaborn as sns
+
+    metric, protocol, label = HEADLINE_METRIC
+    rows = _named(table[(table.entity == "all") & (table.metric == metric) & (table.protocol == protocol)])
+    rows = rows.dropna(subset=["value"])
+    if rows.empty:
+        return _nothing(path, f"No {label} values to show.")
+    grid = sns.catplot(data=rows, kind="strip", x="model_variant", y="value", hue="seed", col="dataset",
+                       height=3.4, aspect=1.3, jitter=0.15, palette="deep")  # fmt: skip
+    grid.set_axis_labels("", f"{label}, one dot per seed")
+    grid.set_xticklabels(rotation=30, ha="right")
+    return _save(grid.figure, path)
+
+
+def ablation_deltas(table: pd.DataFrame) -> pd.DataFrame:
+    """Each non-default variant minus its model's default variant, paired by seed, per dataset and headline
+    metric: mean difference and its bootstrap 95 % interval (a difference of values in [0, 1] lies in [-1, 1])."""
+    rows = []
+    for metric, protocol, label in (HEADLINE_METRIC, LABEL_FREE_F1):
+        part = table[(table.entity == "all") & (table.metric == metric) & (table.protocol == protocol)]
+        for (dataset, model), group in part.groupby(["dataset", "model"], sort=True):
+            by_variant = group.pivot_table(index="seed", columns="variant", values="value", aggfunc="first")
+            if "default" not in by_variant or by_variant.shape[1] < 2:
+                continue
+            for variant in by_variant.columns.drop("default"):
+                delta = (by_variant[variant] - by_variant["default"]).dropna().to_numpy()
+                if len(delta):
+                    low, high = bootstrap_interval(delta)
+                    rows.append({"dataset": dataset, "ablation": f"{model}/{variant}", "metric": label,
+                                 "delta": delta.mean(), "low": low, "high": high, "seeds": len(delta)})  # fmt: skip
+    return pd.DataFrame(rows, columns=["dataset", "ablation", "metric", "delta", "low", "high", "seeds"])
+
+
+def ablation_figure(table: pd.DataFrame, path: Path) -> str:
+    deltas = ablation_deltas(table)
+    if deltas.empty:
+        return _nothing(path, "No ablations: no model has a variant beside its default.")
+    plt = _plt()
+    datasets, metrics = sorted(deltas.dataset.unique()), list(dict.fromkeys(deltas.metric))
+    height = 0.8 + 0.28 * deltas.ablation.nunique()
+    fig, axes = plt.subplots(len(metrics), len(datasets), figsize=(3.6 * len(datasets), height * len(metrics)),
+                             squeeze=False, sharex=True)  # fmt: skip
+    for i, metric in enumerate(metrics):
+        for j, dataset in enumerate(datasets):
+            ax, part = axes[i][j], deltas[(deltas.metric == metric) & (deltas.dataset == dataset)]
+            y = np.arange(len(part))
+            ax.errorbar(part.delta, y, xerr=[part.delta - part.low, part.high - part.delta], fmt="o", capsize=3)
+            ax.axvline(0, color="grey", lw=0.8)
+            ax.set_yticks(y, part.ablation, fontsize=8)
+            ax.set_title(f"{dataset}: {metric}", fontsize=9)
+    for ax in axes[-1]:
+        ax.set_xlabel("variant - default (95 % bootstrap interval over seeds)")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def runtime_figure(runtimes: pd.DataFrame, path: Path) -> str:
+    """Seconds and peak memory (max RSS) of every fit + score job, from Snakemake's benchmark records."""
+    import seaborn as sns
+
+    if runtimes.empty:
+        return _nothing(path, "No benchmark records of fit jobs.")
+    plt = _plt()
+    rows = _named(runtimes)
+    order = rows.groupby("model_variant").seconds.median().sort_values().index
+    fig, axes = plt.subplots(1, 2, figsize=(11, 0.8 + 0.27 * len(order)), sharey=True)
+    for ax, column, label in ((axes[0], "seconds", "wall time per job (s)"), (axes[1], "max_rss_mb", "peak RSS (MB)")):
+        sns.stripplot(data=rows, y="model_variant", x=column, hue="dataset", order=order, ax=ax, size=3, jitter=0.2)
+        ax.set_xscale("log")
+        ax.set_xlabel(label)
+        ax.set_ylabel("")
+    axes[1].get_legend().remove() if axes[1].get_legend() else None
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def traces_figure(traces: list[dict], path: Path) -> str:
+    """Score traces of a few models on one entity per dataset, min-max scaled, with the true anomalous
+    segments shaded. ``traces``: {dataset, entity, labels, scores: {model name: array}}."""
+    if not traces:
+        return _nothing(path, "No score traces.")
+    plt = _plt()
+    fig, axes = plt.subplots(len(traces), 1, figsize=(11, 2.3 * len(traces)), squeeze=False)
+    for ax, trace in zip(axes[:, 0], traces, strict=True):
+        labels = np.asarray(trace["labels"]).astype(bool)
+        for offset, (name, scores) in enumerate(trace["scores"].items()):
+            span = np.ptp(scores) or 1.0
+            ax.plot((scores - scores.min()) / span + 1.1 * offset, lw=0.7, label=name)
+        edges = np.flatnonzero(np.diff(np.r_[0, labels.astype(int), 0]))
+        for start, stop in zip(edges[::2], edges[1::2], strict=True):
+            ax.axvspan(start, max(stop - 0.5, start + 0.5), color="gold", alpha=0.45, lw=0)
+        ax.set_title(
+            f"{trace['dataset']} / {trace['entity']} (seed {trace['seed']}; shaded: true anomalies)", fontsize=9
         )
-        grid = sns.relplot(
-            data=curves,
-            kind="line",
-            x="K",
-            y="f1_pa_k",
-            hue="model_variant",
-            col="dataset",
-            row="protocol",
-            errorbar="sd",
-            height=3.0,
-            aspect=1.4,
-        )
-        grid.set_axis_labels("K (% of a segment that must be flagged)", "F1-PA%K")
-        path = out_dir / "figures" / "f1_pa_k_curves.png"
-        grid.savefig(path, dpi=110)
-        plt.close("all")
-        written.append(str(path))
-    return written
+        ax.set_yticks([])
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    axes[-1, 0].set_xlabel("test timestamp")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def cd_figures(agg: pd.DataFrame, out_dir: Path) -> tuple[list[str], list[str]]:
+    """CD diagrams across datasets (VUS-PR, F1 [val-quantile]) and across the entities of each dataset (VUS-PR);
+    returns the two paths and one sentence per test."""
+    plt = _plt()
+    sentences, paths = [], []
+    tests = [friedman(block_values(agg, m, p, "dataset"), f"{label} across datasets")
+             for m, p, label in (HEADLINE_METRIC, LABEL_FREE_F1)]  # fmt: skip
+    metric, protocol, label = HEADLINE_METRIC
+    entity_tests = [
+        friedman(block_values(agg[agg.dataset == d], metric, protocol, "entity"), f"{label} across the entities of {d}")
+        for d in sorted(agg.dataset.unique())
+    ]
+    for name, results in (("cd_datasets", tests), ("cd_entities", entity_tests)):
+        sentences += [r.sentence() for r in results]
+        ran = [r for r in results if r.ran]
+        path = out_dir / "figures" / f"{name}.png"
+        if not ran:
+            paths.append(_nothing(path, " ".join(r.sentence() for r in results)))
+            continue
+        heights = [0.9 + 0.22 * r.treatments for r in ran]
+        fig, axes = plt.subplots(len(ran), 1, figsize=(10, sum(heights)), squeeze=False, height_ratios=heights)
+        for ax, r in zip(axes[:, 0], ran, strict=True):
+            cd_diagram(r, ax)
+        fig.tight_layout()
+        paths.append(_save(fig, path))
+    return paths, sentences
+
+
+def render_figures(
+    table: pd.DataFrame,
+    agg: pd.DataFrame,
+    curves: pd.DataFrame,
+    runtimes: pd.DataFrame,
+    traces: list[dict],
+    out_dir: Path,
+) -> tuple[list[str], list[str]]:
+    """Every figure in FIGURES order, and the sentences of the statistical tests."""
+    figures = out_dir / "figures"
+    written = [
+        headline_figure(table, figures / "headline_metrics.png"),
+        curves_figure(curves, figures / "f1_pa_k_curves.png"),
+        seed_spread_figure(table, figures / "seed_spread.png"),
+        ablation_figure(table, figures / "ablation_deltas.png"),
+        runtime_figure(runtimes, figures / "runtime_memory.png"),
+        traces_figure(traces, figures / "score_traces.png"),
+    ]
+    cd_paths, sentences = cd_figures(agg, out_dir)
+    return written + cd_paths, sentences

@@ -1,4 +1,6 @@
-"""Tidy leaderboard -> ``report/leaderboard.md`` (tables in GitHub markdown) and its figures."""
+"""Tidy leaderboard -> the report: ``leaderboard.md`` (GitHub markdown), ``.html`` (a sortable, filterable page
+that works from file://), ``.csv`` and ``.json`` (every aggregated row: mean, std, bootstrap interval, rank,
+flag), ``.tex`` (the ranked headline tables) and the figures."""
 
 from __future__ import annotations
 
@@ -9,8 +11,10 @@ import numpy as np
 import pandas as pd
 
 from ..common.files import save_text_atomic
+from .aggregate import aggregate
 from .figures import render_figures
-from .tables import amsl_window_table, random_ratio_table, summary_table
+from .html import render_html
+from .tables import HEADLINE, amsl_window_table, model_name, paper_table, random_ratio_table, summary_table
 
 
 def render_report(
@@ -20,30 +24,44 @@ def render_report(
     runtimes: str | None,
     out_dir: str,
     sections: list[str] = (),
+    provenance_csv: str | None = None,
+    traces: list[dict] = (),
+    title: str = "tsad-bench leaderboard",
 ) -> list[str]:
-    """``sections``: markdown files of the same report folder (e.g. ``selection.md``) added after the tables."""
+    """``sections``: markdown files of the same report folder (e.g. ``selection.md``) added after the tables;
+    ``provenance_csv``: what produced each job's scores (``collect``), stated in the report; ``traces``: one
+    entity per dataset with its labels and every model's scores (``figures.traces_figure`` picks a few)."""
     from tabulate import tabulate
 
     out_dir = Path(out_dir)
     table = pd.read_csv(leaderboard_csv)
-    curves = pd.read_csv(curves_csv) if Path(curves_csv).stat().st_size > 1 else pd.DataFrame()
-    summary = summary_table(table)
+    try:
+        curves = pd.read_csv(curves_csv)
+    except pd.errors.EmptyDataError:  # no curve at all (no test split with an anomaly)
+        curves = pd.DataFrame()
+    agg = aggregate(table)
+    summary = summary_table(agg)
     lines = [
-        "# tsad-bench leaderboard",
+        f"# {title}",
         "",
-        "Every thresholded column names the protocol that chose its threshold. "
+        "Models are ranked per dataset by VUS-PR (threshold-free), ties broken by F1 under the label-free "
+        "`val-quantile` threshold. Every thresholded column names the protocol that chose its threshold. "
         "`oracle` = best threshold on the test labels (what most papers report; shown only to compare with them). "
         "`val-quantile` = a quantile of the model's scores on the validation split; `pot` = a generalised Pareto tail "
         "fitted on those scores (both label-free: the honest headline). `prior-ratio`, where shown, reads the test "
         "anomaly ratio (label-leaking, for comparison with papers). "
-        "Values are mean ± sample std over seeds, on all test points of a dataset's entities together. "
+        "Values are the mean over seeds and, in brackets, its bootstrap 95 % interval (the standard deviation is in "
+        "`leaderboard.csv`), on all test points of a dataset's entities together. "
+        "† marks a label-free threshold that flags >= 95 % of the test points, or none: its F1 is that of "
+        "flagging everything (or nothing), not the detector's. "
         "`random` is the sanity floor: under point adjustment (F1-PA) it often looks strong.",
         "",
     ]
     for dataset, group in summary.groupby("dataset", sort=True):
         group = group.drop(columns="dataset")
         group = group.loc[:, [c for c in group.columns if not (group[c] == "n/a").all()]]  # e.g. no diagnosis labels
-        lines += [f"## {dataset}", "", tabulate(group, headers="keys", tablefmt="github", showindex=False), ""]
+        ranked = tabulate(group, headers="keys", tablefmt="github", showindex=False, disable_numparse=True)
+        lines += [f"## {dataset}", "", ranked, ""]
     ratio = random_ratio_table(table)
     if not ratio.empty and ratio["random F1-PA [oracle]"].notna().any():
         lines += [
@@ -53,6 +71,25 @@ def render_report(
             "a ratio near 1 means PA cannot tell the model from noise.",
             "",
             tabulate(ratio, headers="keys", tablefmt="github", showindex=False, floatfmt=".3f"),
+            "",
+        ]
+    papers = paper_table(agg)
+    lines += ["## Paper vs reproduced", ""]
+    if papers.empty:
+        lines += [
+            "None of the papers' (model, dataset) pairs in `tsad_models/leaderboard/paper_numbers.csv` is in this run.",
+            "",
+        ]
+    else:
+        lines += [
+            "The papers' numbers (`tsad_models/leaderboard/paper_numbers.csv`: table, citation and where each was "
+            "read; `not retrievable` where a table could not be read) beside ours under the same metric and "
+            "protocol (our default variant, mean [95 % interval] over seeds). `prior-ratio` reads the test anomaly "
+            "ratio and point adjustment inflates F1: neither is our headline. Our numbers come from this run's "
+            "settings and entities (its config): a difference is a failed reproduction only where those match the "
+            "paper's.",
+            "",
+            tabulate(papers, headers="keys", tablefmt="github", showindex=False, disable_numparse=True),
             "",
         ]
     window = amsl_window_table(table)
@@ -85,7 +122,7 @@ def render_report(
             "",
         ]
     for section in sections:
-        lines += [Path(section).read_text(), ""]
+        lines += [Path(section).read_text(encoding="utf-8"), ""]
     cards = []
     for path in datacards:
         with open(path) as handle:
@@ -103,20 +140,19 @@ def render_report(
         )
     if cards:
         lines += ["## Data", "", tabulate(pd.DataFrame(cards), headers="keys", tablefmt="github", showindex=False), ""]
-    if runtimes and Path(runtimes).is_file():
-        runtime = pd.read_csv(runtimes)
-        if not runtime.empty:
-            r = (
-                runtime.groupby(["dataset", "model", "variant"])
-                .agg(jobs=("seconds", "size"), mean_s=("seconds", "mean"), max_rss_mb=("max_rss_mb", "max"))
-                .reset_index()
-            )
-            lines += [
-                "## Runtime (fit + score jobs, Snakemake benchmark)",
-                "",
-                tabulate(r, headers="keys", tablefmt="github", showindex=False, floatfmt=".2f"),
-                "",
-            ]
+    runtime = pd.read_csv(runtimes) if runtimes and Path(runtimes).is_file() else pd.DataFrame()
+    if not runtime.empty:
+        r = (
+            runtime.groupby(["dataset", "model", "variant"])
+            .agg(jobs=("seconds", "size"), mean_s=("seconds", "mean"), max_rss_mb=("max_rss_mb", "max"))
+            .reset_index()
+        )
+        lines += [
+            "## Runtime (fit + score jobs, Snakemake benchmark)",
+            "",
+            tabulate(r, headers="keys", tablefmt="github", showindex=False, floatfmt=".2f"),
+            "",
+        ]
     notes = table[(table.entity == "all") & table.note.fillna("").astype(bool)]
     if not notes.empty:
         distinct = (
@@ -135,9 +171,94 @@ def render_report(
             ),
             "",
         ]
-    figures = render_figures(table, curves, out_dir)
+    provenance = pd.read_csv(provenance_csv, dtype=str).fillna("") if provenance_csv else pd.DataFrame()
+    stated = provenance_summary(provenance)
+    if stated:
+        lines += ["## Provenance", "", "What produced these results (per job in `results/provenance.csv`):", ""]
+        lines += [f"- **{key}**: {value}" for key, value in stated.items()] + [""]
+    figures, tests = render_figures(table, agg, curves, runtime, pick_traces(list(traces), agg), out_dir)
+    lines += [
+        "## Are the differences significant?",
+        "",
+        "Friedman test over blocks (datasets, or the entities of one dataset) of each model's mean over seeds, "
+        "Nemenyi post-hoc test in the critical-difference diagrams (`figures/cd_*.png`; scipy, scikit-posthocs).",
+        "",
+    ]
+    lines += [f"- {sentence}" for sentence in tests] + [""]
     lines += ["## Figures", ""] + [f"![{Path(f).stem}](figures/{Path(f).name})" for f in figures] + [""]
     markdown = out_dir / "leaderboard.md"
     save_text_atomic(markdown, "\n".join(lines))
-    save_text_atomic(out_dir / "leaderboard_summary.csv", summary.to_csv(index=False))
+    save_text_atomic(out_dir / "leaderboard.csv", agg.to_csv(index=False))
+    save_text_atomic(
+        out_dir / "leaderboard.json",
+        json.dumps(
+            {
+                "rows": json.loads(agg.to_json(orient="records")),
+                "ranked": json.loads(summary.to_json(orient="records")),
+            },
+            indent=1,
+        ),
+    )
+    save_text_atomic(out_dir / "leaderboard.tex", latex_tables(summary))
+    page = agg[agg.entity == "all"]
+    page = page.assign(model=[model_name(m, v) for m, v in zip(page.model, page.variant, strict=True)])
+    render_html(
+        page.drop(columns=["variant", "entity"]),
+        figures=[f"figures/{Path(f).name}" for f in figures],
+        provenance=stated,
+        title=title,
+        out_path=out_dir / "leaderboard.html",
+    )
     return [str(markdown), *figures]
+
+
+def pick_traces(traces: list[dict], agg: pd.DataFrame, top: int = 3) -> list[dict]:
+    """Keep, per trace, the ``top`` best-ranked model variants of its dataset and the random model."""
+    picked = []
+    for trace in traces:
+        ranked = agg[(agg.dataset == trace["dataset"]) & (agg.entity == "all") & agg["rank"].notna()]
+        order = ranked.drop_duplicates(["model", "variant"]).sort_values("rank")
+        names = [model_name(m, v) for m, v in zip(order.model, order.variant, strict=True)][:top]
+        names += [n for n in trace["scores"] if n == "random" and n not in names]
+        picked.append({**trace, "scores": {n: trace["scores"][n] for n in names if n in trace["scores"]}})
+    return picked
+
+
+def latex_tables(summary: pd.DataFrame) -> str:
+    """The ranked headline tables, one booktabs table per dataset (tabulate's LaTeX; needs \\usepackage{booktabs})."""
+    from tabulate import tabulate
+
+    headers = ["rank", "model", "seeds"] + [h for _, _, h in HEADLINE if h in summary.columns]
+    parts = []
+    for dataset, group in summary.groupby("dataset", sort=True):
+        group = group.loc[:, [c for c in headers if c in group.columns and not (group[c] == "n/a").all()]]
+        body = tabulate(group, headers="keys", tablefmt="latex_booktabs", showindex=False).replace("†", "$^\\dagger$")
+        caption = f"\\caption{{{dataset}: mean [bootstrap 95 \\% interval] over seeds}}"
+        parts.append(f"% {dataset}\n\\begin{{table}}\n{caption}\n{body}\n\\end{{table}}\n")
+    return "\n".join(parts)
+
+
+def provenance_summary(provenance: pd.DataFrame) -> dict[str, str]:
+    """The distinct commits, devices, package versions and data checksums behind the jobs, with their counts."""
+    if provenance.empty:
+        return {}
+
+    def counted(column: str, describe=str) -> str:
+        counts = provenance[column].replace("", "not recorded").value_counts()
+        return "; ".join(f"{describe(value)} ({n} jobs)" for value, n in counts.items())
+
+    def packages(value: str) -> str:
+        return ", ".join(f"{k} {v}" for k, v in json.loads(value).items()) if value.startswith("{") else value
+
+    data = provenance[provenance.data_sha256 != ""].drop_duplicates(["dataset", "entity"])
+    checksums = "; ".join(
+        f"{dataset}: " + ", ".join(f"{e} {sha[:12]}" for e, sha in zip(group.entity, group.data_sha256, strict=True))
+        for dataset, group in data.groupby("dataset", sort=True)
+    )
+    return {
+        "code (git commit)": counted("git_commit"),
+        "device": counted("device"),
+        "packages": counted("packages", packages),
+        "processed data (sha256, first 12 hex digits; one version per entity, checked)": checksums or "not recorded",
+        "configs": f"{provenance.config_sha256.replace('', None).nunique()} distinct job configs (config_sha256)",
+    }

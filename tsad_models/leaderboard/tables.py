@@ -1,8 +1,9 @@
-"""The report's tables, from the tidy leaderboard: headline (mean ± std over seeds), PA against random."""
+"""The report's tables: the ranked headline table (from ``aggregate``), PA against random, AMSL's protocol."""
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pandas as pd
 
@@ -34,20 +35,38 @@ def _mean_std(values: pd.Series) -> str:
     return f"{values.mean():.3f} ± {values.std(ddof=1):.3f}"
 
 
-def summary_table(table: pd.DataFrame) -> pd.DataFrame:
-    """Mean ± std over seeds of the headline metrics, aggregate over entities."""
-    agg = table[table.entity == "all"]
+def interval_cell(mean: float, low: float, high: float, seeds: int, flag: str = "") -> str:
+    """``mean [low, high]`` (the bootstrap 95 % interval over seeds), ``†`` after a degenerate threshold's value."""
+    if pd.isna(mean):
+        return "n/a"
+    cell = f"{mean:.3f}" if seeds < 2 else f"{mean:.3f} [{low:.3f}, {high:.3f}]"
+    return f"{cell} †" if flag else cell
+
+
+def model_name(model: str, variant: str) -> str:
+    return model if variant == "default" else f"{model}/{variant}"
+
+
+def summary_table(agg: pd.DataFrame) -> pd.DataFrame:
+    """The ranked headline table: per dataset, every model variant by its headline rank (all entities together),
+    each headline column as mean [bootstrap 95 % interval] over seeds."""
+    agg = agg[agg.entity == "all"]
+    cells = {(m, p): h for m, p, h in HEADLINE}
     out = []
     for (dataset, model, variant), group in agg.groupby(["dataset", "model", "variant"], sort=True):
-        row = {
-            "dataset": dataset,
-            "model": f"{model}/{variant}" if variant != "default" else model,
-            "seeds": group.seed.nunique(),
-        }
-        for metric, protocol, header in HEADLINE:
-            row[header] = _mean_std(group[(group.metric == metric) & (group.protocol == protocol)].value)
+        row = {"dataset": dataset, "rank": group["rank"].dropna().min(), "model": model_name(model, variant)}
+        row["seeds"] = int(group.seeds.max())
+        row.update({header: "n/a" for header in cells.values()})
+        for r in group.itertuples():
+            header = cells.get((r.metric, r.protocol))
+            if header:
+                row[header] = interval_cell(r.mean, r.ci_low, r.ci_high, r.seeds, r.flag)
         out.append(row)
-    return pd.DataFrame(out)
+    table = pd.DataFrame(out)
+    if table.empty:
+        return table
+    table["rank"] = table["rank"].astype("Int64")
+    return table.sort_values(["dataset", "rank", "model"], na_position="last", kind="stable").reset_index(drop=True)
 
 
 def random_ratio_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -69,15 +88,17 @@ def random_ratio_table(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-# AMSL's Table 3 (Zhang et al., TKDE 2022; its repository's picture2/4.png): AMSL's mPre, mRec, mF1,
-# accuracy under its own protocol. Our datasets that use the same recordings point to a row.
-AMSL_TABLE3 = {
-    "DSADS": (0.9407, 0.9298, 0.9352, 0.9332),
-    "PAMAP2": (0.9788, 0.9713, 0.9750, 0.9770),
-    "WESAD": (0.9953, 0.9949, 0.9951, 0.9951),
-    "CAP": (0.9771, 0.9736, 0.9753, 0.9756),
-}
-AMSL_TABLE3_ROW = {"dsads": "DSADS", "dsads_amsl": "DSADS", "pamap2": "PAMAP2", "wesad": "WESAD"}
+# The numbers the papers published, with their table, citation and where we read them (one row each;
+# "not retrievable" where a table could not be read: never a guess).
+PAPER_NUMBERS = Path(__file__).with_name("paper_numbers.csv")
+# datasets of ours that use the recordings of a paper's dataset under another name
+PAPER_DATASET = {"dsads_amsl": "dsads"}
+
+
+def paper_numbers() -> pd.DataFrame:
+    return pd.read_csv(PAPER_NUMBERS, dtype={"value": str})
+
+
 WINDOW_METRICS = [("mprec", "mPre"), ("mrec", "mRec"), ("mf1", "mF1"), ("accuracy", "accuracy")]
 
 
@@ -96,14 +117,43 @@ def amsl_window_table(table: pd.DataFrame) -> pd.DataFrame:
             for metric, header in WINDOW_METRICS:
                 row[header] = _mean_std(runs[runs.metric == metric].value)
             rows.append(row)
-        paper = AMSL_TABLE3.get(AMSL_TABLE3_ROW.get(dataset, ""))
-        if paper:
+        papers = paper_numbers()
+        paper = papers[(papers.model == "amsl") & (papers.protocol == "amsl-window")]
+        paper = paper[paper.dataset == PAPER_DATASET.get(dataset, dataset)].set_index("metric").value
+        if not paper.empty:
             rows.append(
                 {
                     "dataset": dataset,
                     "model": "AMSL, paper (Table 3; its split and scaling)",
                     "seeds": "n/a",
-                    **{header: f"{value:.4f}" for (_, header), value in zip(WINDOW_METRICS, paper, strict=True)},
+                    **{header: paper.get(metric, "n/a") for metric, header in WINDOW_METRICS},
                 }
             )
+    return pd.DataFrame(rows)
+
+
+def paper_table(agg: pd.DataFrame) -> pd.DataFrame:
+    """The papers' numbers beside ours under the same metric and protocol, for every (model, dataset) of the
+    papers that this run holds (our ``default`` variant, all entities together); ``difference`` = ours - paper."""
+    papers = paper_numbers()
+    papers = papers[papers.metric.isin(agg.metric.unique())]  # e.g. precision under PA is not computed here
+    ours = agg[(agg.entity == "all") & (agg.variant == "default")]
+    present = {(m, PAPER_DATASET.get(d, d)): d for m, d in zip(ours.model, ours.dataset, strict=True)}
+    rows = []
+    for paper in papers.itertuples():
+        dataset = present.get((paper.model, paper.dataset))
+        if dataset is None:
+            continue
+        match = ours[(ours.dataset == dataset) & (ours.model == paper.model) & (ours.metric == paper.metric)]
+        match = match[match.protocol == paper.protocol]
+        value = float(paper.value) if paper.value != "not retrievable" else math.nan
+        row = {"dataset": dataset, "model": paper.model, "metric": paper.metric, "protocol": paper.protocol,
+               "paper": paper.value, "table": paper.table, "source": paper.paper}  # fmt: skip
+        if match.empty:
+            row["ours"], row["difference"] = f"not run under {paper.protocol}", "n/a"
+        else:
+            r = match.iloc[0]
+            row["ours"] = interval_cell(r["mean"], r.ci_low, r.ci_high, r.seeds, r.flag)
+            row["difference"] = f"{r['mean'] - value:+.3f}" if not math.isnan(value) else "n/a"
+        rows.append(row)
     return pd.DataFrame(rows)

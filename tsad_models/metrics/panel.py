@@ -236,10 +236,13 @@ def _fixed_threshold(
         stats = _add(stats, _segment_stats_at(p, t, settings))
     if notes:
         reason = "; ".join(f"{name}: {why}" for name, why in notes.items())
-        out = {f"{name}@{protocol}": math.nan for name in THRESHOLDED}
+        out = {f"{name}@{protocol}": math.nan for name in (*THRESHOLDED, "flagged_fraction")}
         return out, {protocol: thresholds}, {f"f1_pa_k@{protocol}": None}, {k: reason for k in out}
     values = _point_metrics(total)
     out = {f"{name}@{protocol}": float(values[name][0]) for name in POINT_METRICS}
+    # the share of test points the label-free threshold flags: near 1 or 0, the threshold is degenerate
+    flagged = total.tp_point[0] + total.fp[0]
+    out[f"flagged_fraction@{protocol}"] = float(flagged / (total.n_pos + total.n_neg))
     for family in SEGMENT_FAMILIES:
         out.update({f"{name}@{protocol}": float(v[0]) for name, v in _family_metrics(family, stats[family]).items()})
     return out, {protocol: thresholds}, {f"f1_pa_k@{protocol}": values["_f1_k"][:, 0].tolist()}, {}

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..common.errors import ConfigError, DataError
 from ..common.files import save_json_atomic, save_npz_atomic
+from ..common.provenance import job_provenance
 from ..data.entity import load_entity
 from .config import config_to_dict
 from .registry import get_model_class
@@ -87,6 +88,7 @@ def fit_and_score(
         if not np.isfinite(scores).all():
             raise DataError(f"model {model!r} returned NaN/inf {split} scores on {entity_path}")
 
+    job = {"model": model, "config": config_to_dict(model_config), "seed": seed, "val_fraction": val_fraction}
     info = {
         "model": model,
         "config": config_to_dict(model_config),
@@ -99,6 +101,9 @@ def fit_and_score(
         "fit_seconds": fit_seconds,
         "score_seconds": score_seconds,
         "fit_info": detector.fit_info,
+        "provenance": job_provenance(
+            data_path=entity_path, config=job, device=str(detector.fit_info.get("device", "cpu"))
+        ),
     }
     save_npz_atomic(scores_path, test=test_scores, val=val_scores, info=np.asarray(json.dumps(info)), **extra)
     save_json_atomic(info_path, info)

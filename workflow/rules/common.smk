@@ -139,9 +139,16 @@ SELECTION_FILES = (
     else []
 )
 
+REPORT_FIGURES = [
+    "headline_metrics",
+    "f1_pa_k_curves",
+    "seed_spread",
+    "ablation_deltas",
+    "runtime_memory",
+    "score_traces",
+    "cd_datasets",
+    "cd_entities",
+]  # = tsad_models.leaderboard.figures.FIGURES (tests/test_workflow.py checks)
 REPORT_FILES = [
-    f"{REPORT_DIR}/leaderboard.md",
-    f"{REPORT_DIR}/leaderboard_summary.csv",
-    f"{REPORT_DIR}/figures/headline_metrics.png",
-    f"{REPORT_DIR}/figures/f1_pa_k_curves.png",
-] + SELECTION_FILES
+    f"{REPORT_DIR}/leaderboard.{suffix}" for suffix in ("md", "html", "csv", "json", "tex")
+] + [f"{REPORT_DIR}/figures/{name}.png" for name in REPORT_FIGURES] + SELECTION_FILES

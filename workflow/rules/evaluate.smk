@@ -32,6 +32,7 @@ rule leaderboard:
         leaderboard="results/leaderboard.csv",
         curves="results/pak_curves.csv",
         runtimes="results/runtimes.csv",
+        provenance="results/provenance.csv",
     log:
         "logs/leaderboard.log",
     conda:

@@ -1,4 +1,4 @@
-# Tidy leaderboard -> report/leaderboard.md (tabulate) and figures (seaborn).
+# Tidy leaderboard -> report/leaderboard.{md,html,csv,json,tex} and the figures (tsad_models/leaderboard/render.py).
 
 
 rule report:
@@ -6,15 +6,32 @@ rule report:
         leaderboard="results/leaderboard.csv",
         curves="results/pak_curves.csv",
         runtimes="results/runtimes.csv",
+        provenance="results/provenance.csv",
         datacards=expand(f"{PROCESSED}/{{dataset}}/datacard.json", dataset=config["datasets"]),
         sections=SELECTION_FILES[:1],  # report/selection.md when the config has a selection study
+        # score traces: the first entity of each dataset at the first seed, every model (the figure picks a few)
+        trace_entities=[f"{PROCESSED}/{d}/{ENTITIES[d][0]}.npz" for d in config["datasets"]],
+        trace_scores=[
+            f"results/scores/{d}/{m}/{v}/seed{SEEDS[0]}/{ENTITIES[d][0]}.npz"
+            for d in config["datasets"]
+            for (m, v) in RESOLVED
+        ],
     output:
-        markdown=f"{REPORT_DIR}/leaderboard.md",
-        summary=f"{REPORT_DIR}/leaderboard_summary.csv",
-        headline=report(f"{REPORT_DIR}/figures/headline_metrics.png", caption="../report/headline.rst", category="Leaderboard"),
-        curves=report(f"{REPORT_DIR}/figures/f1_pa_k_curves.png", caption="../report/pak_curves.rst", category="Leaderboard"),
+        markdown=report(f"{REPORT_DIR}/leaderboard.md", caption="../report/leaderboard_md.rst", category="Leaderboard"),
+        html=report(f"{REPORT_DIR}/leaderboard.html", caption="../report/leaderboard_html.rst", category="Leaderboard"),
+        csv=report(f"{REPORT_DIR}/leaderboard.csv", caption="../report/leaderboard_csv.rst", category="Leaderboard"),
+        json=f"{REPORT_DIR}/leaderboard.json",
+        tex=f"{REPORT_DIR}/leaderboard.tex",
+        figures=[
+            report(f"{REPORT_DIR}/figures/{name}.png", caption=f"../report/{name}.rst", category="Figures")
+            for name in REPORT_FIGURES
+        ],
     params:
         report_dir=lambda w, output: os.path.dirname(output.markdown),
+        datasets=config["datasets"],
+        trace_entities=[ENTITIES[d][0] for d in config["datasets"]],
+        trace_seed=SEEDS[0],
+        models=list(RESOLVED),
         code=code_of("report.py"),
     log:
         "logs/report.log",

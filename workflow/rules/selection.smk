@@ -34,7 +34,7 @@ rule selection_report:
         leaderboard="results/leaderboard.csv",
     output:
         markdown=f"{REPORT_DIR}/selection.md",
-        summary=f"{REPORT_DIR}/selection_summary.csv",
+        summary=report(f"{REPORT_DIR}/selection_summary.csv", caption="../report/selection_summary.rst", category="Selection"),
         units=f"{REPORT_DIR}/selection_units.csv",
         gap=report(f"{REPORT_DIR}/figures/snooping_gap.png", caption="../report/snooping_gap.rst", category="Selection"),
         heatmaps=report(

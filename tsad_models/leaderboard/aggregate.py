@@ -1,0 +1,101 @@
+"""Seeds -> one row per (dataset, model, variant, entity, metric, protocol): mean, std, a bootstrap 95 %
+interval, the headline rank, and a flag where a label-free threshold is degenerate.
+
+- The interval is the percentile bootstrap of the mean over seeds (``RESAMPLES`` resamples, seeded, so
+  the report is reproducible).  A mean of values in a metric's range stays in that range, and so do the
+  percentiles of resampled means: intervals never leave [0, 1] the way mean ± sd bars do.  With one
+  seed the interval is that seed's value; with two it can only span them.
+- Rank: per dataset and entity, by the headline (``RANK_BY``: VUS-PR, then F1 under the label-free
+  ``val-quantile`` threshold to break ties), best first; models without a headline value come last
+  unranked.
+- A label-free threshold (``val-quantile``, ``pot``) that flags at least ``DEGENERATE_SHARE`` of the test
+  points, or none, is marked ``degenerate`` on every metric of that protocol: its F1 is then the
+  flag-everything (or flag-nothing) F1, not a detector's (the job's ``flagged_fraction`` tells).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pandas as pd
+
+from .collect import THRESHOLD_FREE_PROTOCOL
+
+RESAMPLES = 2000
+RANK_BY = [("vus_pr", THRESHOLD_FREE_PROTOCOL), ("f1", "val-quantile")]
+LABEL_FREE = ("val-quantile", "pot")
+DEGENERATE_SHARE = 0.95
+KEYS = ["dataset", "model", "variant", "entity", "metric", "protocol"]
+COLUMNS = [*KEYS, "seeds", "mean", "std", "ci_low", "ci_high", "rank", "flag"]
+
+
+def bootstrap_interval(
+    values, *, level: float = 0.95, resamples: int = RESAMPLES, seed: int = 0
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean of ``values`` (NaNs dropped); (nan, nan) when none is left."""
+    values = np.asarray(values, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    if len(values) == 0:
+        return float("nan"), float("nan")
+    if len(values) == 1:
+        return float(values[0]), float(values[0])
+    means = values[_draws(len(values), resamples, seed)].mean(axis=1)
+    tail = (1 - level) / 2
+    return float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail))
+
+
+@functools.cache
+def _draws(n: int, resamples: int, seed: int) -> np.ndarray:
+    """The resampled positions for ``n`` values (the same for every row with n seeds: reproducible, fast)."""
+    return np.random.default_rng(seed).integers(0, n, size=(resamples, n))
+
+
+def _degenerate(table: pd.DataFrame) -> pd.Series:
+    """(dataset, model, variant, entity, protocol) -> why a label-free threshold is degenerate (flags ~all or none)."""
+    shares = table[(table.metric == "flagged_fraction") & table.protocol.isin(LABEL_FREE)]
+    mean = shares.groupby(["dataset", "model", "variant", "entity", "protocol"]).value.mean()
+    reasons = pd.Series("", index=mean.index, dtype=object)
+    reasons[mean >= DEGENERATE_SHARE] = "degenerate: the threshold flags >= 95 % of the test points"
+    reasons[mean <= 0] = "degenerate: the threshold flags no test point"
+    return reasons[reasons != ""]
+
+
+def aggregate(table: pd.DataFrame) -> pd.DataFrame:
+    """The tidy per-seed leaderboard -> one row per KEYS with seeds, mean, std, ci_low, ci_high, rank, flag."""
+    grouped = table.groupby(KEYS, sort=True).agg(values=("value", list), seeds=("seed", "nunique")).reset_index()
+    stats = []
+    for values in grouped["values"]:
+        finite = np.asarray(values, dtype=np.float64)
+        finite = finite[np.isfinite(finite)]
+        stats.append(
+            (
+                float(finite.mean()) if len(finite) else np.nan,
+                float(finite.std(ddof=1)) if len(finite) > 1 else np.nan,
+                *bootstrap_interval(finite),
+            )
+        )
+    out = grouped.drop(columns="values")
+    out[["mean", "std", "ci_low", "ci_high"]] = pd.DataFrame(stats, index=out.index)
+    reasons = _degenerate(table)
+    scope = zip(out.dataset, out.model, out.variant, out.entity, out.protocol, strict=True)
+    out["flag"] = [reasons.get(key, "") for key in scope]
+    ranks = headline_ranks(out)
+    scope = zip(out.dataset, out.entity, out.model, out.variant, strict=True)
+    out["rank"] = pd.array([ranks.get(key) for key in scope], dtype="Int64")
+    return out[COLUMNS]
+
+
+def headline_ranks(agg: pd.DataFrame) -> dict[tuple[str, str, str, str], int]:
+    """(dataset, entity, model, variant) -> rank by RANK_BY (1 = best); rows without the first headline are unranked."""
+    ranks = {}
+    for (dataset, entity), group in agg.groupby(["dataset", "entity"], sort=True):
+        keys = []
+        for metric, protocol in RANK_BY:
+            picked = group[(group.metric == metric) & (group.protocol == protocol)]
+            keys.append(picked.set_index(["model", "variant"])["mean"].rename(f"{metric}@{protocol}"))
+        order = pd.concat(keys, axis=1).dropna(subset=[keys[0].name])
+        order = order.sort_values([k.name for k in keys], ascending=False, na_position="last")
+        for position, (model, variant) in enumerate(order.index, start=1):
+            ranks[(dataset, entity, model, variant)] = position
+    return ranks
