@@ -149,16 +149,18 @@ def test_a_study_is_published_small_and_rebuilt_without_its_scores(tmp_path):
     from tsad_models.leaderboard.publish import publish, render_published
 
     results, report = tmp_path / "results", tmp_path / "report"
-    (results / "scores/d/m/default/seed0").mkdir(parents=True)
+    (results / "scores/d/good/default/seed0").mkdir(parents=True)
+    (results / "scores/d/other/default/seed0").mkdir(parents=True)  # another run in the same folder
     (report / "figures").mkdir(parents=True)
     table = tidy()
     table.to_csv(results / "leaderboard.csv", index=False)
     (results / "pak_curves.csv").write_text("")
     pd.DataFrame([{"dataset": "d", "model": "good", "variant": "default", "seed": 0, "entity": "e", "seconds": 1.0,
                    "max_rss_mb": 100.0}]).to_csv(results / "runtimes.csv", index=False)  # fmt: skip
-    record = {"model": "m", "seed": 0, "config": {"window": 8}, "fit_info": {"device": "cpu"}}
-    (results / "scores/d/m/default/seed0/e.json").write_text(json.dumps(record))
-    np.savez(results / "scores/d/m/default/seed0/e.npz", test=np.zeros(3))  # scores: never published
+    record = {"model": "good", "seed": 0, "config": {"window": 8}, "fit_info": {"device": "cpu"}}
+    (results / "scores/d/good/default/seed0/e.json").write_text(json.dumps(record))
+    (results / "scores/d/other/default/seed0/e.json").write_text(json.dumps({**record, "model": "other"}))
+    np.savez(results / "scores/d/good/default/seed0/e.npz", test=np.zeros(3))  # scores: never published
     config = tmp_path / "study.yaml"
     config.write_text("datasets: [d]\n")
     with pytest.raises(DataError, match="state the commit"):

@@ -85,7 +85,7 @@ def _publish(args) -> int:
     target = Path(args.published) / args.study
     try:
         publish(args.results, args.report, target, study=args.study, config_file=args.config, commit=args.commit,
-                processed=args.processed)  # fmt: skip
+                processed=args.processed, note=args.note)  # fmt: skip
         written = render_published(target)
     except (DataError, FileNotFoundError) as exc:
         raise SystemExit(f"tsad-bench publish: {exc}") from None
@@ -131,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     pub.add_argument("--published", default="report/published", help="where published studies live")
     pub.add_argument("--commit", help="for a run whose jobs recorded no provenance: the commit it ran")
     pub.add_argument("--processed", help="for such a run: its processed data folder (sha256 stated at publishing)")
+    pub.add_argument("--note", default="", help="a sentence about how the results were made (kept in study.json)")
     pub.set_defaults(run=_publish)
     ren = sub.add_parser("render-published", help="rebuild a published study's leaderboard from its files")
     ren.add_argument("study_dir")

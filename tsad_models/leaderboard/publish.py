@@ -39,13 +39,16 @@ def _save_gzip(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-def job_records(results: Path) -> list[dict]:
-    """Every fit job's JSON record under results/scores/<dataset>/<model>/<variant>/seed<k>/<entity>.json."""
+def job_records(results: Path, tidy: pd.DataFrame) -> list[dict]:
+    """The JSON record of every fit job behind the leaderboard ``tidy`` (results/scores/<dataset>/<model>/
+    <variant>/seed<k>/<entity>.json; a results folder may hold other runs' jobs too: they are left out)."""
     records = []
+    runs = set(zip(tidy.dataset, tidy.model, tidy.variant, tidy.seed.astype(str), strict=True))
     for path in sorted((results / "scores").rglob("*.json")):
         dataset, model, variant, seed, entity = path.with_suffix("").parts[-5:]
-        record = json.loads(path.read_text())
-        records.append({"dataset": dataset, "variant": variant, "entity": entity, **record, "model": model})
+        if (dataset, model, variant, seed.removeprefix("seed")) in runs:
+            record = json.loads(path.read_text())
+            records.append({"dataset": dataset, "variant": variant, "entity": entity, **record, "model": model})
     return records
 
 
@@ -79,6 +82,7 @@ def publish(
     config_file: str | Path,
     commit: str | None = None,
     processed: str | Path | None = None,
+    note: str = "",
 ) -> Path:
     """Copy a finished run's results into ``study_dir``; ``commit`` and ``processed`` (the processed data folder)
     state the provenance of a run whose jobs did not record it."""
@@ -90,7 +94,7 @@ def publish(
     _save_gzip(study_dir / "leaderboard_tidy.csv.gz", tidy.read_text())
     _save_gzip(study_dir / "pak_curves.csv.gz", (results / "pak_curves.csv").read_text())
     shutil.copyfile(results / "runtimes.csv", study_dir / "runtimes.csv")
-    records = job_records(results)
+    records = job_records(results, pd.read_csv(tidy, usecols=["dataset", "model", "variant", "seed"]))
     _save_gzip(study_dir / "jobs.json.gz", json.dumps(records))
     recorded = results / "provenance.csv"
     if recorded.is_file() and (pd.read_csv(recorded, dtype=str).fillna("").data_sha256 != "").all():
@@ -122,6 +126,7 @@ def publish(
         "config_file": str(config_file),
         "config": Path(config_file).read_text(),
         "jobs": len(records),
+        "note": note,
     }
     save_text_atomic(study_dir / "study.json", json.dumps(about, indent=1))
     return study_dir
@@ -131,7 +136,20 @@ def render_published(study_dir: str | Path) -> list[str]:
     """The study's leaderboard from its published files, without retraining (no score traces: no scores kept)."""
     study_dir = Path(study_dir)
     about = json.loads((study_dir / "study.json").read_text())
-    sections = [str(study_dir / "selection.md")] if (study_dir / "selection.md").is_file() else []
+    lines = [
+        "## About this study",
+        "",
+        f"Published {about['published']} from `{about['results']}` ({about['jobs']} fit jobs); "
+        f"config `{about['config_file']}`. {about.get('note', '')}",
+        "",
+        "```yaml",
+        about["config"].rstrip(),
+        "```",
+        "",
+    ]
+    save_text_atomic(study_dir / "study.md", "\n".join(lines))
+    sections = [str(study_dir / "study.md")]
+    sections += [str(study_dir / "selection.md")] if (study_dir / "selection.md").is_file() else []
     written = render_report(
         str(study_dir / "leaderboard_tidy.csv.gz"),
         str(study_dir / "pak_curves.csv.gz"),

@@ -189,19 +189,15 @@ def render_report(
     markdown = out_dir / "leaderboard.md"
     save_text_atomic(markdown, "\n".join(lines))
     save_text_atomic(out_dir / "leaderboard.csv", agg.to_csv(index=False))
-    save_text_atomic(
-        out_dir / "leaderboard.json",
-        json.dumps(
-            {
-                "rows": json.loads(agg.to_json(orient="records")),
-                "ranked": json.loads(summary.to_json(orient="records")),
-            },
-            indent=1,
-        ),
-    )
+    records = {
+        "rows": json.loads(agg.to_json(orient="records")),
+        "ranked": json.loads(summary.to_json(orient="records")),
+    }
+    save_text_atomic(out_dir / "leaderboard.json", json.dumps(records, separators=(",", ":")))
     save_text_atomic(out_dir / "leaderboard.tex", latex_tables(summary))
     page = agg[agg.entity == "all"]
     page = page.assign(model=[model_name(m, v) for m, v in zip(page.model, page.variant, strict=True)])
+    page = page.sort_values(["dataset", "metric", "protocol", "rank", "model"], na_position="last")  # ranked at first
     render_html(
         page.drop(columns=["variant", "entity"]),
         figures=[f"figures/{Path(f).name}" for f in figures],
