@@ -17,19 +17,25 @@ def pytest_configure(config):
     torch.set_num_threads(1)
 
 
-@pytest.fixture
-def workflow_copy(tmp_path):
-    """A fresh copy of the workflow and the package (no results) in a temporary working directory.
+def copy_workflow(dest):
+    """Copy the workflow and the package (no results) into the folder dest; return dest.
 
     The workflow puts its own checkout first on the jobs' PYTHONPATH, so the copy's
     package is the code that runs (editing it there is what a developer does)."""
+    dest.mkdir(parents=True, exist_ok=True)
     for name in ("Snakefile", "workflow", "config", "datasets", "profiles", ".test", "tsad_models"):
         source = REPO / name
         if source.is_dir():
-            shutil.copytree(source, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(source, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
-            shutil.copy2(source, tmp_path / name)
-    return tmp_path
+            shutil.copy2(source, dest / name)
+    return dest
+
+
+@pytest.fixture
+def workflow_copy(tmp_path):
+    """A fresh copy of the workflow and the package (no results) in a temporary working directory."""
+    return copy_workflow(tmp_path)
 
 
 @pytest.fixture(scope="session")

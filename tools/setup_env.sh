@@ -31,4 +31,18 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
       "(as root: apt-get install chromium chromium-driver)"
   fi
 fi
+# the SLURM test runs the workflow on a one-node cluster that tools/slurm_local.sh starts from
+# Debian's Slurm (tests/test_slurm.py skips without it, or when not root)
+if [ ! -x /usr/sbin/slurmctld ] || [ ! -x /usr/sbin/slurmd ] || [ ! -x /usr/sbin/munged ] || ! command -v sinfo >/dev/null; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    echo "[setup] installing slurmctld slurmd slurm-client munge (apt)"
+    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      slurmctld slurmd slurm-client munge; }; then
+      echo "[setup] warning: apt could not install the Slurm packages; the SLURM test will skip" >&2
+    fi
+  else
+    echo "[setup] no Slurm (slurmctld, slurmd, munged, sinfo): the SLURM test will skip" \
+      "(as root: apt-get install --no-install-recommends slurmctld slurmd slurm-client munge)"
+  fi
+fi
 "$PY" -c "import tsad_models, torch, snakemake; print('[setup] ok: torch', torch.__version__, '| snakemake', snakemake.__version__)"

@@ -17,7 +17,9 @@ rule fit_score:
         embeddings=lambda w: selection_embeddings(w.model),  # None unless the model is under selection
     threads: config["threads_per_job"]
     resources:
-        gpu=lambda w: 1 if is_deep(w.model) else 0,
+        # a deep model asks for a GPU unless the run is pinned to the CPU (on SLURM, gpu=1
+        # becomes sbatch --gpus=1, which a CPU-only partition rejects)
+        gpu=lambda w: 1 if is_deep(w.model) and config["device"] != "cpu" else 0,
     benchmark:
         "benchmarks/fit/{dataset}/{model}/{variant}/seed{seed}/{entity}.tsv"
     log:
