@@ -158,7 +158,8 @@ def runtime_figure(runtimes: pd.DataFrame, path: Path) -> str:
         ax.set_xscale("log")
         ax.set_xlabel(label)
         ax.set_ylabel("")
-    axes[1].get_legend().remove() if axes[1].get_legend() else None
+    if axes[1].get_legend():  # one legend (the left panel's) is enough
+        axes[1].get_legend().remove()
     fig.tight_layout()
     return _save(fig, path)
 

@@ -49,6 +49,10 @@ def fit_and_score(
     entity = load_entity(entity_path)
     fit_split, val_split = split_train(entity.train, val_fraction)
     detector = get_model_class(model)(model_config, seed=seed, device=device, progress=progress)
+    if embeddings is not None and not getattr(detector, "gives_embeddings", lambda: False)():  # before any fitting
+        raise ConfigError(
+            f"selection.models: model {model!r} gives no embeddings, so DSV cannot select among its variants"
+        )
 
     start = time.perf_counter()
     detector.fit(fit_split, val_split)
@@ -63,10 +67,6 @@ def fit_and_score(
     if hasattr(detector, "attributions") and entity.meta.get("root_causes"):
         extra["attributions"] = np.asarray(detector.attributions(entity.test), dtype=np.float32)
     if embeddings is not None:
-        if not getattr(detector, "gives_embeddings", lambda: False)():
-            raise ConfigError(
-                f"selection.models: model {model!r} gives no embeddings, so DSV cannot select among its variants"
-            )
         extra.update(
             detector.selection_embeddings(
                 fit_split,
@@ -88,10 +88,11 @@ def fit_and_score(
         if not np.isfinite(scores).all():
             raise DataError(f"model {model!r} returned NaN/inf {split} scores on {entity_path}")
 
-    job = {"model": model, "config": config_to_dict(model_config), "seed": seed, "val_fraction": val_fraction}
+    config = config_to_dict(model_config)
+    job = {"model": model, "config": config, "seed": seed, "val_fraction": val_fraction}
     info = {
         "model": model,
-        "config": config_to_dict(model_config),
+        "config": config,
         "seed": seed,
         "device_requested": device,
         "val_fraction": val_fraction,
