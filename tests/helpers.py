@@ -26,3 +26,25 @@ def build_detector(name, settings, seed=0):
     return get_model_class(name)(
         build_config(model_config_class(name), settings, name), seed=seed, device="cpu", progress=False
     )
+
+
+def record_as_downloaded(raw_dir, dataset, folder=""):
+    """Write ``<raw_dir>/<dataset>/verified.json`` for the files now in its layout, as if the
+    download had fetched exactly these: how tests reach a loader's own checks with a raw file
+    they made or altered (preprocessing re-verifies the files against this record first)."""
+    import json
+    from pathlib import Path
+
+    from tsad_models.data.fetch import sha256_of
+
+    layout = Path(raw_dir) / dataset / folder
+    files = sorted(p for p in layout.rglob("*") if p.is_file() and p.name != "verified.json")
+    names = {p.relative_to(layout).as_posix(): p for p in files}
+    record = {
+        "dataset": dataset,
+        "folder": folder,
+        "files": {name: sha256_of(p) for name, p in names.items()},
+        "stat": {name: [p.stat().st_size, p.stat().st_mtime_ns] for name, p in names.items()},
+        "unpinned": sorted(names),
+    }
+    (Path(raw_dir) / dataset / "verified.json").write_text(json.dumps(record))

@@ -16,7 +16,7 @@ from tsad_models.data.preprocess import preprocess_entity
 from tsad_models.data.sources.activity import PAMAP2_COLUMNS, blocks_of, downsample, split_recording
 
 from .conftest import REPO
-from .helpers import run_job
+from .helpers import record_as_downloaded, run_job
 
 RNG = np.random.default_rng(0)
 
@@ -94,6 +94,7 @@ def test_dsads_unpacked_in_a_mirror_and_a_bad_segment(tmp_path):
     download_dataset(card, ["p1"], tmp_path / "raw", str(tmp_path / "mirror"))
     bad = tmp_path / "raw/dsads/data/a03/p1/s02.txt"
     bad.write_text("1,2,3\n4,5,6\n")
+    record_as_downloaded(tmp_path / "raw", "dsads")  # as if the mirror had held this segment
     with pytest.raises(DataError, match=r"s02.txt: 3 columns, DSADS has 45"):
         preprocess_entity(card, "p1", tmp_path / "p1.npz", raw_dir=tmp_path / "raw")
     assert not (tmp_path / "p1.npz").exists()

@@ -154,7 +154,7 @@ def _entity(**changes):
     "changes, message",
     [
         ({"labels": np.zeros(39, np.int8)}, "39 labels for 40 test points"),
-        ({"test": np.full((40, 3), np.nan)}, "NaN/inf values in the test split"),
+        ({"test": np.full((40, 3), np.nan)}, "NaN/inf values on 40 row\\(s\\) of the test split"),
         ({"test": np.zeros((40, 2))}, "train has 3 channels but test has 2"),
         ({"channels": ["a", "b"]}, "2 channel names for 3 channels"),
         ({"labels": np.full(40, 2, np.int8)}, "labels must be 0/1"),
@@ -181,7 +181,7 @@ def test_constant_channels_are_kept_centred_or_dropped():
 def test_corrupt_processed_file_names_the_file_and_the_fix(tmp_path):
     path = tmp_path / "e.npz"
     path.write_bytes(b"not a zip file")
-    with pytest.raises(DataError, match=r"e\.npz: not a valid processed file.*rerun the preprocess rule"):
+    with pytest.raises(DataError, match=r"e\.npz: not a readable \.npz file.*the preprocess rule writes it again"):
         load_entity(path)
     with pytest.raises(DataError, match="processed file is missing"):
         load_entity(tmp_path / "missing.npz")

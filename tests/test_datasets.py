@@ -17,6 +17,7 @@ from tsad_models.data.sources import SOURCES
 from tsad_models.data.sources.base import Source
 
 from .conftest import REPO, SHARED_DATASETS
+from .helpers import record_as_downloaded
 
 needs_mirror = pytest.mark.skipif(
     not (SHARED_DATASETS / "SMD").is_dir(),
@@ -78,10 +79,12 @@ def test_smd_wrong_column_count_and_label_mismatch(tmp_path):
     root = tmp_path / "raw/smd/ServerMachineDataset"
     labels = root / "test_label/machine-1-2.txt"
     labels.write_text("\n".join(labels.read_text().split()[:-5]) + "\n")
+    record_as_downloaded(tmp_path / "raw", "smd")  # as if the source had served these files
     with pytest.raises(DataError, match="labels for .* test rows"):
         preprocess_entity(card, "machine-1-2", tmp_path / "x.npz", raw_dir=tmp_path / "raw")
     train = root / "train/machine-1-2.txt"
     train.write_text("\n".join(",".join(line.split(",")[:37]) for line in train.read_text().split()) + "\n")
+    record_as_downloaded(tmp_path / "raw", "smd")
     with pytest.raises(DataError, match="37 columns, expected 38"):
         preprocess_entity(card, "machine-1-2", tmp_path / "x.npz", raw_dir=tmp_path / "raw")
     assert not (tmp_path / "x.npz").exists()
@@ -115,7 +118,8 @@ def test_your_own_timeeval_files(tmp_path):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"nan_at": 250}, r"NaN/inf values in the test split \(first at row 160, channel 'value-0'\)"),
+        # the file's own line: a header line, then row 250 of the file (test row 160) on line 252
+        ({"nan_at": 250}, r"the first at line 252 of \S+t\.csv \(row 160 of the test split\), channel 'value-0'"),
         ({"anomalies": [(10, 20)]}, r"labelled anomalies in the training part"),
     ],
 )
@@ -224,11 +228,13 @@ def test_psm_in_its_documented_layout(tmp_path):
     labels = pd.DataFrame({"timestamp_(min)": np.arange(400, 700), "label": (np.arange(300) % 50 < 5).astype(int)})
     for name, frame in (("train", train), ("test", test), ("test_label", labels)):
         frame.to_csv(root / f"{name}.csv", index=False)
+    record_as_downloaded(tmp_path / "raw", "psm")
     stats = preprocess_entity(card, "psm", tmp_path / "psm.npz", raw_dir=tmp_path / "raw")
     entity = load_entity(tmp_path / "psm.npz")
     assert stats["channels"] == 25 and stats["segments"] == 6
     assert entity.meta["missing_values_set_to_0"] == {"train": 1, "test": 0}
     labels.iloc[:-2].to_csv(root / "test_label.csv", index=False)
+    record_as_downloaded(tmp_path / "raw", "psm")
     with pytest.raises(DataError, match="298 labels for 300 test rows"):
         preprocess_entity(card, "psm", tmp_path / "psm2.npz", raw_dir=tmp_path / "raw")
 

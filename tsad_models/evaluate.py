@@ -17,11 +17,14 @@ import json
 import numpy as np
 
 from .common.errors import DataError
+from .common.npz import load_npz
 from .common.provenance import file_sha256
 from .data.entity import load_entity
 from .metrics import window_classification
 from .metrics.diagnosis import hit_rate
 from .metrics.panel import EntityScores, EvalSettings, evaluate_entities
+
+SCORES_FIX = "delete it and rerun the workflow (the fit_score rule writes it again)"
 
 
 def evaluate_job(processed: dict[str, str], scores: dict[str, str], settings: EvalSettings, ids: dict) -> dict:
@@ -29,23 +32,22 @@ def evaluate_job(processed: dict[str, str], scores: dict[str, str], settings: Ev
     pieces, diagnosis, flags, provenance = [], {}, {}, {}
     for entity, score_path in scores.items():
         data_entity = load_entity(processed[entity])
-        with np.load(score_path, allow_pickle=False) as data:
-            pieces.append(EntityScores(entity, data["test"], data_entity.labels, data["val"]))
-            info = json.loads(str(data["info"])) if "info" in data.files else {}
-            raised = info.get("fit_info", {}).get("flags", {})
-            provenance[entity] = info.get("provenance", {})
-            fitted_on = provenance[entity].get("data_sha256")
-            if fitted_on and fitted_on != file_sha256(processed[entity]):
-                raise DataError(
-                    f"{score_path} was fitted on data with sha256 {fitted_on[:12]}..., but {processed[entity]} "
-                    "has changed since: the labels would not match the scores; rerun the workflow (it refits)"
-                )
-            flags[entity] = {f"{name}@training": float(bool(value)) for name, value in raised.items()}
-            if "attributions" in data.files and data_entity.meta.get("root_causes"):
-                diagnosis[entity] = {
-                    f"hitrate_{p}": hit_rate(data["attributions"], data_entity.meta["root_causes"], p)
-                    for p in (100, 150)
-                }
+        data = load_npz(score_path, ("test", "val"), fix=SCORES_FIX, optional=("info", "attributions"))
+        pieces.append(EntityScores(entity, data["test"], data_entity.labels, data["val"]))
+        info = json.loads(str(data["info"])) if "info" in data else {}
+        raised = info.get("fit_info", {}).get("flags", {})
+        provenance[entity] = info.get("provenance", {})
+        fitted_on = provenance[entity].get("data_sha256")
+        if fitted_on and fitted_on != file_sha256(processed[entity]):
+            raise DataError(
+                f"{score_path} was fitted on data with sha256 {fitted_on[:12]}..., but {processed[entity]} "
+                "has changed since: the labels would not match the scores; rerun the workflow (it refits)"
+            )
+        flags[entity] = {f"{name}@training": float(bool(value)) for name, value in raised.items()}
+        if "attributions" in data and data_entity.meta.get("root_causes"):
+            diagnosis[entity] = {
+                f"hitrate_{p}": hit_rate(data["attributions"], data_entity.meta["root_causes"], p) for p in (100, 150)
+            }
     result = evaluate_entities(pieces, settings)
     if diagnosis:
         for entity, values in diagnosis.items():

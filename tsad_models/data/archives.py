@@ -22,8 +22,14 @@ from ..common.errors import DataError
 CHUNK = 1 << 20
 
 
-def _check_member(name: str, kind: str, archive: Path) -> PurePosixPath:
+def _check_member(name: str, kind: str, archive: Path) -> PurePosixPath | None:
+    """The member's path, checked; None for the archive's own root (``.`` or ``./``), which tar
+    writes as a folder member and which needs nothing extracted."""
     path = PurePosixPath(name)
+    if not path.parts:
+        if kind == "dir":
+            return None
+        raise DataError(f"{archive}: member {name!r} is a {kind} without a name; refusing to extract this archive")
     if path.is_absolute() or name.startswith(("/", "\\")) or ".." in path.parts or ":" in path.parts[0]:
         raise DataError(
             f"{archive}: member {name!r} would escape the extraction folder; refusing to extract this archive"
@@ -55,6 +61,7 @@ def _extract(archive: Path, dest_dir: Path) -> list[str]:
                 kind = "dir" if info.is_dir() else ("link" if mode == 0o120000 else "file")
                 opener = None if info.is_dir() else (lambda info=info: z.open(info))
                 members.append((_check_member(info.filename, kind, archive), opener))
+            members = [(path, opener) for path, opener in members if path is not None]
         elif tarfile.is_tarfile(archive):
             t = stack.enter_context(tarfile.open(archive))
             members = []
@@ -70,6 +77,7 @@ def _extract(archive: Path, dest_dir: Path) -> list[str]:
                 )
                 opener = (lambda info=info: t.extractfile(info)) if info.isfile() else None
                 members.append((_check_member(info.name, kind, archive), opener))
+            members = [(path, opener) for path, opener in members if path is not None]
         else:
             raise DataError(f"{archive}: not a tar or zip archive (truncated download?); delete it and rerun")
         # every member was checked above; only now is anything written

@@ -17,7 +17,9 @@ import yaml
 from ..common.errors import ConfigError, DataError
 from .source import get_source
 
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+$")
+# a name becomes a folder name: it starts with a letter or digit (never `.` or `..`)
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+NAME_RULE = "may only use letters, digits, '_', '.', '-' and must start with a letter or digit"
 REQUIRED_KEYS = ("name", "title", "source", "licence", "citation", "train_test")
 
 
@@ -46,11 +48,13 @@ class DatasetCard:
         names = get_source(self.source).entities(self)
         for name in names:
             if not NAME_PATTERN.match(name):
-                raise DataError(f"{self.path}: entity name {name!r} may only use letters, digits, '_', '.', '-'")
+                raise DataError(f"{self.path}: entity name {name!r} {NAME_RULE}")
         return names
 
 
 def load_card(cards_dir: str | Path, name: str) -> DatasetCard:
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        raise ConfigError(f"config key datasets: dataset name {name!r} {NAME_RULE}")
     path = Path(cards_dir) / f"{name}.yaml"
     if not path.is_file():
         available = sorted(p.stem for p in Path(cards_dir).glob("*.yaml") if not p.stem.startswith("_"))
@@ -70,13 +74,19 @@ def load_card(cards_dir: str | Path, name: str) -> DatasetCard:
 def custom_card(name: str, spec: dict) -> DatasetCard:
     """A card for your own TimeEval-format files, from the config key ``custom_datasets``."""
     if not NAME_PATTERN.match(name):
-        raise ConfigError(f"config key custom_datasets: name {name!r} may only use letters, digits, '_', '.', '-'")
+        raise ConfigError(f"config key custom_datasets: name {name!r} {NAME_RULE}")
     unknown = sorted(set(spec) - {"test", "train", "train_fraction", "allow_train_anomalies", "licence", "citation"})
     if unknown or "test" not in spec:
         raise ConfigError(
             f"config key custom_datasets.{name}: needs `test` (and optionally `train`, `train_fraction`, "
             f"`allow_train_anomalies`); unknown keys: {unknown}"
         )
+    for part in ("test", "train"):
+        if spec.get(part) and not Path(spec[part]).is_file():
+            raise ConfigError(
+                f"config key custom_datasets.{name}.{part}: no file {spec[part]} (relative paths start at the "
+                f"working directory, {Path.cwd()}); fix the path"
+            )
     fields = {
         "name": name,
         "title": f"your data: {spec['test']}",

@@ -11,7 +11,12 @@
 4. the record written to ``verified.json``: each file's sha256, each archive's
    (``archives``) and, under ``unpinned`` with a warning, what was trusted on first use: a
    loose file without a pin, or an archive without a pin that unpinned files were taken out
-   of (it stands for them; ``copied_from`` names an unpacked copy in the mirror).
+   of (it stands for them; ``copied_from`` names an unpacked copy in the mirror); and each
+   file's size and mtime (``stat``), with which ``verify_raw`` re-checks the files before
+   preprocessing reads them (a full hash only where those changed).
+
+Every path a card names stays inside ``resources/raw/<dataset>/`` (no ``..``, no absolute
+path), and downloads go over HTTPS only (``fetch.https_only``, redirects included).
 
 A ``ChecksumError`` is final: another route would only hide a changed source.  A route that
 raises ``SourceUnavailable`` passes to the next; when none has a file, one error names the
@@ -21,17 +26,19 @@ run killed while moving files into place is undone by the next one (``_place``).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
 import tempfile
 from pathlib import Path, PurePosixPath
 
-from ..common.errors import DataError, SourceUnavailable
-from ..common.files import save_text_atomic
+from ..common.errors import ConfigError, DataError, SourceUnavailable
+from ..common.files import save_json_atomic, save_text_atomic
 from .archives import extract_nested, find_root
 from .cards import DatasetCard
-from .fetch import check_sha256, copy_verified, fetch, from_mirror, sha256_of
+from .fetch import check_sha256, copy_verified, fetch, from_mirror, https_only, sha256_of
+from .readers import VERIFIED
 from .source import get_source
 from .sources.base import Archive, Wanted, WantedFile
 
@@ -41,8 +48,8 @@ STAGING = ".staging-"  # prefix of the staging folders there
 
 
 def download_dataset(card: DatasetCard, entities: list[str], raw_dir: str | Path, mirror: str | None) -> dict:
-    """Fetch and verify every file the entities need into ``<raw_dir>/<dataset>/``; return the
-    record written to verified.json."""
+    """Fetch and verify every file the entities need into ``<raw_dir>/<dataset>/``; write the
+    record ``verified.json`` there and return it."""
     source = get_source(card.source)
     if source.wanted is None:
         raise DataError(f"{card.path}: dataset {card.name!r} is embedded; it has nothing to download")
@@ -53,11 +60,24 @@ def download_wanted(
     card: DatasetCard, wanted: Wanted, entities: list[str], raw_dir: str | Path, mirror: str | None
 ) -> dict:
     """``download_dataset`` for a given declaration (the steps in the module's docstring)."""
+    _check_paths(card, wanted)
+    if mirror and "://" in mirror:
+        try:
+            https_only(mirror, "the config key `mirror`")
+        except DataError as exc:
+            raise ConfigError(str(exc)) from None
     base = Path(raw_dir) / card.name
     base.mkdir(parents=True, exist_ok=True)
     _undo_a_killed_run(base)
     layout = base / wanted.folder
-    record = {"dataset": card.name, "entities": list(entities), "mirror": mirror, "files": {}, "unpinned": []}
+    record = {
+        "dataset": card.name,
+        "entities": list(entities),
+        "mirror": mirror,
+        "folder": wanted.folder,
+        "files": {},
+        "unpinned": [],
+    }
     files = list(dict.fromkeys(wanted.files))
     for done, item in enumerate(files):
         try:
@@ -69,7 +89,67 @@ def download_wanted(
     missing = [m for m in missing if not _loose_copy(m, layout, mirror, card, record)]
     if missing:
         _from_archives(card, wanted, missing, base, layout, mirror, record)
+    record["stat"] = {name: _stat(layout / name) for name in record["files"]}
+    save_json_atomic(base / VERIFIED, record)  # last: its presence says every file is in place and checked
     return record
+
+
+def _check_paths(card: DatasetCard, wanted: Wanted) -> None:
+    """Every place a card names stays inside ``resources/raw/<dataset>/`` (and a mirror key inside the mirror)."""
+    named = [("folder", wanted.folder)] + [("archive", a.name) for a in wanted.archives]
+    named += [("file", item.path) for item in (*wanted.files, *wanted.members)]
+    named += [("mirror key", item.key) for item in (*wanted.files, *wanted.members) if item.key]
+    named += [("mirror key", a.key) for a in wanted.archives if a.key]
+    for what, path in named:
+        parts = PurePosixPath(path.replace("\\", "/"))  # a Windows separator counts as one
+        if parts.is_absolute() or ".." in parts.parts or (parts.parts and ":" in parts.parts[0]):
+            raise DataError(
+                f"{card.path}: the {what} path {path!r} leaves the dataset's folder (resources/raw/{card.name}/ "
+                "or the mirror); a card names files by relative paths without '..'"
+            )
+
+
+def _stat(path: Path) -> list[int]:
+    """(size, mtime in ns): what ``verify_raw`` compares before it hashes again."""
+    info = path.stat()
+    return [info.st_size, info.st_mtime_ns]
+
+
+def verify_raw(raw_dir: str | Path, dataset: str) -> None:
+    """Check the downloaded files of ``dataset`` against ``verified.json`` before they are read: a
+    file whose size or mtime changed is hashed again, and a changed or missing one is an error.
+    Its copy and ``verified.json`` are deleted first, so that the rerun the message asks for
+    fetches it again (a pinned file from its source; an unpinned one too, which would otherwise
+    stay trusted on first use for good)."""
+    base = Path(raw_dir) / dataset
+    stamp = base / VERIFIED
+    try:
+        record = json.loads(stamp.read_text())
+        layout, files, stats = base / record["folder"], record["files"], record["stat"]
+    except FileNotFoundError:
+        raise DataError(f"{stamp}: missing; rerun the workflow (its download rule writes it)") from None
+    except (ValueError, KeyError, TypeError):
+        stamp.unlink()
+        raise DataError(
+            f"{stamp}: not a record of this version of tsad-bench; deleted it: rerun to verify the files again"
+        ) from None
+    for name, sha in files.items():
+        path = layout / name
+        if path.is_file() and _stat(path) == stats.get(name):
+            continue
+        actual = sha256_of(path) if path.is_file() else None
+        if actual == sha:
+            continue  # touched, not changed
+        stamp.unlink(missing_ok=True)
+        if actual is None:
+            raise DataError(
+                f"{path}: downloaded and verified, but gone since; deleted {stamp}: rerun to fetch it again"
+            )
+        path.unlink()
+        raise DataError(
+            f"{path}: changed since it was downloaded and verified (sha256 {actual[:16]}..., recorded "
+            f"{sha[:16]}...); deleted it and {stamp}: rerun to fetch it again"
+        )
 
 
 def _record(record: dict, card: DatasetCard, name: str, sha: str, pin: str | None) -> None:

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..common.errors import DataError
 from ..common.files import save_npz_atomic
+from ..common.npz import load_npz
 
 
 @dataclass
@@ -32,6 +33,16 @@ class Entity:
     labels: np.ndarray
     channels: list[str]
     meta: dict[str, Any] = field(default_factory=dict)
+    # where each split's row 0 sits in its source file: {split: (file, first line, "line" | "row")},
+    # so that a bad value is named by the file's own line (not saved; raw entities only)
+    origins: dict[str, tuple[str, int, str]] = field(default_factory=dict)
+
+    def _where_row(self, split: str, row: int) -> str:
+        origin = self.origins.get(split)
+        if origin is None:
+            return f"row {row} of the {split} split"
+        file, first, unit = origin
+        return f"{unit} {first + row} of {file} (row {row} of the {split} split)"
 
     def validate(self, where: str) -> None:
         if self.train.ndim != 2 or self.test.ndim != 2:
@@ -55,12 +66,18 @@ class Entity:
             bad = ~np.isfinite(values)
             if bad.any():
                 row, col = np.argwhere(bad)[0]
+                rows = int(bad.any(axis=1).sum())
                 raise DataError(
-                    f"{where}: {int(bad.sum())} NaN/inf values in the {split} split "
-                    f"(first at row {row}, channel {self.channels[col]!r}); fix or impute the source file"
+                    f"{where}: {int(bad.sum())} NaN/inf values on {rows} row(s) of the {split} split, the first at "
+                    f"{self._where_row(split, int(row))}, channel {self.channels[col]!r}; fix or impute the source file"
                 )
-        if not np.isin(self.labels, (0, 1)).all():
-            raise DataError(f"{where}: labels must be 0/1, found {np.unique(self.labels)[:10]}")
+        valid = np.isin(self.labels, (0, 1))
+        if not valid.all():
+            row = int(np.flatnonzero(~valid)[0])
+            raise DataError(
+                f"{where}: labels must be 0/1, found {np.unique(self.labels)[:10]}; the first other value is at "
+                f"{self._where_row('test', row)}"
+            )
 
 
 def save_entity(entity: Entity, path: str | Path) -> None:
@@ -77,21 +94,20 @@ def save_entity(entity: Entity, path: str | Path) -> None:
 
 def load_entity(path: str | Path) -> Entity:
     path = Path(path)
+    fix = "delete it and rerun the workflow (the preprocess rule writes it again)"
     if not path.is_file():
         raise DataError(f"{path}: processed file is missing; run the workflow's preprocess rule for this dataset")
+    data = load_npz(path, ("train", "test", "labels", "channels", "meta"), fix=fix)
     try:
-        with np.load(path, allow_pickle=False) as data:
-            entity = Entity(
-                name=path.stem,
-                train=data["train"],
-                test=data["test"],
-                labels=data["labels"],
-                channels=[str(c) for c in data["channels"]],
-                meta=json.loads(str(data["meta"])),
-            )
-    except (KeyError, ValueError, OSError) as exc:
-        raise DataError(
-            f"{path}: not a valid processed file ({exc}); delete it and rerun the preprocess rule"
-        ) from None
+        entity = Entity(
+            name=path.stem,
+            train=data["train"],
+            test=data["test"],
+            labels=data["labels"],
+            channels=[str(c) for c in data["channels"]],
+            meta=json.loads(str(data["meta"])),
+        )
+    except ValueError as exc:
+        raise DataError(f"{path}: not a valid processed file ({exc}); {fix}") from None
     entity.validate(str(path))
     return entity

@@ -21,13 +21,41 @@ import os
 import shutil
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from ..common.errors import ChecksumError, SourceUnavailable
+from ..common.errors import ChecksumError, ConfigError, DataError, SourceUnavailable
 
 log = logging.getLogger("tsad_models.data.download")
 CHUNK = 1 << 20
+
+
+# plain http is refused (anyone on the way could change the bytes of an unpinned file), except
+# from this machine itself: a local mirror server, and the tests' servers
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def https_only(url: str, what: str) -> None:
+    """DataError unless ``url`` is https:// (or http:// to this machine itself)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK):
+        return
+    raise DataError(
+        f"{what}: {url!r} is not an https:// URL; downloads go over HTTPS only (plain http only from "
+        f"this machine itself: {', '.join(LOOPBACK)}). Use the https:// address of the same file"
+    )
+
+
+class _HttpsOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows a redirect only to an address ``https_only`` accepts."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        https_only(newurl, f"{req.full_url} redirects ({code}) to")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_OPENER = urllib.request.build_opener(_HttpsOnlyRedirects)
 
 
 def sha256_of(path: str | Path) -> str:
@@ -78,7 +106,7 @@ def _from_url(url: str, dest: Path, expected: str | None, retries: int, timeout:
             request = urllib.request.Request(url, headers={"User-Agent": "tsad-bench"})
             if offset:
                 request.add_header("Range", f"bytes={offset}-")
-            with urllib.request.urlopen(request, timeout=timeout) as response:
+            with _OPENER.open(request, timeout=timeout) as response:
                 resumed = offset and response.status == 206
                 announced = response.headers.get("Content-Length")
                 with open(part, "ab" if resumed else "wb") as handle:
@@ -116,6 +144,10 @@ def from_mirror(mirror: str, key: str, dest: Path, expected: str | None, timeout
     """``<mirror>/<key>`` to ``dest``, verified; SourceUnavailable when the mirror has no such file."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     if "://" in mirror:
+        try:
+            https_only(mirror, "the config key `mirror`")
+        except DataError as exc:
+            raise ConfigError(str(exc)) from None
         return _from_url(f"{mirror.rstrip('/')}/{key}", dest, expected, retries=1, timeout=timeout, route=".mirror")
     local = Path(mirror) / key
     if not local.is_file():
@@ -152,4 +184,5 @@ def fetch(
             f"{dest.name}: it has no canonical URL and no mirror is set; set the config key "
             f"`mirror` to a folder or URL prefix holding {key or dest.name}"
         )
+    https_only(url, f"{dest.name}: the canonical URL")
     return _from_url(url, dest, sha256, retries, timeout)

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..common.errors import DataError
 from .datacard import entity_statistics
+from .download import verify_raw
 from .entity import Entity, save_entity
 from .source import get_source
 
@@ -89,7 +90,10 @@ def preprocess_entity(
     """Load one raw entity, check it, normalise it, write the processed ``.npz``; return its statistics."""
     if entity_name not in card.entities:
         raise DataError(f"{card.path}: dataset {card.name!r} has no entity {entity_name!r}")
-    raw = get_source(card.source).load(card, entity_name, Path(raw_dir))
+    source = get_source(card.source)
+    if source.downloads:  # damaged or replaced since its download: an error, never read quietly
+        verify_raw(raw_dir, card.name)
+    raw = source.load(card, entity_name, Path(raw_dir))
     raw.validate(f"{card.name}/{entity_name} (source {card.source})")
     entity = normalise(raw, constant_channels=constant_channels)
     save_entity(entity, out_path)

@@ -231,4 +231,6 @@ def affiliation_scores(stats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     defined = stats["n_defined"]
     precision = np.divide(stats["precision_sum"], defined, out=np.zeros(len(defined)), where=defined > 0)
     recall = stats["recall_sum"] / stats["n_zones"]
+    # sums of per-zone probabilities can overshoot 1 by rounding (1.000000000000007)
+    precision, recall = np.minimum(precision, 1.0), np.minimum(recall, 1.0)
     return precision, recall, harmonic_f1(precision, recall)

@@ -76,6 +76,17 @@ class EvalSettings:
         unknown = set(self.protocols) - set(ALL_PROTOCOLS)
         if unknown:
             raise ValueError(f"unknown protocol(s) {sorted(unknown)}; known: {list(ALL_PROTOCOLS)}")
+        # VUS needs a buffer width >= 0 and at least two thresholds to span a curve (1 gives
+        # a single point and VUS-PR 0.0); None (CLI: 0) means every distinct score
+        if isinstance(vus_window, bool) or not isinstance(vus_window, (int, np.integer)) or vus_window < 0:
+            raise ValueError(f"vus_window (--vus-window) must be an integer >= 0, got {vus_window!r}")
+        if vus_thresholds is not None and (
+            isinstance(vus_thresholds, bool) or not isinstance(vus_thresholds, (int, np.integer)) or vus_thresholds < 2
+        ):
+            raise ValueError(
+                f"vus_thresholds (--vus-thresholds) must be an integer >= 2, or 0/None for every distinct "
+                f"score; got {vus_thresholds!r}"
+            )
 
     def __repr__(self):
         return "EvalSettings(" + ", ".join(f"{k}={v!r}" for k, v in self.__dict__.items()) + ")"

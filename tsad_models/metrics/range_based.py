@@ -176,4 +176,6 @@ def range_scores(stats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     recall = (
         stats["recall_sum"] / stats["n_segments"] if stats["n_segments"] else np.full_like(stats["recall_sum"], np.nan)
     )
+    # sums of positional weights can overshoot 1 by rounding (1.0000000000000007 on all-anomalous labels)
+    precision, recall = np.minimum(precision, 1.0), np.minimum(recall, 1.0)
     return precision, recall, harmonic_f1(precision, recall)

@@ -23,7 +23,8 @@ def ranking_metrics(scores: np.ndarray, labels: np.ndarray, table: ScoreTable | 
         return float("nan"), float("nan")
     moves = table.anomalous  # only these thresholds move the recall
     flagged, flagged_positive = table.flagged[moves], table.flagged_positive[moves]
-    auc_pr = float(np.sum(table.positive[moves] / n_pos * flagged_positive / flagged))
+    # a sum of fractions can overshoot 1 by rounding (all-anomalous labels: 1.0000000000000004)
+    auc_pr = min(float(np.sum(table.positive[moves] / n_pos * flagged_positive / flagged)), 1.0)
     if n_neg == 0:
         return float("nan"), auc_pr
     # negatives below each anomalous score, plus half of those tied with it

@@ -31,6 +31,33 @@ def split_train(train: np.ndarray, val_fraction: float) -> tuple[np.ndarray, np.
     return train[: len(train) - n_val], train[len(train) - n_val :]
 
 
+def check_lengths(detector, config_key: str, entity_path, fit_split, val_split, test, val_fraction: float) -> None:
+    """Every split holds at least one window of a window model (before any fitting): the error names
+    the split, its length and the config key to change, where the windowing code could not."""
+    window = getattr(detector.config, "window", None)
+    if window is None:
+        return
+    sample = getattr(detector, "sample_length", window)  # LATAD's samples add its positives' margins
+    key = f"`window` of {config_key} (now {window})"
+    margins = ", the window plus its margins" if sample > window else ""
+    if len(fit_split) < sample:
+        raise ConfigError(
+            f"{entity_path}: the part of the training split that fits the model (the first "
+            f"{1 - val_fraction:.0%}) has {len(fit_split)} points, fewer than one training sample of "
+            f"{sample}{margins}; lower the {key}, or leave this entity out with the config key `entities`"
+        )
+    if 0 < len(val_split) < window:
+        raise ConfigError(
+            f"{entity_path}: the validation split (the last {val_fraction:.0%} of the training split, config key "
+            f"`val_fraction`) has {len(val_split)} points, fewer than the window; raise `val_fraction` or "
+            f"lower the {key}"
+        )
+    if len(test) < window:
+        raise ConfigError(
+            f"{entity_path}: the test split has {len(test)} points, fewer than the window; lower the {key}"
+        )
+
+
 def fit_and_score(
     *,
     entity_path: str | Path,
@@ -43,6 +70,7 @@ def fit_and_score(
     info_path: str | Path,
     progress: bool = True,
     embeddings: dict | None = None,
+    config_key: str | None = None,
 ) -> dict:
     """``embeddings`` ({augmented_fraction, max_windows}, the workflow's ``selection`` settings) also stores
     the embeddings DSV selection reads (``DeepDetector.selection_embeddings``) with the scores."""
@@ -53,6 +81,10 @@ def fit_and_score(
         raise ConfigError(
             f"selection.models: model {model!r} gives no embeddings, so DSV cannot select among its variants"
         )
+
+    check_lengths(
+        detector, config_key or f"models.{model}", entity_path, fit_split, val_split, entity.test, val_fraction
+    )
 
     start = time.perf_counter()
     detector.fit(fit_split, val_split)

@@ -16,10 +16,10 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ..common.errors import DataError
+from ..common.npz import load_npz
 from .dsv import dsv
 
 SELECTORS = {"dsv": "DSV (lower is better)", "val_loss": "validation loss (lower is better)"}
@@ -38,15 +38,20 @@ def best_validation_loss(info: dict) -> float:
 
 def selector_values(path: str | Path, *, normalize: bool = True) -> dict[str, float]:
     """DSV, its parts and the validation loss of one stored job (a score file)."""
-    with np.load(path, allow_pickle=False) as data:
-        missing = [key for key in EMBEDDINGS if key not in data.files]
-        if missing:
-            raise DataError(
-                f"{path} holds no {missing[0]}: the job ran without the workflow's `selection` settings "
-                "(rerun it with the model listed under selection.models)"
-            )
-        arrays = [data[key] for key in EMBEDDINGS]
-        info = json.loads(str(data["info"]))
+    data = load_npz(
+        path,
+        ("info",),
+        fix="delete it and rerun the workflow (the fit_score rule writes it again)",
+        optional=EMBEDDINGS,
+    )
+    missing = [key for key in EMBEDDINGS if key not in data]
+    if missing:
+        raise DataError(
+            f"{path} holds no {missing[0]}: the job ran without the workflow's `selection` settings "
+            "(rerun it with the model listed under selection.models)"
+        )
+    arrays = [data[key] for key in EMBEDDINGS]
+    info = json.loads(str(data["info"]))
     return {**dsv(*arrays, normalize=normalize), "val_loss": best_validation_loss(info)}
 
 

@@ -31,6 +31,12 @@ validate(config, "../schemas/config.schema.yaml")
 RESOLVED = check_models(config)  # {(model, variant): resolved config dict}
 SELECTION = config.get("selection") or {}
 SELECTION_DEFAULTS = check_selection(config, RESOLVED)  # {model: default variant}; {} = no selection study
+unlisted_custom = sorted(set(config["custom_datasets"]) - set(config["datasets"]))
+if unlisted_custom:  # defined but never run would be a silent no-op
+    raise ValueError(
+        f"config key custom_datasets: {unlisted_custom} defined but not listed in `datasets`; "
+        "add them to `datasets` to run them, or delete their entries"
+    )
 CARDS = {name: resolve_card(name, config["cards_dir"], config["custom_datasets"]) for name in config["datasets"]}
 
 

@@ -22,4 +22,5 @@ with job_logging(snakemake.log[0], threads=snakemake.threads) as log:
         scores_path=snakemake.output.scores,
         info_path=snakemake.output.info,
         embeddings=snakemake.params.embeddings,
+        config_key=f"models.{w.model} (params, or variants.{w.variant})",
     )

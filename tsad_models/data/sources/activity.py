@@ -33,6 +33,7 @@ import pandas as pd
 
 from ...common.errors import DataError
 from ..entity import Entity
+from ..readers import read_csv, read_text_matrix, refetch_fix
 from .base import Archive, Source, Wanted, WantedFile
 
 if TYPE_CHECKING:
@@ -179,7 +180,7 @@ def _dsads_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
         if not segments:
             raise DataError(f"{folder}: no s01.txt ... s60.txt; the DSADS archive is incomplete: delete it and rerun")
         for path in segments:
-            block = _dsads_segment(path, channels)
+            block = _dsads_segment(path, channels, refetch_fix(raw_dir, card.name))
             pieces.append(block)
             classes.append(np.full(len(block), activity))
     return _activity_entity(
@@ -197,11 +198,8 @@ def _dsads_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
     )
 
 
-def _dsads_segment(path: Path, channels: int) -> np.ndarray:
-    try:
-        block = np.loadtxt(path, delimiter=",", ndmin=2)
-    except ValueError as exc:
-        raise DataError(f"{path}: not comma-separated numbers ({exc}); delete the download and rerun") from None
+def _dsads_segment(path: Path, channels: int, fix: str) -> np.ndarray:
+    block = read_text_matrix(path, fix=fix, delimiter=",", dtype=np.float64)
     if block.shape[1] != channels:
         raise DataError(f"{path}: {block.shape[1]} columns, DSADS has {channels} (5 units x 9 sensors)")
     return block
@@ -229,7 +227,7 @@ def _dsads_pooled_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
             paths = sorted((root / f"a{activity:02d}" / subject).glob("s*.txt"))
             if not paths:
                 raise DataError(f"{root / f'a{activity:02d}' / subject}: no segments; the DSADS archive is incomplete")
-            segments[kind].extend(_dsads_segment(path, channels) for path in paths)
+            segments[kind].extend(_dsads_segment(path, channels, refetch_fix(raw_dir, card.name)) for path in paths)
     order = np.random.default_rng(int(card["split_seed"])).permutation(len(segments["normal"]))
     cut = int(round(len(order) * float(card["train_fraction"])))
     train = [segments["normal"][i] for i in order[:cut]]
@@ -306,9 +304,7 @@ PAMAP2_CHANNELS = ["heart_rate"] + [
 def _pamap2_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
     root = _data_root(card, raw_dir)
     path = root / card["entity_files"].format(entity=entity)
-    if not path.is_file():
-        raise DataError(f"{path}: file is missing; rerun the download rule")
-    frame = pd.read_csv(path, sep=r"\s+", header=None, engine="c")
+    frame = read_csv(path, fix=refetch_fix(raw_dir, card.name), sep=r"\s+", header=None, engine="c")
     if frame.shape[1] != len(PAMAP2_COLUMNS):
         raise DataError(
             f"{path}: {frame.shape[1]} columns, PAMAP2 has {len(PAMAP2_COLUMNS)} "

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from ...common.errors import DataError
 from ..entity import Entity
+from ..readers import read_csv
 from .base import Source
 
 if TYPE_CHECKING:
@@ -34,11 +34,9 @@ def _aeon_data_dir(card: DatasetCard) -> Path:
     return Path(aeon.__file__).parent / "datasets" / "data"
 
 
-def _read_timeeval_csv(path: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def _read_timeeval_csv(path: Path, fix: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """A TimeEval canonical CSV: ``timestamp, <channels...>, is_anomaly``."""
-    if not path.is_file():
-        raise DataError(f"{path}: file is missing")
-    frame = pd.read_csv(path)
+    frame = read_csv(path, fix=fix)
     if frame.columns[0] != "timestamp" or frame.columns[-1] != "is_anomaly" or frame.shape[1] < 3:
         raise DataError(f"{path}: expected columns 'timestamp, <channels...>, is_anomaly', got {list(frame.columns)}")
     channels = [str(c) for c in frame.columns[1:-1]]
@@ -47,8 +45,9 @@ def _read_timeeval_csv(path: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
 
 def _aeon_load(card: DatasetCard, entity: str, raw_dir: Path | None = None) -> Entity:
     root = _aeon_data_dir(card)
-    train, train_labels, channels = _read_timeeval_csv(root / card["train_file"])
-    test, labels, test_channels = _read_timeeval_csv(root / card["test_file"])
+    fix = f"reinstall the package that ships it: pip install --force-reinstall '{card['package']}'"
+    train, train_labels, channels = _read_timeeval_csv(root / card["train_file"], fix)
+    test, labels, test_channels = _read_timeeval_csv(root / card["test_file"], fix)
     if card.get("test_contains_train", False):
         # the TEST file is the whole series and TRAIN its prefix: keep the splits disjoint
         if not np.array_equal(test[: len(train)], train):

@@ -11,6 +11,7 @@ import pandas as pd
 
 from ...common.errors import DataError
 from ..entity import Entity
+from ..readers import read_csv
 from .base import Source
 
 if TYPE_CHECKING:
@@ -40,7 +41,12 @@ def _read_hand_placed(card: DatasetCard, folder: Path, part: str) -> tuple[np.nd
                 break
             if number > 10:
                 break
-    frame = pd.read_csv(path, skiprows=header, low_memory=False)
+    frame = read_csv(
+        path,
+        fix=f"place the release named in {card.path} there again (a UTF-8 or ASCII CSV)",
+        skiprows=header,
+        low_memory=False,
+    )
     frame.columns = [str(c).strip() for c in frame.columns]
     if part == "train" and layout["label_column"] not in frame.columns:
         # WADI's training file has no label column: all normal (one concat: the frame read

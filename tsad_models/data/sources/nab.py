@@ -12,6 +12,7 @@ import pandas as pd
 
 from ...common.errors import DataError
 from ..entity import Entity
+from ..readers import read_csv, refetch_fix
 from .base import Source, Wanted, listed_files
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ def _nab_files(card: DatasetCard, entity: str) -> list[dict]:
 def _nab_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
     root = Path(raw_dir) / card.name
     path = card["series"][entity]["path"]
-    frame = pd.read_csv(root / path)
+    frame = read_csv(root / path, fix=refetch_fix(raw_dir, card.name))
     if list(frame.columns) != ["timestamp", "value"]:
         raise DataError(f"{root / path}: expected columns timestamp,value, got {list(frame.columns)}")
     stamps = pd.to_datetime(frame["timestamp"])
@@ -44,6 +45,7 @@ def _nab_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
         labels=labels[cut:],
         channels=["value"],
         meta={"source": "NAB", "file": path, "train_labelled_points": int(labels[:cut].sum())},
+        origins={"train": (str(root / path), 2, "line"), "test": (str(root / path), 2 + cut, "line")},
     )
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from ...common.errors import DataError
 from ..entity import Entity
+from ..readers import read_csv, refetch_fix
 from .base import Source, Wanted, listed_files
 
 if TYPE_CHECKING:
@@ -21,10 +21,7 @@ def _psm_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
     root = Path(raw_dir) / card.name / "data"
     frames = {}
     for name in ("train", "test", "test_label"):
-        path = root / f"{name}.csv"
-        if not path.is_file():
-            raise DataError(f"{path}: file is missing; rerun the download rule")
-        frames[name] = pd.read_csv(path)
+        frames[name] = read_csv(root / f"{name}.csv", fix=refetch_fix(raw_dir, card.name))
     features = [c for c in frames["train"].columns if c != "timestamp_(min)"]
     if len(features) != int(card["channels"]) or list(frames["test"].columns) != list(frames["train"].columns):
         raise DataError(

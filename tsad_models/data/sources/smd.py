@@ -12,6 +12,7 @@ import numpy as np
 from ...common.errors import DataError
 from ...common.labels import label_segments
 from ..entity import Entity
+from ..readers import read_text_matrix, refetch_fix
 from .base import Source, Wanted, listed_files
 
 if TYPE_CHECKING:
@@ -27,18 +28,10 @@ def _smd_files(card: DatasetCard, entity: str) -> list[dict]:
         raise DataError(f"{card.path}: no files listed for entity {entity!r}") from None
 
 
-def _read_matrix(path: Path, columns: int | None) -> np.ndarray:
-    if not path.is_file():
-        raise DataError(f"{path}: file is missing; rerun the download rule")
-    try:
-        # NumPy's C parser straight to float32: the raw text has 6 decimals, and memory
-        # stays near the size of the data (pandas would parse through float64)
-        values = np.loadtxt(path, delimiter=",", dtype=np.float32, ndmin=2)
-    except ValueError as exc:
-        raise DataError(
-            f"{path}: cannot be read as comma-separated numbers ({exc}); the file is corrupt or truncated: "
-            "delete it and rerun"
-        ) from None
+def _read_matrix(path: Path, columns: int | None, fix: str) -> np.ndarray:
+    # NumPy's C parser straight to float32: the raw text has 6 decimals, and memory
+    # stays near the size of the data (pandas would parse through float64)
+    values = read_text_matrix(path, fix=fix, delimiter=",", dtype=np.float32)
     if columns is not None and values.shape[1] != columns:
         raise DataError(
             f"{path}: {values.shape[1]} columns, expected {columns}; the file is truncated or not an SMD file"
@@ -66,9 +59,11 @@ def parse_interpretation(path: Path, n_channels: int) -> list[dict]:
 def _smd_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
     root = Path(raw_dir) / card.name / "ServerMachineDataset"
     columns = int(card["channels"])
-    train = _read_matrix(root / "train" / f"{entity}.txt", columns)
-    test = _read_matrix(root / "test" / f"{entity}.txt", columns)
-    labels = _read_matrix(root / "test_label" / f"{entity}.txt", 1)[:, 0]
+    fix = refetch_fix(raw_dir, card.name)
+    files = {split: root / split / f"{entity}.txt" for split in ("train", "test", "test_label")}
+    train = _read_matrix(files["train"], columns, fix)
+    test = _read_matrix(files["test"], columns, fix)
+    labels = _read_matrix(files["test_label"], 1, fix)[:, 0]
     if len(labels) != len(test):
         raise DataError(
             f"{root / 'test_label' / (entity + '.txt')}: {len(labels)} labels for {len(test)} test rows; "
@@ -86,6 +81,7 @@ def _smd_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
         labels=labels.astype(np.int8),
         channels=[f"ch{i + 1}" for i in range(columns)],
         meta={"source": "OmniAnomaly ServerMachineDataset", "root_causes": root_causes},
+        origins={split: (str(files[split]), 1, "line") for split in ("train", "test")},
     )
 
 

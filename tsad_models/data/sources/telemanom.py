@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from ...common.errors import DataError
 from ..entity import Entity
+from ..readers import load_npy, read_csv, refetch_fix
 from .base import Archive, Source, Wanted, WantedFile
 
 if TYPE_CHECKING:
@@ -45,12 +45,14 @@ def _telemanom_wanted(card: DatasetCard, entities: list[str]) -> Wanted:
 def _telemanom_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
     root = Path(raw_dir) / card.name
     labels_file = root / "labeled_anomalies.csv"
-    rows = pd.read_csv(labels_file)
+    fix = refetch_fix(raw_dir, card.name)
+    rows = read_csv(labels_file, fix=fix)
     rows = rows[(rows.chan_id == entity) & (rows.spacecraft == card["spacecraft"])]
     if len(rows) != 1:
         raise DataError(f"{labels_file}: {len(rows)} rows for channel {entity} of {card['spacecraft']}, expected 1")
     row = rows.iloc[0]
-    train, test = (np.load(root / split / f"{entity}.npy", allow_pickle=False) for split in ("train", "test"))
+    files = {split: root / split / f"{entity}.npy" for split in ("train", "test")}
+    train, test = (load_npy(files[split], fix=fix) for split in ("train", "test"))
     if int(row.num_values) != len(test):
         raise DataError(
             f"{labels_file}: num_values {row.num_values} for {entity} but its test file has {len(test)} rows"
@@ -66,6 +68,7 @@ def _telemanom_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
         labels=labels,
         channels=channels,
         meta={"source": "telemanom", "spacecraft": card["spacecraft"], "anomaly_classes": row["class"]},
+        origins={split: (str(files[split]), 0, "row") for split in ("train", "test")},
     )
 
 

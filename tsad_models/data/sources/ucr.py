@@ -12,6 +12,7 @@ import numpy as np
 
 from ...common.errors import DataError
 from ..entity import Entity
+from ..readers import refetch_fix
 from .base import Archive, Source, Wanted, WantedFile
 
 if TYPE_CHECKING:
@@ -52,7 +53,12 @@ def _ucr_load(card: DatasetCard, entity: str, raw_dir: Path) -> Entity:
         raise DataError(f"{path}: the name does not read <id>_UCR_Anomaly_<name>_<trainEnd>_<begin>_<end>.txt")
     train_end, begin, end = (int(match.group(i)) for i in (3, 4, 5))
     # some archive files hold several values on one line, separated by blanks
-    values = np.asarray(path.read_text().split(), dtype=np.float64).reshape(-1, 1)
+    try:
+        values = np.asarray(path.read_text().split(), dtype=np.float64).reshape(-1, 1)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise DataError(
+            f"{path}: not blank-separated numbers ({type(exc).__name__}: {exc}); {refetch_fix(raw_dir, card.name)}"
+        ) from None
     if not 0 < train_end <= begin < end <= len(values):
         raise DataError(
             f"{path}: trainEnd {train_end}, anomaly [{begin}, {end}) do not fit a series of {len(values)} points"

@@ -1,0 +1,550 @@
+"""Every row of docs/bad_inputs.md: a bad input, and the one clear error (file or config key, and
+the fix) it gets, with nothing half-written left behind.  ``ROWS`` maps each row's id to its
+check; a test keeps the table and ``ROWS`` the same."""
+
+import http.server
+import io
+import re
+import tarfile
+import threading
+import zipfile
+
+import numpy as np
+import pytest
+
+from tsad_models.common.errors import ConfigError, DataError
+from tsad_models.data.archives import safe_extract
+from tsad_models.data.cards import DatasetCard, custom_card, load_card, resolve_card
+from tsad_models.data.download import download_wanted, verify_raw
+from tsad_models.data.entity import Entity, load_entity, save_entity
+from tsad_models.data.fetch import fetch
+from tsad_models.data.preprocess import preprocess_entity
+from tsad_models.data.readers import load_npy
+from tsad_models.data.sources.base import Wanted, WantedFile
+from tsad_models.metrics.panel import EvalSettings, evaluate
+from tsad_models.metrics.ranking import ranking_metrics
+
+from .conftest import REPO
+from .helpers import build_detector, record_as_downloaded
+
+ROWS = {}
+
+
+def row(function):
+    ROWS[function.__name__] = function
+    return function
+
+
+def _timeeval(path, n=200, nan_line=None, anomalies=(), text=None, encoding="utf-8"):
+    """A TimeEval CSV (``timestamp,a,b,is_anomaly``); ``nan_line``: the file line whose ``a`` is NaN."""
+    if text is None:
+        lines = ["timestamp,a,b,is_anomaly"]
+        for i in range(n):
+            value = "nan" if nan_line == i + 2 else f"{np.sin(i / 5):.4f}"
+            lines.append(f"{i},{value},{np.cos(i / 7):.4f},{int(any(s <= i < e for s, e in anomalies))}")
+        text = "\n".join(lines) + "\n"
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def _preprocess_custom(tmp_path, spec):
+    card = resolve_card("mine", REPO / "datasets", {"mine": spec})
+    out = tmp_path / "mine.npz"
+    try:
+        preprocess_entity(card, "mine", out)
+    finally:
+        assert not out.exists(), "a failed preprocess job must leave no output"
+
+
+# --- your own CSV files -------------------------------------------------------------------------
+
+
+@row
+def empty_csv(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("")
+    with pytest.raises(DataError, match=r"t\.csv: the file is empty \(no header, no rows\); fix the file"):
+        _preprocess_custom(tmp_path, {"test": str(path)})
+
+
+@row
+def header_only_csv(tmp_path):
+    path = _timeeval(tmp_path / "t.csv", text="timestamp,a,is_anomaly\n")
+    with pytest.raises(DataError, match=r"t\.csv: the header is there but no rows"):
+        _preprocess_custom(tmp_path, {"test": str(path)})
+
+
+@row
+def latin1_csv(tmp_path):
+    path = _timeeval(tmp_path / "t.csv", text="timestamp,café,is_anomaly\n0,1.0,0\n", encoding="latin-1")
+    with pytest.raises(DataError, match=r"t\.csv: not UTF-8 text \(byte b'\\xe9' at offset 13\); save it as UTF-8"):
+        _preprocess_custom(tmp_path, {"test": str(path)})
+
+
+@row
+def non_numeric_value(tmp_path):
+    text = "timestamp,a,is_anomaly\n0,1.0,0\n1,oops,0\n2,3.0,0\n"
+    path = _timeeval(tmp_path / "t.csv", text=text)
+    with pytest.raises(DataError, match=r"t\.csv: non-numeric value 'oops' in column 'a' on line 3"):
+        _preprocess_custom(tmp_path, {"test": str(path)})
+
+
+@row
+def labels_not_binary(tmp_path):
+    text = "timestamp,a,is_anomaly\n0,1.0,0\n1,2.0,0\n2,3.0,2\n"
+    path = _timeeval(tmp_path / "t.csv", text=text)
+    with pytest.raises(DataError, match=r"t\.csv: is_anomaly must be 0/1, found 2 on line 4"):
+        _preprocess_custom(tmp_path, {"test": str(path)})
+
+
+@row
+def nan_in_own_file(tmp_path):
+    test = _timeeval(tmp_path / "test.csv", anomalies=[(50, 60)])
+    train = _timeeval(tmp_path / "train.csv", nan_line=120)
+    with pytest.raises(
+        DataError, match=r"1 NaN/inf values on 1 row\(s\) of the train split, the first at line 120 of \S+train\.csv"
+    ):
+        _preprocess_custom(tmp_path, {"test": str(test), "train": str(train)})
+
+
+@row
+def nan_in_test_part_of_one_file(tmp_path):
+    # train_fraction 0.3 of 200 rows: rows 60.. test; file line 152 is row 150, test row 90
+    path = _timeeval(tmp_path / "t.csv", nan_line=152, anomalies=[(100, 110)])
+    with pytest.raises(
+        DataError, match=r"the first at line 152 of \S+t\.csv \(row 90 of the test split\), channel 'a'"
+    ):
+        _preprocess_custom(tmp_path, {"test": str(path), "train_fraction": 0.3})
+
+
+@row
+def inf_in_downloaded_text_file(tmp_path):
+    raw = _smd_layout(tmp_path, train_line_with_inf=7)
+    with pytest.raises(
+        DataError, match=r"the first at line 7 of \S+train/machine-1-1\.txt \(row 6 of the train split\)"
+    ):
+        preprocess_entity(load_card(REPO / "datasets", "smd"), "machine-1-1", tmp_path / "x.npz", raw_dir=raw)
+    assert not (tmp_path / "x.npz").exists()
+
+
+@row
+def wrong_label_count(tmp_path):
+    entity = Entity("e", np.zeros((10, 1)), np.zeros((10, 1)), np.zeros(9, np.int8), ["a"])
+    with pytest.raises(DataError, match=r"where: 9 labels for 10 test points; the label file does not match"):
+        entity.validate("where")
+
+
+# --- raw files after their download ---------------------------------------------------------------
+
+
+def _smd_layout(tmp_path, train_line_with_inf=None, truncate_train=False):
+    """A small SMD machine in SMD's layout, recorded as downloaded (trusted on first use)."""
+    rng = np.random.default_rng(0)
+    root = tmp_path / "raw/smd/ServerMachineDataset"
+    for split in ("train", "test", "test_label", "interpretation_label"):
+        (root / split).mkdir(parents=True, exist_ok=True)
+    train, test = rng.random((60, 38)), rng.random((50, 38))
+    lines = [",".join(f"{v:.6f}" for v in r) for r in train]
+    if train_line_with_inf:  # no header: row r is on line r + 1
+        lines[train_line_with_inf - 1] = "inf," + lines[train_line_with_inf - 1].split(",", 1)[1]
+    text = "\n".join(lines) + "\n"
+    (root / "train/machine-1-1.txt").write_text(text[: len(text) // 2 + 17] if truncate_train else text)  # cut mid-line
+    (root / "test/machine-1-1.txt").write_text("\n".join(",".join(f"{v:.6f}" for v in r) for r in test) + "\n")
+    (root / "test_label/machine-1-1.txt").write_text("\n".join("1" if 20 <= i < 25 else "0" for i in range(50)))
+    (root / "interpretation_label/machine-1-1.txt").write_text("20-25:1,2\n")
+    record_as_downloaded(tmp_path / "raw", "smd")
+    return tmp_path / "raw"
+
+
+@row
+def truncated_unpinned_file(tmp_path):
+    raw = _smd_layout(tmp_path, truncate_train=True)
+    with pytest.raises(
+        DataError,
+        match=r"train/machine-1-1\.txt: cannot be read as ','-separated numbers .*delete it and \S+smd/verified\.json, "
+        r"then rerun: the download rule fetches it again \(a file without a sha256 pin .* trusted on first use",
+    ):
+        preprocess_entity(load_card(REPO / "datasets", "smd"), "machine-1-1", tmp_path / "x.npz", raw_dir=raw)
+
+
+def _toy_download(tmp_path):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir(exist_ok=True)
+    (mirror / "a.txt").write_text("1\n2\n3\n")
+    card = DatasetCard(name="toy", source="toy", path=tmp_path / "toy.yaml", fields={})
+    wanted = Wanted(folder="data", files=[WantedFile("a.txt", key="a.txt")])
+    download_wanted(card, wanted, ["e"], tmp_path / "raw", str(mirror))
+    return card, wanted, tmp_path / "raw/toy/data/a.txt", tmp_path / "raw/toy/verified.json"
+
+
+@row
+def raw_file_damaged_after_download(tmp_path):
+    card, wanted, path, stamp = _toy_download(tmp_path)
+    verify_raw(tmp_path / "raw", "toy")  # as downloaded: accepted
+    path.write_text("1\n2\n")
+    with pytest.raises(DataError, match=r"a\.txt: changed since it was downloaded and verified .*rerun to fetch it"):
+        verify_raw(tmp_path / "raw", "toy")
+    assert not path.exists() and not stamp.exists()  # so that the rerun fetches it again
+    download_wanted(card, wanted, ["e"], tmp_path / "raw", str(tmp_path / "mirror"))
+    verify_raw(tmp_path / "raw", "toy")
+    assert path.read_text() == "1\n2\n3\n"
+
+
+@row
+def raw_file_touched_not_changed(tmp_path):
+    _, _, path, stamp = _toy_download(tmp_path)
+    path.touch()  # a new mtime, the same bytes: hashed again, accepted
+    path.write_text("1\n2\n3\n")
+    verify_raw(tmp_path / "raw", "toy")
+    assert path.exists() and stamp.exists()
+
+
+@row
+def raw_file_deleted_after_download(tmp_path):
+    _, _, path, stamp = _toy_download(tmp_path)
+    path.unlink()
+    with pytest.raises(DataError, match=r"a\.txt: downloaded and verified, but gone since; deleted \S+verified\.json"):
+        verify_raw(tmp_path / "raw", "toy")
+    assert not stamp.exists()
+
+
+# --- binary files ---------------------------------------------------------------------------------
+
+
+@row
+def truncated_processed_npz(tmp_path):
+    path = tmp_path / "e.npz"
+    np.savez(path, train=np.zeros((5000, 3)), test=np.zeros((5000, 3)))
+    path.write_bytes(path.read_bytes()[:30000])
+    with pytest.raises(DataError, match=r"e\.npz: not a readable \.npz file \(BadZipFile: .*preprocess rule writes it"):
+        load_entity(path)
+
+
+@row
+def truncated_npy(tmp_path):
+    path = tmp_path / "a.npy"
+    np.save(path, np.zeros((1000, 3)))
+    path.write_bytes(path.read_bytes()[:3000])
+    with pytest.raises(DataError, match=r"a\.npy: not a readable \.npy array \(ValueError: .*the fix"):
+        load_npy(path, fix="the fix")
+
+
+@row
+def truncated_score_file(tmp_path, processed_ucr135):
+    from tsad_models.evaluate import evaluate_job
+
+    scores = tmp_path / "s.npz"
+    np.savez(scores, test=np.zeros(100000), val=np.zeros(10))
+    scores.write_bytes(scores.read_bytes()[:5000])
+    with pytest.raises(DataError, match=r"s\.npz: not a readable \.npz file .*the fit_score rule writes it again"):
+        evaluate_job({"e": str(processed_ucr135)}, {"e": str(scores)}, EvalSettings(), {})
+
+
+# --- archives -------------------------------------------------------------------------------------
+
+
+def _tar(path, members, mode="w"):
+    with tarfile.open(path, mode) as tar:
+        for info, data in members:
+            tar.addfile(info, io.BytesIO(data) if data is not None else None)
+    return path
+
+
+def _member(name, data=b"x", kind=tarfile.REGTYPE):
+    info = tarfile.TarInfo(name)
+    info.type, info.size = kind, len(data) if kind == tarfile.REGTYPE else 0
+    return info, data if kind == tarfile.REGTYPE else None
+
+
+@row
+def tar_with_dot_member(tmp_path):
+    # `tar -C dir -cf x.tar .` writes the folder "./": nothing to extract, accepted
+    ok = _tar(tmp_path / "ok.tar", [_member("./", kind=tarfile.DIRTYPE), _member("./a.txt")])
+    assert safe_extract(ok, tmp_path / "ok") == ["a.txt"] and (tmp_path / "ok/a.txt").read_bytes() == b"x"
+    bad = _tar(tmp_path / "bad.tar", [_member(".")])  # a file without a name
+    with pytest.raises(DataError, match=r"bad\.tar: member '\.' is a file without a name; refusing"):
+        safe_extract(bad, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+@row
+def truncated_tar_gz(tmp_path):
+    payload = np.random.default_rng(0).bytes(300_000)
+    path = _tar(tmp_path / "a.tar.gz", [_member("d/big.bin", payload)], mode="w:gz")
+    path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+    with pytest.raises(DataError, match=r"a\.tar\.gz: damaged archive \(EOFError: .*delete it and rerun"):
+        safe_extract(path, tmp_path / "out")
+    assert not (tmp_path / "out").exists() and [p.name for p in tmp_path.iterdir()] == ["a.tar.gz"]
+
+
+@row
+def truncated_zip(tmp_path):
+    path = tmp_path / "a.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("d/big.bin", np.random.default_rng(0).bytes(300_000))
+    path.write_bytes(path.read_bytes()[:200_000])
+    with pytest.raises(DataError, match=r"a\.zip: not a tar or zip archive \(truncated download\?\); delete it"):
+        safe_extract(path, tmp_path / "out")
+
+
+@pytest.mark.parametrize("name", ["../evil.txt", "/etc/evil.txt", "d/../../evil.txt"])
+def test_archive_member_escaping(tmp_path, name):
+    path = _tar(tmp_path / "a.tar", [_member(name)])
+    with pytest.raises(DataError, match=r"would escape the extraction folder; refusing"):
+        safe_extract(path, tmp_path / "out")
+    assert not (tmp_path / "out").exists() and not (tmp_path.parent / "evil.txt").exists()
+
+
+@row
+def archive_member_escaping(tmp_path):
+    test_archive_member_escaping(tmp_path, "../evil.txt")
+
+
+@row
+def archive_with_link(tmp_path):
+    info = tarfile.TarInfo("link")
+    info.type, info.linkname = tarfile.SYMTYPE, "/etc/passwd"
+    path = _tar(tmp_path / "a.tar", [(info, None)])
+    with pytest.raises(DataError, match=r"member 'link' is a link; only plain files and folders"):
+        safe_extract(path, tmp_path / "out")
+
+
+# --- downloads ------------------------------------------------------------------------------------
+
+
+@row
+def http_url(tmp_path):
+    with pytest.raises(DataError, match=r"a\.bin: the canonical URL: 'http://example\.org/a\.bin' is not an https://"):
+        fetch("http://example.org/a.bin", tmp_path / "a.bin", None, retries=1)
+    assert list(tmp_path.iterdir()) == []
+
+
+@row
+def http_mirror(tmp_path):
+    card = DatasetCard(name="toy", source="toy", path=tmp_path / "toy.yaml", fields={})
+    wanted = Wanted(folder="", files=[WantedFile("a.txt", key="a.txt")])
+    with pytest.raises(
+        ConfigError, match=r"the config key `mirror`: 'http://mirror\.example\.org/' is not an https://"
+    ):
+        download_wanted(card, wanted, ["e"], tmp_path / "raw", "http://mirror.example.org/")
+    assert not (tmp_path / "raw").exists()
+
+
+class _Redirect(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        self.send_response(302)
+        self.send_header("Location", "http://example.org/a.bin")  # plain http elsewhere: refused
+        self.end_headers()
+
+
+@row
+def redirect_to_http(tmp_path):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Redirect)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/a.bin"
+    try:
+        with pytest.raises(DataError, match=r"a\.bin redirects \(302\) to: 'http://example\.org/a\.bin' is not an"):
+            fetch(url, tmp_path / "a.bin", None, retries=1)
+    finally:
+        server.shutdown()
+    assert not (tmp_path / "a.bin").exists()
+
+
+@row
+def card_path_outside(tmp_path):
+    card = DatasetCard(name="toy", source="toy", path=tmp_path / "toy.yaml", fields={})
+    for path in ("../../evil.txt", "/tmp/evil.txt"):
+        wanted = Wanted(folder="", files=[WantedFile(path, key="a.txt")])
+        with pytest.raises(DataError, match=rf"toy\.yaml: the file path '{re.escape(path)}' leaves the dataset's"):
+            download_wanted(card, wanted, ["e"], tmp_path / "raw", str(tmp_path))
+    assert not (tmp_path / "raw").exists() and not (tmp_path.parent / "evil.txt").exists()
+
+
+@row
+def dataset_name_dots(tmp_path):
+    for name in ("..", ".", ".hidden"):
+        with pytest.raises(ConfigError, match=rf"config key datasets: dataset name '{re.escape(name)}' may only use"):
+            load_card(REPO / "datasets", name)
+        with pytest.raises(ConfigError, match=rf"custom_datasets: name '{re.escape(name)}' may only use"):
+            custom_card(name, {"test": "t.csv"})
+
+
+@row
+def missing_custom_file(tmp_path):
+    with pytest.raises(
+        ConfigError, match=r"config key custom_datasets\.mine\.train: no file \S+nope\.csv .*fix the path"
+    ):
+        custom_card("mine", {"test": str(_timeeval(tmp_path / "t.csv")), "train": str(tmp_path / "nope.csv")})
+
+
+# --- models and windows ---------------------------------------------------------------------------
+
+
+def _fit(tmp_path, n_train, n_test, window, val_fraction=0.2, model="pca"):
+    from tsad_models.models.config import build_config
+    from tsad_models.models.registry import model_config_class
+    from tsad_models.models.run import fit_and_score
+
+    path = tmp_path / "e.npz"
+    rng = np.random.default_rng(0)
+    labels = np.zeros(n_test, np.int8)
+    labels[n_test // 2] = 1
+    save_entity(Entity("e", rng.random((n_train, 2)), rng.random((n_test, 2)), labels, ["a", "b"]), path)
+    fit_and_score(
+        entity_path=path,
+        model=model,
+        model_config=build_config(model_config_class(model), {"window": window}, model),
+        seed=0,
+        device="cpu",
+        val_fraction=val_fraction,
+        scores_path=tmp_path / "s.npz",
+        info_path=tmp_path / "s.json",
+        progress=False,
+        config_key=f"models.{model} (params, or variants.default)",
+    )
+
+
+@row
+def window_longer_than_test(tmp_path):
+    with pytest.raises(
+        ConfigError, match=r"the test split has 40 points, fewer than the window; lower the `window` of models\.pca"
+    ):
+        _fit(tmp_path, 400, 40, 50)
+    assert not (tmp_path / "s.npz").exists()
+
+
+@row
+def validation_shorter_than_window(tmp_path):
+    with pytest.raises(
+        ConfigError, match=r"the validation split \(the last 10% .*config key `val_fraction`\) has 20 points, fewer"
+    ):
+        _fit(tmp_path, 200, 400, 30, val_fraction=0.1)
+
+
+@row
+def training_shorter_than_window(tmp_path):
+    with pytest.raises(ConfigError, match=r"has 24 points, fewer than one training sample of 40; lower the `window`"):
+        _fit(tmp_path, 30, 400, 40)
+
+
+@row
+def unknown_model_and_key(tmp_path):
+    from tsad_models.models.config import build_config
+    from tsad_models.models.registry import get_model_class, model_config_class
+
+    with pytest.raises(ConfigError, match=r"nosuch"):
+        get_model_class("nosuch")
+    with pytest.raises(ConfigError, match=r"models\.pca: unknown .*windw"):
+        build_config(model_config_class("pca"), {"windw": 3}, "models.pca")
+    assert build_detector("pca", {"window": 3}).config.window == 3
+
+
+# --- metrics --------------------------------------------------------------------------------------
+
+
+@row
+def vus_thresholds_one(tmp_path):
+    with pytest.raises(ValueError, match=r"vus_thresholds \(--vus-thresholds\) must be an integer >= 2"):
+        EvalSettings(vus_thresholds=1)
+    assert EvalSettings(vus_thresholds=None).vus_thresholds is None  # every distinct score: allowed
+
+
+@row
+def vus_window_negative(tmp_path):
+    with pytest.raises(ValueError, match=r"vus_window \(--vus-window\) must be an integer >= 0, got -3"):
+        EvalSettings(vus_window=-3)
+
+
+@row
+def metric_above_one(tmp_path):
+    scores = np.random.default_rng(0).random(500)
+    auc_roc, auc_pr = ranking_metrics(scores, np.ones(500, np.int8))
+    assert auc_pr == 1.0 and np.isnan(auc_roc)  # was 1.0000000000000004
+    # every metric of the panel stays <= 1 (rounding gave range recall 1.0000000000000007 on all-anomalous
+    # labels, affiliation recall 1.000000000000007 on the periodic labels with seed 10)
+    for seed, labels in ((0, np.ones(500, np.int8)), (10, (np.arange(500) % 7 < 5).astype(np.int8))):
+        scores = np.random.default_rng(seed).random(500)
+        result = evaluate(scores, labels, scores[:100], EvalSettings())
+        above = {k: v for k, v in result.items() if isinstance(v, float) and v > 1.0}
+        assert above == {}, above
+
+
+@row
+def cli_bad_vus_settings(tmp_path):
+    import subprocess
+    import sys
+
+    np.save(tmp_path / "s.npy", np.random.default_rng(0).random(300))
+    np.save(tmp_path / "l.npy", (np.arange(300) % 50 < 3).astype(np.int8))
+    for flag, message in (("--vus-thresholds=1", "must be an integer >= 2"), ("--vus-window=-3", "got -3")):
+        done = subprocess.run(
+            [sys.executable, "-m", "tsad_models.cli", "evaluate", "--scores", "s.npy", "--labels", "l.npy", flag],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode != 0 and message in done.stdout + done.stderr and done.stdout == "", done.stderr
+
+
+# --- the table ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(ROWS))
+def test_bad_input(name, tmp_path, request):
+    function = ROWS[name]
+    if "processed_ucr135" in function.__code__.co_varnames[: function.__code__.co_argcount]:
+        function(tmp_path, request.getfixturevalue("processed_ucr135"))
+    else:
+        function(tmp_path)
+
+
+WORKFLOW_ROWS = {"custom_dataset_not_listed", "custom_file_missing_at_parse", "test_split_without_anomaly"}
+KILL_ROWS = {"kill_leaves_a_lock", "kill_leaves_tmp_files"}
+
+
+def test_the_docs_table_lists_exactly_these_rows():
+    table = (REPO / "docs/bad_inputs.md").read_text()
+    ids = set(re.findall(r"^\| `([a-z0-9_]+)` \|", table, flags=re.M))
+    assert ids == set(ROWS) | WORKFLOW_ROWS | KILL_ROWS
+    assert len(ids) >= 30
+
+
+# --- in a real workflow run -----------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_workflow_rows(workflow_copy):
+    """custom_dataset_not_listed, custom_file_missing_at_parse, test_split_without_anomaly."""
+    from .test_workflow import snakemake, write_config
+
+    _timeeval(workflow_copy / "mine.csv", n=400)  # no anomaly anywhere
+    config = {
+        "datasets": ["mine"],
+        "custom_datasets": {"mine": {"test": "mine.csv", "train_fraction": 0.5}, "spare": {"test": "mine.csv"}},
+        "seeds": [0],
+        "device": "cpu",
+        "models": {"random": {"variants": {"default": {}}}, "pca": {"variants": {"default": {}}}},
+    }
+    write_config(workflow_copy / "c.yaml", config)
+    done = snakemake(workflow_copy, "-n", "--configfile", "c.yaml", check=False)
+    assert done.returncode != 0
+    assert "config key custom_datasets: ['spare'] defined but not listed in `datasets`" in done.stdout + done.stderr
+    del config["custom_datasets"]["spare"]
+    config["custom_datasets"]["mine"]["test"] = "nope.csv"
+    write_config(workflow_copy / "c.yaml", config)
+    done = snakemake(workflow_copy, "-n", "--configfile", "c.yaml", check=False)
+    assert (
+        done.returncode != 0 and "config key custom_datasets.mine.test: no file nope.csv" in done.stdout + done.stderr
+    )
+    assert "MissingInputException" not in done.stdout + done.stderr
+    config["custom_datasets"]["mine"]["test"] = "mine.csv"
+    write_config(workflow_copy / "c.yaml", config)
+    snakemake(workflow_copy, "--configfile", "c.yaml")  # a test split without anomalies: the report still renders
+    from tsad_models.leaderboard.figures import FIGURES
+
+    for name in FIGURES:
+        assert (workflow_copy / f"report/figures/{name}.png").stat().st_size > 0
+    assert "no anomaly" in (workflow_copy / "report/leaderboard.md").read_text()
