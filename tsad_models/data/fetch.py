@@ -26,6 +26,7 @@ import urllib.request
 from pathlib import Path
 
 from ..common.errors import ChecksumError, ConfigError, DataError, SourceUnavailable
+from ..common.files import atomic_path
 
 log = logging.getLogger("tsad_models.data.download")
 CHUNK = 1 << 20
@@ -80,16 +81,9 @@ def check_sha256(path: Path, expected: str | None, *, name: str, origin: str) ->
 
 def copy_verified(source: Path, dest: Path, expected: str | None) -> str:
     """Copy a local file to ``dest`` through a temporary name, verified; return its sha256."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.tmp")
-    try:
+    with atomic_path(dest) as tmp:  # a killed copy leaves nothing the next run does not remove
         shutil.copyfile(source, tmp)
-        actual = check_sha256(tmp, expected, name=dest.name, origin=str(source))
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    os.replace(tmp, dest)
-    return actual
+        return check_sha256(Path(tmp), expected, name=dest.name, origin=str(source))
 
 
 class _ShortRead(OSError):

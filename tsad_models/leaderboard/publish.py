@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..common.errors import DataError
-from ..common.files import save_text_atomic
+from ..common.files import atomic_path, save_text_atomic
 from .collect import PROVENANCE_COLUMNS
 from .render import render_report
 
@@ -33,10 +33,8 @@ SELECTION_FIGURES = ("snooping_gap.png", "augmentation_heatmap_*.png")
 
 
 def _save_gzip(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=9) as handle:
+    with atomic_path(path) as tmp, gzip.open(tmp, "wt", encoding="utf-8", compresslevel=9) as handle:
         handle.write(text)
-    tmp.replace(path)
 
 
 def job_records(results: Path, tidy: pd.DataFrame) -> list[dict]:
