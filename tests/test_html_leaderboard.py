@@ -124,7 +124,10 @@ def test_leaderboard_in_headless_chromium(page, driver, tmp_path):
     assert len(shown) == (table.metric == "vus_pr").sum()
     assert {metric for _, metric, _, _ in shown} == {"vus_pr"}
     headers = [th.get_attribute("data-column") for th in driver.find_elements(By.CSS_SELECTOR, "#leaderboard th")]
-    assert headers == ["dataset", "rank", "model", "metric", "protocol", "seeds", "mean", "std", "ci_low", "flag"]
+    assert headers == [
+        "dataset", "split", "fit", "rank", "model", "metric", "protocol", "seeds", "mean", "std", "ci_low", "flag"
+    ]  # fmt: skip
+    assert driver.find_element(By.ID, "filter-fit").get_attribute("innerHTML").count("<option") == 2  # all, train
     assert "[0.390, 0.430]" in visible(driver, "ci_low")
 
     # sorting by mean: numerically, missing last, then reversed

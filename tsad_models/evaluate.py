@@ -29,7 +29,7 @@ SCORES_FIX = "delete it and rerun the workflow (the fit_score rule writes it aga
 
 def evaluate_job(processed: dict[str, str], scores: dict[str, str], settings: EvalSettings, ids: dict) -> dict:
     """Metrics of one (dataset, model, variant, seed): aggregate over entities and per entity."""
-    pieces, diagnosis, flags, provenance = [], {}, {}, {}
+    pieces, diagnosis, flags, provenance, tags = [], {}, {}, {}, {}
     for entity, score_path in scores.items():
         data_entity = load_entity(processed[entity])
         data = load_npz(score_path, ("test", "val"), fix=SCORES_FIX, optional=("info", "attributions"))
@@ -37,6 +37,13 @@ def evaluate_job(processed: dict[str, str], scores: dict[str, str], settings: Ev
         info = json.loads(str(data["info"])) if "info" in data else {}
         raised = info.get("fit_info", {}).get("flags", {})
         provenance[entity] = info.get("provenance", {})
+        # protocol axes, from the data and the job themselves (older files: the paper split, fitted on train)
+        tags[entity] = {
+            "split": data_entity.meta.get("split", "paper"),
+            "split_of": data_entity.meta.get("split_of", ids.get("dataset", "")),
+            "fit": info.get("fit", info.get("config", {}).get("fit", "train")),
+        }
+        provenance[entity] = {**provenance[entity], "split": tags[entity]["split"], "fit": tags[entity]["fit"]}
         fitted_on = provenance[entity].get("data_sha256")
         if fitted_on and fitted_on != file_sha256(processed[entity]):
             raise DataError(
@@ -69,4 +76,7 @@ def evaluate_job(processed: dict[str, str], scores: dict[str, str], settings: Ev
             result["per_entity"][entity]["metrics"][key] = values.get(key, float("nan"))
         result["aggregate"]["metrics"][key] = float(np.nanmean([v.get(key, np.nan) for v in flags.values()]))
     settings_record = {**settings.__dict__, "protocols": list(settings.protocols)}
-    return {**ids, "settings": settings_record, **result, "provenance": provenance}
+    axes = {tuple(sorted(t.items())) for t in tags.values()}
+    if len(axes) > 1:
+        raise DataError(f"{ids}: entities of one job differ in split or fit mode: {sorted(axes)}; rerun the workflow")
+    return {**ids, **dict(axes.pop()), "settings": settings_record, **result, "provenance": provenance}

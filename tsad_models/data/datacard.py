@@ -41,10 +41,17 @@ def dataset_statistics(name: str, stats: list[dict]) -> dict:
     }
 
 
-def write_datacard(card, entity_paths, out_path) -> dict:
-    """``datacard.json``: dataset statistics computed from the processed entity files."""
-    stats = [entity_statistics(load_entity(p)) for p in entity_paths]
-    summary = dataset_statistics(card.name, stats)
-    summary.update({"title": card["title"], "licence": card["licence"], "train_test": card["train_test"]})
+def write_datacard(card, entity_paths, out_path, name: str | None = None) -> dict:
+    """``datacard.json``: dataset statistics computed from the processed entity files (``name``: the
+    dataset as the workflow names it, e.g. a split derived from the card's, ``<card>~entity``)."""
+    entities = [load_entity(p) for p in entity_paths]
+    stats = [entity_statistics(e) for e in entities]
+    summary = dataset_statistics(name or card.name, stats)
+    split = entities[0].meta.get("split", "paper") if entities else "paper"
+    train_test = card["train_test"]
+    if split == "entity":
+        train_test = f"entities left out ({entities[0].meta['folds']} folds): each entity is tested by a model "
+        train_test += "trained on the training splits of the entities outside its fold (docs/splits.md)"
+    summary.update({"title": card["title"], "licence": card["licence"], "train_test": train_test, "split": split})
     save_json_atomic(out_path, summary)
     return summary

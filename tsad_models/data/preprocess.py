@@ -13,6 +13,7 @@ from .datacard import entity_statistics
 from .download import verify_raw
 from .entity import Entity, save_entity
 from .source import get_source
+from .splits import card_split, entity_folds, leave_entities_out
 
 log = logging.getLogger("tsad_models.data")
 
@@ -85,23 +86,48 @@ def normalise(entity: Entity, constant_channels: str = "keep") -> Entity:
 
 
 def preprocess_entity(
-    card, entity_name: str, out_path, constant_channels: str = "keep", raw_dir="resources/raw"
+    card,
+    entity_name: str,
+    out_path,
+    constant_channels: str = "keep",
+    raw_dir="resources/raw",
+    entity_split: dict | None = None,
 ) -> dict:
-    """Load one raw entity, check it, normalise it, write the processed ``.npz``; return its statistics."""
+    """Load one raw entity, check it, normalise it, write the processed ``.npz``; return its statistics.
+
+    ``entity_split`` ({folds, entities}) makes it the entity's leave-entities-out version
+    (``splits.leave_entities_out``): trained on the entities outside its fold, normalised with
+    their training statistics."""
     if entity_name not in card.entities:
         raise DataError(f"{card.path}: dataset {card.name!r} has no entity {entity_name!r}")
     source = get_source(card.source)
     if source.downloads:  # damaged or replaced since its download: an error, never read quietly
         verify_raw(raw_dir, card.name)
-    raw = source.load(card, entity_name, Path(raw_dir))
-    raw.validate(f"{card.name}/{entity_name} (source {card.source})")
+    split, split_of = card_split(card)
+
+    def load(name):
+        raw = source.load(card, name, Path(raw_dir))
+        raw.validate(f"{card.name}/{name} (source {card.source})")
+        return raw
+
+    if entity_split is None:
+        raw = load(entity_name)
+    else:
+        order, folds = list(entity_split["entities"]), int(entity_split["folds"])
+        groups = entity_folds(order, folds)
+        held_fold = next(group for group in groups if entity_name in group)
+        needed = [name for name in order if name not in held_fold] + [entity_name]
+        raw = leave_entities_out(entity_name, {name: load(name) for name in needed}, folds, order)
+        split = "entity"
+    raw.meta.update(split=split, split_of=split_of)
     entity = normalise(raw, constant_channels=constant_channels)
     save_entity(entity, out_path)
     stats = entity_statistics(entity)
     log.info(
-        "%s/%s: train %s test %s anomaly ratio %.4f",
+        "%s/%s (split %s): train %s test %s anomaly ratio %.4f",
         card.name,
         entity_name,
+        split,
         entity.train.shape,
         entity.test.shape,
         stats["anomaly_ratio"],

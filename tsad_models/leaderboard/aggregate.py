@@ -5,9 +5,9 @@ interval, the headline rank, and a flag where a label-free threshold is degenera
   the report is reproducible).  A mean of values in a metric's range stays in that range, and so do the
   percentiles of resampled means: intervals never leave [0, 1] the way mean ± sd bars do.  With one
   seed the interval is that seed's value; with two it can only span them.
-- Rank: per dataset and entity, by the headline (``RANK_BY``: VUS-PR, then F1 under the label-free
-  ``val-quantile`` threshold to break ties), best first; models without a headline value come last
-  unranked.
+- Rank: per dataset, entity and fit mode (``fit``: the two modes never together), by the headline
+  (``RANK_BY``: VUS-PR, then F1 under the label-free ``val-quantile`` threshold to break ties), best
+  first; models without a headline value come last unranked.
 - A label-free threshold (``val-quantile``, ``pot``) that flags at least ``DEGENERATE_SHARE`` of the test
   points, or none, is marked ``degenerate`` on every metric of that protocol: its F1 is then the
   flag-everything (or flag-nothing) F1, not a detector's (the job's ``flagged_fraction`` tells).
@@ -20,13 +20,13 @@ import functools
 import numpy as np
 import pandas as pd
 
-from .collect import THRESHOLD_FREE_PROTOCOL
+from .collect import AXES, THRESHOLD_FREE_PROTOCOL, with_axes
 
 RESAMPLES = 2000
 RANK_BY = [("vus_pr", THRESHOLD_FREE_PROTOCOL), ("f1", "val-quantile")]
 LABEL_FREE = ("val-quantile", "pot")
 DEGENERATE_SHARE = 0.95
-KEYS = ["dataset", "model", "variant", "entity", "metric", "protocol"]
+KEYS = ["dataset", "model", "variant", "entity", "metric", "protocol", *AXES]
 COLUMNS = [*KEYS, "seeds", "mean", "std", "ci_low", "ci_high", "rank", "flag"]
 
 
@@ -63,6 +63,7 @@ def _degenerate(table: pd.DataFrame) -> pd.Series:
 
 def aggregate(table: pd.DataFrame) -> pd.DataFrame:
     """The tidy per-seed leaderboard -> one row per KEYS with seeds, mean, std, ci_low, ci_high, rank, flag."""
+    table = with_axes(table)
     grouped = table.groupby(KEYS, sort=True).agg(values=("value", list), seeds=("seed", "nunique")).reset_index()
     stats = []
     for values in grouped["values"]:
@@ -87,9 +88,13 @@ def aggregate(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def headline_ranks(agg: pd.DataFrame) -> dict[tuple[str, str, str, str], int]:
-    """(dataset, entity, model, variant) -> rank by RANK_BY (1 = best); rows without the first headline are unranked."""
+    """(dataset, entity, model, variant) -> rank by RANK_BY (1 = best); rows without the first headline are unranked.
+
+    Models fitted on the training split and on the test series (``fit``) are ranked apart: their numbers
+    answer different questions, so rank 1 exists once per fit mode."""
     ranks = {}
-    for (dataset, entity), group in agg.groupby(["dataset", "entity"], sort=True):
+    agg = with_axes(agg)
+    for (dataset, entity, _), group in agg.groupby(["dataset", "entity", "fit"], sort=True):
         keys = []
         for metric, protocol in RANK_BY:
             picked = group[(group.metric == metric) & (group.protocol == protocol)]

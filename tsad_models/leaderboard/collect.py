@@ -11,9 +11,26 @@ from ..common.errors import DataError
 from ..common.files import save_text_atomic
 
 THRESHOLD_FREE_PROTOCOL = "threshold-free"
-LEADERBOARD_COLUMNS = ["dataset", "model", "variant", "seed", "entity", "metric", "protocol", "value", "note"]
+# the protocol axes of a row (docs/splits.md): which split of which dataset, and what the model was fitted on
+AXES = ["split", "split_of", "fit"]
+LEADERBOARD_COLUMNS = ["dataset", "model", "variant", "seed", "entity", "metric", "protocol", "value", "note", *AXES]
 PROVENANCE_COLUMNS = ["dataset", "model", "variant", "seed", "entity", "git_commit", "config_sha256", "data_sha256",
-                      "device", "packages"]  # fmt: skip
+                      "device", "packages", "split", "fit"]  # fmt: skip
+
+
+def with_axes(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with the AXES columns; results made before they were recorded are the paper split, fitted
+    on the training split, of their own dataset."""
+    table = table.copy()
+    if "split" not in table:
+        table["split"] = "paper"
+    if "split_of" not in table:
+        table["split_of"] = table["dataset"]
+    if "fit" not in table:
+        table["fit"] = "train"
+    table[AXES] = table[AXES].fillna({"split": "paper", "fit": "train"})
+    table["split_of"] = table["split_of"].fillna(table["dataset"])
+    return table
 
 
 def _split_key(key: str) -> tuple[str, str]:
@@ -21,8 +38,14 @@ def _split_key(key: str) -> tuple[str, str]:
     return metric, protocol or THRESHOLD_FREE_PROTOCOL
 
 
-def tidy_rows(result: dict) -> list[dict]:
+def _ids(result: dict) -> dict:
     ids = {k: result[k] for k in ("dataset", "model", "variant", "seed")}
+    defaults = {"split": "paper", "split_of": result["dataset"], "fit": "train"}
+    return {**ids, **{axis: result.get(axis, default) for axis, default in defaults.items()}}
+
+
+def tidy_rows(result: dict) -> list[dict]:
+    ids = _ids(result)
     rows = []
     scopes = [("all", result["aggregate"])] + sorted(result["per_entity"].items())
     if len(result["per_entity"]) == 1:
@@ -44,7 +67,7 @@ def tidy_rows(result: dict) -> list[dict]:
 
 
 def curve_rows(result: dict) -> list[dict]:
-    ids = {k: result[k] for k in ("dataset", "model", "variant", "seed")}
+    ids = _ids(result)
     rows = []
     for key, curve in result["aggregate"]["curves"].items():
         if curve is None:

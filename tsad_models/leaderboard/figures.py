@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .aggregate import bootstrap_interval
+from .splits import SPLIT_ORDER, split_table
 from .statistics import block_values, cd_diagram, friedman
 from .tables import HEADLINE, model_name
 
@@ -21,6 +22,7 @@ FIGURES = [
     "ablation_deltas",
     "runtime_memory",
     "score_traces",
+    "split_comparison",
     "cd_datasets",
     "cd_entities",
 ]
@@ -217,6 +219,31 @@ def cd_figures(agg: pd.DataFrame, out_dir: Path) -> tuple[list[str], list[str]]:
     return paths, sentences
 
 
+def split_figure(long: pd.DataFrame, path: Path) -> str:
+    """VUS-PR per model under each split of a dataset (mean over seeds, sd as error bars), one panel per dataset."""
+    frame = long[long.metric == "VUS-PR"]
+    if frame.empty:
+        return _nothing(path, "No dataset was run under more than one split (config key `splits`, docs/splits.md).")
+    plt = _plt()
+    groups = sorted(frame.split_of.unique())
+    fig, axes = plt.subplots(len(groups), 1, figsize=(max(6, 0.55 * frame.model.nunique() + 2), 3.2 * len(groups)))
+    axes = np.atleast_1d(axes)
+    for ax, group in zip(axes, groups, strict=True):
+        part = frame[frame.split_of == group]
+        splits = [s for s in SPLIT_ORDER if s in set(part.split)]
+        models = sorted(part.model.unique())
+        width = 0.8 / len(splits)
+        for i, split in enumerate(splits):
+            values = part[part.split == split].set_index("model").reindex(models)
+            ax.bar(np.arange(len(models)) + i * width, values["mean"], width, yerr=values["sd"].fillna(0), label=split)
+        ax.set_xticks(np.arange(len(models)) + width * (len(splits) - 1) / 2, models, rotation=45, ha="right")
+        ax.set_ylabel("VUS-PR")
+        ax.set_title(f"{group}: paper split vs stricter splits (mean ± sd over seeds)")
+        ax.legend(title="split", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.tight_layout()
+    return _save(fig, path)
+
+
 def render_figures(
     table: pd.DataFrame,
     agg: pd.DataFrame,
@@ -234,6 +261,7 @@ def render_figures(
         ablation_figure(table, figures / "ablation_deltas.png"),
         runtime_figure(runtimes, figures / "runtime_memory.png"),
         traces_figure(traces, figures / "score_traces.png"),
+        split_figure(split_table(table), figures / "split_comparison.png"),
     ]
     cd_paths, sentences = cd_figures(agg, out_dir)
     return written + cd_paths, sentences

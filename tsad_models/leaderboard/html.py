@@ -10,10 +10,13 @@ from urllib.parse import quote
 import pandas as pd
 
 from ..common.files import save_text_atomic
+from .collect import with_axes
 
 # (column of ``table``, header): the table's columns; the 95 % interval column sorts by its lower bound
 COLUMNS = [
     ("dataset", "dataset"),
+    ("split", "split"),
+    ("fit", "fit"),  # ranks are per fit mode: filter on one to read a ranking
     ("rank", "rank"),
     ("model", "model"),
     ("metric", "metric"),
@@ -26,7 +29,7 @@ COLUMNS = [
 ]
 NUMERIC = {"rank", "seeds", "mean", "std", "ci_low"}  # sorted numerically, right-aligned
 DATA_COLUMNS = [name for name, _ in COLUMNS] + ["ci_high"]
-FILTERS = ["dataset", "metric", "protocol"]
+FILTERS = ["dataset", "fit", "metric", "protocol"]
 HEADLINE_METRIC = "vus_pr"
 
 CSS = """
@@ -157,11 +160,14 @@ def render_html(
     table: pd.DataFrame, *, figures: list[str], provenance: dict[str, str], title: str, out_path: str | Path
 ) -> Path:
     """Write the leaderboard page to ``out_path``; ``figures`` are paths relative to it. Returns the path."""
+    table = with_axes(table)  # a table from before the protocol axes: the paper split, fitted on train
     table = table[DATA_COLUMNS].assign(flag=table["flag"].fillna(""))
     distinct = {column: sorted(table[column].dropna().astype(str).unique()) for column in FILTERS}
     metrics = distinct["metric"]
     default_metric = HEADLINE_METRIC if HEADLINE_METRIC in metrics else next(iter(metrics), "")
-    defaults = {"dataset": "", "metric": default_metric, "protocol": ""}
+    # one fit mode at first: ranks are per fit mode, the two are never one ranking
+    defaults = {"dataset": "", "fit": "train" if "train" in distinct["fit"] else "", "metric": default_metric}
+    defaults["protocol"] = ""
     controls = "".join(f"<div>{_select(c, distinct[c], defaults[c])}</div>" for c in FILTERS)
     headers = "".join(
         f'<th scope="col" data-column="{name}" class="{"num" if name in NUMERIC else ""}">'

@@ -12,8 +12,10 @@ import pandas as pd
 
 from ..common.files import save_text_atomic
 from .aggregate import aggregate
+from .collect import with_axes
 from .figures import render_figures
 from .html import render_html
+from .splits import FIT_SAYS, split_markdown, split_table
 from .tables import HEADLINE, amsl_window_table, model_name, paper_table, random_ratio_table, summary_table
 
 
@@ -27,10 +29,12 @@ def render_report(
     provenance_csv: str | None = None,
     traces: list[dict] = (),
     title: str = "tsad-bench leaderboard",
+    split_notes: dict[str, str] | None = None,
 ) -> list[str]:
     """``sections``: markdown files of the same report folder (e.g. ``selection.md``) added after the tables;
     ``provenance_csv``: what produced each job's scores (``collect``), stated in the report; ``traces``: one
-    entity per dataset with its labels and every model's scores (``figures.traces_figure`` picks a few)."""
+    entity per dataset with its labels and every model's scores (``figures.traces_figure`` picks a few);
+    ``split_notes``: per dataset, why a configured split could not run (e.g. one entity)."""
     from tabulate import tabulate
 
     out_dir = Path(out_dir)
@@ -57,11 +61,16 @@ def render_report(
         "`random` is the sanity floor: under point adjustment (F1-PA) it often looks strong.",
         "",
     ]
-    for dataset, group in summary.groupby("dataset", sort=True):
-        group = group.drop(columns="dataset")
+    splits = with_axes(table).groupby("dataset").first()
+    for (dataset, fit), group in summary.groupby(["dataset", "fit"], sort=True):
+        group = group.drop(columns=["dataset", "fit"])
         group = group.loc[:, [c for c in group.columns if not (group[c] == "n/a").all()]]  # e.g. no diagnosis labels
         ranked = tabulate(group, headers="keys", tablefmt="github", showindex=False, disable_numparse=True)
-        lines += [f"## {dataset}", "", ranked, ""]
+        split = splits.loc[dataset]
+        heading = f"## {dataset}" if fit == "train" else f"### {dataset}: fitted on the test series"
+        lines += [heading, "", f"{FIT_SAYS[fit]} Split: `{split.split}` of {split.split_of}.", "", ranked, ""]
+    split_long = split_table(table)
+    lines += split_markdown(split_long, split_notes)
     ratio = random_ratio_table(table)
     if not ratio.empty and ratio["random F1-PA [oracle]"].notna().any():
         lines += [

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .collect import THRESHOLD_FREE_PROTOCOL
+from .collect import THRESHOLD_FREE_PROTOCOL, with_axes
 
 # the report's headline columns: (metric, protocol, header)
 HEADLINE = [
@@ -53,8 +53,14 @@ def summary_table(agg: pd.DataFrame) -> pd.DataFrame:
     agg = agg[agg.entity == "all"]
     cells = {(m, p): h for m, p, h in HEADLINE}
     out = []
-    for (dataset, model, variant), group in agg.groupby(["dataset", "model", "variant"], sort=True):
-        row = {"dataset": dataset, "rank": group["rank"].dropna().min(), "model": model_name(model, variant)}
+    agg = with_axes(agg)
+    for (dataset, fit, model, variant), group in agg.groupby(["dataset", "fit", "model", "variant"], sort=True):
+        row = {
+            "dataset": dataset,
+            "fit": fit,
+            "rank": group["rank"].dropna().min(),
+            "model": model_name(model, variant),
+        }
         row["seeds"] = int(group.seeds.max())
         row.update({header: "n/a" for header in cells.values()})
         for r in group.itertuples():
@@ -66,7 +72,8 @@ def summary_table(agg: pd.DataFrame) -> pd.DataFrame:
     if table.empty:
         return table
     table["rank"] = table["rank"].astype("Int64")
-    return table.sort_values(["dataset", "rank", "model"], na_position="last", kind="stable").reset_index(drop=True)
+    order = ["dataset", "fit", "rank", "model"]
+    return table.sort_values(order, na_position="last", kind="stable").reset_index(drop=True)
 
 
 def random_ratio_table(table: pd.DataFrame) -> pd.DataFrame:

@@ -83,6 +83,24 @@ class WindowDetector(Detector):
         return scores_to_timestamps(self.window_scores(series), len(series), c.window, c.step, self.granularity)
 
 
+FIT_MODES = ("train", "transductive")
+
+
+@dataclass
+class FitModeConfig(WindowConfig):
+    """A classical detector's config: ``fit`` says what it is fitted on, a protocol axis of its own
+    (docs/splits.md).  ``train``: the training split (the TSAD papers' mode); ``transductive``: the
+    unlabelled test series itself, as TSB-AD fits its unsupervised detectors.  The leaderboard tags
+    every row with it and never ranks the two modes together."""
+
+    fit: str = "train"
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.fit not in FIT_MODES:
+            raise ValueError(f"fit must be one of {list(FIT_MODES)}, got {self.fit!r}")
+
+
 @dataclass
 class DeepConfig(WindowConfig):
     epochs: int = 10

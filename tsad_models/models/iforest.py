@@ -2,12 +2,12 @@
 
 from dataclasses import dataclass
 
-from .base import WindowConfig, WindowDetector
+from .base import FitModeConfig, WindowDetector
 from .registry import register_model
 
 
 @dataclass
-class IForestConfig(WindowConfig):
+class IForestConfig(FitModeConfig):
     window: int = 16
     n_estimators: int = 100
     max_samples: int = 256

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .base import WindowConfig, WindowDetector
+from .base import FitModeConfig, WindowDetector
 from .kmeans import kmeans
 from .registry import register_model
 
 
 @dataclass
-class KMeansADConfig(WindowConfig):
+class KMeansADConfig(FitModeConfig):
     window: int = 16
     k: int = 20  # TSB-AD's default number of clusters
     # stride of the training windows that are clustered; >1 trades exactness for speed on long series

@@ -4,13 +4,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .base import WindowConfig, WindowDetector
+from .base import FitModeConfig, WindowDetector
 from .registry import register_model
 from .windows import sliding_windows
 
 
 @dataclass
-class KNNConfig(WindowConfig):
+class KNNConfig(FitModeConfig):
     window: int = 16
     # the k-th nearest training window's distance is the score (k=1: nearest)
     k: int = 1

@@ -4,12 +4,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .base import WindowConfig, WindowDetector
+from .base import FitModeConfig, WindowDetector
 from .registry import register_model
 
 
 @dataclass
-class PCAConfig(WindowConfig):
+class PCAConfig(FitModeConfig):
     window: int = 16
     # fraction of variance kept (0 < v < 1) by the principal subspace
     explained_variance: float = 0.9

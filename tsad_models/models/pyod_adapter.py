@@ -33,14 +33,14 @@ from typing import Any
 import numpy as np
 
 from ..common.errors import ConfigError
-from .base import WindowConfig, WindowDetector
+from .base import FitModeConfig, WindowDetector
 from .windows import sliding_windows
 
 PREFIX = "pyod:"
 
 
 @dataclass
-class PyODConfig(WindowConfig):
+class PyODConfig(FitModeConfig):
     window: int = 16
     # stride of the training windows; 1 keeps them all
     train_stride: int = 1

@@ -1,8 +1,9 @@
 """One job: fit a model variant on one entity's training split and score its validation and test splits.
 
 The training split is cut in two: the head fits the model, the tail (``val_fraction``)
-is the validation split (early stopping, label-free thresholds).  Test labels are
-never loaded here.
+is the validation split (early stopping, label-free thresholds).  A classical model with
+``fit: transductive`` is fitted on the unlabelled test series instead (TSB-AD's mode).
+Test labels are never loaded here.
 """
 
 from __future__ import annotations
@@ -86,8 +87,11 @@ def fit_and_score(
         detector, config_key or f"models.{model}", entity_path, fit_split, val_split, entity.test, val_fraction
     )
 
+    # fit mode (a protocol axis): the training split, or the unlabelled test series itself
+    fit_mode = getattr(model_config, "fit", "train")
+    fit_on = entity.test if fit_mode == "transductive" else fit_split
     start = time.perf_counter()
-    detector.fit(fit_split, val_split)
+    detector.fit(fit_on, val_split)
     fit_seconds = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -128,7 +132,8 @@ def fit_and_score(
         "seed": seed,
         "device_requested": device,
         "val_fraction": val_fraction,
-        "fit_points": len(fit_split),
+        "fit": fit_mode,
+        "fit_points": len(fit_on),
         "val_points": len(val_split),
         "test_points": len(entity.test),
         "fit_seconds": fit_seconds,

@@ -21,6 +21,7 @@ os.environ.update(
 import tsad_models
 from tsad_models.common.fingerprint import PackageCode
 from tsad_models.data.cards import resolve_card
+from tsad_models.data.splits import derived_name, parse_name
 from tsad_models.data.source import get_source, source_module
 from tsad_models.models.registry import get_model_class, user_model_file
 from tsad_models.models.variants import check_models, check_selection
@@ -55,13 +56,44 @@ unknown_datasets = sorted(set(config["entities"]) - set(config["datasets"]))
 if unknown_datasets:
     raise ValueError(f"config key entities: datasets {unknown_datasets} are not in `datasets`")
 ENTITIES = {name: chosen_entities(name, card) for name, card in CARDS.items()}
+
+# Stricter splits derived from a listed dataset (tsad_models/data/splits.py): <dataset>~entity has the same
+# entities, each tested by a model trained on the entities of the other folds. A split that cannot apply
+# (fewer entities than folds) is said in the report (SPLIT_NOTES), not silently dropped.
+ENTITY_SPLITS, SPLIT_NOTES = {}, {}
+for base, spec in config["splits"].items():
+    if base not in CARDS:
+        raise ValueError(f"config key splits.{base}: {base!r} is not in `datasets`; add it there or delete the entry")
+    folds = int(spec["entity"].get("folds", 2)) if "entity" in spec else None
+    if folds is None:
+        continue
+    if len(ENTITIES[base]) < folds:
+        SPLIT_NOTES[CARDS[base].get("split_of", base)] = (
+            f"the entity split cannot apply to {base}: it has {len(ENTITIES[base])} entit"
+            f"{'y' if len(ENTITIES[base]) == 1 else 'ies'}, fewer than its {folds} folds"
+        )
+        continue
+    derived = derived_name(base, "entity")
+    ENTITY_SPLITS[derived] = {"folds": folds, "entities": ENTITIES[base]}
+    CARDS[derived], ENTITIES[derived] = CARDS[base], ENTITIES[base]
+unknown_split_models = sorted(set(config["split_models"]) - {model for model, _ in RESOLVED})
+if unknown_split_models:
+    raise ValueError(f"config key split_models: {unknown_split_models} are not under `models`")
+DATASETS = list(config["datasets"]) + list(ENTITY_SPLITS)  # every dataset the jobs run on
+
+
+def variants_on(dataset):
+    """The (model, variant) pairs run on a dataset: all, or on a derived split those of `split_models`."""
+    if dataset in ENTITY_SPLITS and config["split_models"]:
+        return [(m, v) for (m, v) in RESOLVED if m in config["split_models"]]
+    return list(RESOLVED)
 SEEDS = [int(s) for s in config["seeds"]]
 PROCESSED = "resources/processed"
 REPORT_DIR = config["report_dir"]
 
 
 wildcard_constraints:
-    dataset="[A-Za-z0-9_.-]+",
+    dataset="[A-Za-z0-9_.-]+(?:~entity)?",  # <dataset>~entity: a split derived from a dataset
     entity="[A-Za-z0-9_.-]+",
     model="[A-Za-z0-9_.-]+(?::[A-Za-z0-9_]+)?",  # pyod:<Class> names a PyOD detector
     variant="[A-Za-z0-9_.-]+",
@@ -97,7 +129,7 @@ def is_downloaded(dataset):
 def raw_inputs(dataset):
     """What preprocessing needs besides the card: the source's local files, or the download stamp."""
     card = CARDS[dataset]
-    stamp = [f"resources/raw/{dataset}/verified.json"] if is_downloaded(dataset) else []
+    stamp = [f"resources/raw/{card.name}/verified.json"] if is_downloaded(dataset) else []
     return [str(p) for p in get_source(card.source).inputs(card)] + stamp
 
 
@@ -110,8 +142,8 @@ def is_deep(model):
 def metric_files():
     return [
         f"results/metrics/{dataset}/{model}/{variant}/seed{seed}.json"
-        for dataset in config["datasets"]
-        for (model, variant) in RESOLVED
+        for dataset in DATASETS
+        for (model, variant) in variants_on(dataset)
         for seed in SEEDS
     ]
 
@@ -119,8 +151,8 @@ def metric_files():
 def fit_benchmarks():
     return [
         f"benchmarks/fit/{dataset}/{model}/{variant}/seed{seed}/{entity}.tsv"
-        for dataset in config["datasets"]
-        for (model, variant) in RESOLVED
+        for dataset in DATASETS
+        for (model, variant) in variants_on(dataset)
         for seed in SEEDS
         for entity in ENTITIES[dataset]
     ]
@@ -152,6 +184,7 @@ REPORT_FIGURES = [
     "ablation_deltas",
     "runtime_memory",
     "score_traces",
+    "split_comparison",
     "cd_datasets",
     "cd_entities",
 ]  # = tsad_models.leaderboard.figures.FIGURES (tests/test_workflow.py checks)

@@ -28,8 +28,9 @@ rule preprocess:
         f"{PROCESSED}/{{dataset}}/{{entity}}.npz",
     params:
         cards_dir=config["cards_dir"],
-        custom=lambda w: {k: v for k, v in config["custom_datasets"].items() if k == w.dataset},
+        custom=lambda w: {k: v for k, v in config["custom_datasets"].items() if k == parse_name(w.dataset)[0]},
         constant_channels=config["constant_channels"],
+        entity_split=lambda w: ENTITY_SPLITS.get(w.dataset),  # None, or {folds, entities}: entities left out
         code=lambda w: data_code("preprocess.py", w.dataset),
     log:
         "logs/preprocess/{dataset}/{entity}.log",
@@ -48,7 +49,7 @@ rule datacard:
     params:
         cards_dir=config["cards_dir"],
         code=code_of("datacard.py"),
-        custom=lambda w: {k: v for k, v in config["custom_datasets"].items() if k == w.dataset},
+        custom=lambda w: {k: v for k, v in config["custom_datasets"].items() if k == parse_name(w.dataset)[0]},
     log:
         "logs/datacard/{dataset}.log",
     conda:

@@ -7,7 +7,7 @@ rule report:
         curves="results/pak_curves.csv",
         runtimes="results/runtimes.csv",
         provenance="results/provenance.csv",
-        datacards=expand(f"{PROCESSED}/{{dataset}}/datacard.json", dataset=config["datasets"]),
+        datacards=expand(f"{PROCESSED}/{{dataset}}/datacard.json", dataset=DATASETS),
         sections=SELECTION_FILES[:1],  # report/selection.md when the config has a selection study
         # score traces: the first entity of each dataset at the first seed, every model (the figure picks a few)
         trace_entities=[f"{PROCESSED}/{d}/{ENTITIES[d][0]}.npz" for d in config["datasets"]],
@@ -32,6 +32,7 @@ rule report:
         trace_entities=[ENTITIES[d][0] for d in config["datasets"]],
         trace_seed=SEEDS[0],
         models=list(RESOLVED),
+        split_notes=SPLIT_NOTES,
         code=code_of("report.py"),
     log:
         "logs/report.log",

@@ -26,4 +26,5 @@ with job_logging(snakemake.log[0]):
         sections=list(snakemake.input.sections),
         provenance_csv=snakemake.input.provenance,
         traces=traces,
+        split_notes=dict(p.split_notes),
     )
