@@ -502,7 +502,7 @@ def test_bad_input(name, tmp_path, request):
 
 
 WORKFLOW_ROWS = {"custom_dataset_not_listed", "custom_file_missing_at_parse", "test_split_without_anomaly"}
-KILL_ROWS = {"kill_leaves_a_lock", "kill_leaves_tmp_files"}
+KILL_ROWS = {"kill_leaves_a_lock", "kill_leaves_tmp_files", "kill_loses_a_remade_file"}
 
 
 def test_the_docs_table_lists_exactly_these_rows():

@@ -158,6 +158,23 @@ def fit_benchmarks():
     ]
 
 
+def kept_intermediates():
+    """The processed series and the stored scores: files the project keeps (`tsad-bench evaluate`
+    and the published studies re-read them), so they are targets of `all` as well. Snakemake does not
+    remake a missing file whose consumers are up to date: a job killed while it was remaking one of
+    these (its old output deleted) would otherwise leave it missing after a completed rerun."""
+    return [
+        f"{PROCESSED}/{dataset}/{entity}.npz" for dataset in DATASETS for entity in ENTITIES[dataset]
+    ] + [
+        f"results/scores/{dataset}/{model}/{variant}/seed{seed}/{entity}.{suffix}"
+        for dataset in DATASETS
+        for (model, variant) in variants_on(dataset)
+        for seed in SEEDS
+        for entity in ENTITIES[dataset]
+        for suffix in ("npz", "json")
+    ]
+
+
 def selection_embeddings(model):
     """The fit job's embedding settings (stored with its scores for DSV), or None for a model not under selection."""
     if model not in SELECTION_DEFAULTS:
