@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -58,6 +59,9 @@ def slurm_cluster():
         if not was_up:
             down = slurm_local("down", timeout=300)
             assert down.returncode == 0, f"tools/slurm_local.sh down failed:\n{down.stdout}{down.stderr}"
+            # its config gone too: with one and no controller, every later Snakemake start waits 9 s
+            # (the SLURM executor plugin runs `scontrol show config` when it loads)
+            assert not Path("/etc/slurm/slurm.conf").exists()
 
 
 def run_snakemake(cwd, *args, timeout):

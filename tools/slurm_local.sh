@@ -4,7 +4,8 @@
 #
 #   tools/slurm_local.sh up       install what is missing (apt, as root), start munged,
 #                                 slurmctld and slurmd, wait until the node is idle
-#   tools/slurm_local.sh down     stop the three daemons by the pids in their pid files
+#   tools/slurm_local.sh down     stop the three daemons by the pids in their pid files and
+#                                 remove the config `up` wrote
 #   tools/slurm_local.sh status   print the daemons and the node state; exit 0 when all is up
 #
 # Idempotent: `up` on a running cluster only checks it (and restarts the Slurm daemons if
@@ -217,6 +218,12 @@ cmd_down() {
   stop_daemon "$SLURMD_PID" slurmd
   stop_daemon "$CTLD_PID" slurmctld
   stop_daemon "$MUNGED_PID" munged
+  # and the config this script wrote (never another one): with a config and no controller,
+  # `scontrol show config`, which Snakemake's SLURM executor plugin runs whenever Snakemake starts
+  # (a local run too), waits 9 s for a controller; with no config it fails at once
+  if [ -e "$CONF" ] && head -n 1 "$CONF" | grep -qxF "$MARKER"; then
+    rm -f "$CONF"
+  fi
   say "down"
 }
 
