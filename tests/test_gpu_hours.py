@@ -93,7 +93,17 @@ def test_jobs_are_datasets_x_entities_x_variants_x_seeds(tool, tmp_path):
     plan = tool.plan_jobs(tool.load_config(subset))
     # by hand: (2 synthetic series + 1 + 1) entities x 4 variants x 3 seeds
     assert plan.n_jobs == 4 * 4 * 3 == 48
-    assert len(plan.jobs()) == 4 * 3
+    assert len(plan.jobs("random", "default")) == 4 * 3
+    # a derived split counts as the workflow runs it: <dataset>~entity, only the split_models on it
+    split = small_config(
+        tmp_path, datasets=("synthetic", "ucr135", "ecg3"), seeds=(0, 1, 2), models=models,
+        entities={"synthetic": ["extremum", "pattern"]}, splits={"synthetic": {"entity": {"folds": 2}}},
+        split_models=["random"],
+    )  # fmt: skip
+    plan = tool.plan_jobs(tool.load_config(split))
+    assert plan.datasets.datasets == ["synthetic", "ucr135", "ecg3", "synthetic~entity"]
+    assert len(plan.jobs("random", "default")) == (4 + 2) * 3 and len(plan.jobs("usad", "default")) == 4 * 3
+    assert plan.n_jobs == 48 + 2 * 3
     assert sorted(plan.resolved) == [("autoencoder", "default"), ("autoencoder", "wide"), ("random", "default"),
                                      ("usad", "default")]  # fmt: skip
     # without the subset the card lists its 6 series (from the GutenTAG suite file, nothing generated)

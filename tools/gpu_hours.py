@@ -47,7 +47,8 @@ if str(REPO) not in sys.path:
 import yaml  # noqa: E402
 from tabulate import tabulate  # noqa: E402
 
-from tsad_models.common.errors import ConfigError, DataError, TsadError  # noqa: E402
+from tsad_models.common.errors import DataError, TsadError  # noqa: E402
+from tsad_models.data.plan import DatasetPlan, plan_datasets  # noqa: E402
 from tsad_models.models.windows import window_starts  # noqa: E402
 
 # hyper-parameters that do not change what one training window costs: the number of epochs (the estimate
@@ -334,58 +335,49 @@ def load_config(path: Path) -> dict:
 
 @dataclass
 class Plan:
-    """The config's fit jobs, as the workflow enumerates them."""
+    """The config's fit jobs, as the workflow enumerates them (``tsad_models.data.plan``)."""
 
     config: dict
     resolved: dict  # {(model, variant): resolved config dict}
-    cards: dict
-    entities: dict  # {dataset: [entity, ...]}; a dataset whose card cannot list them is in ``unlisted``
-    unlisted: dict = field(default_factory=dict)  # {dataset: why}
+    datasets: DatasetPlan  # cards, entities (a dataset whose card cannot list them is in ``unlisted``), splits
     seeds: list[int] = field(default_factory=list)
 
-    def jobs(self) -> list[tuple[str, str, int]]:
+    @property
+    def cards(self) -> dict:
+        return self.datasets.cards
+
+    @property
+    def entities(self) -> dict:
+        return self.datasets.entities
+
+    @property
+    def unlisted(self) -> dict:
+        return self.datasets.unlisted
+
+    def jobs(self, model: str, variant: str) -> list[tuple[str, str, int]]:
         """(dataset, entity, seed) of each job of one model variant."""
-        return [(d, e, s) for d in self.config["datasets"] for e in self.entities.get(d, []) for s in self.seeds]
+        return [
+            (d, e, s)
+            for d in self.datasets.datasets
+            if (model, variant) in self.datasets.variants_on(d, self.resolved)
+            for e in self.entities[d]
+            for s in self.seeds
+        ]
 
     @property
     def n_jobs(self) -> int:
-        return len(self.resolved) * len(self.seeds) * sum(len(v) for v in self.entities.values())
+        return sum(len(self.jobs(model, variant)) for model, variant in self.resolved)
 
 
 def plan_jobs(config: dict, base_dir: Path = REPO) -> Plan:
-    """datasets x entities x (model, variant) x seeds, by the workflow's own code (workflow/rules/common.smk)."""
-    from tsad_models.data.cards import resolve_card
+    """datasets x entities x (model, variant) x seeds, by the workflow's own code (tsad_models/data/plan.py)."""
     from tsad_models.models.variants import check_models
 
     resolved = check_models(config, str(base_dir))
     cards_dir = Path(config["cards_dir"])
     cards_dir = cards_dir if cards_dir.is_absolute() else base_dir / cards_dir
-    unlisted_custom = sorted(set(config["custom_datasets"]) - set(config["datasets"]))
-    if unlisted_custom:  # the workflow refuses these too
-        raise ConfigError(f"config key custom_datasets: {unlisted_custom} defined but not listed in `datasets`")
-    unknown = sorted(set(config["entities"]) - set(config["datasets"]))
-    if unknown:
-        raise ConfigError(f"config key entities: datasets {unknown} are not in `datasets`")
-    cards, entities, unlisted = {}, {}, {}
-    for name in config["datasets"]:
-        card = cards[name] = resolve_card(name, cards_dir, config["custom_datasets"])
-        wanted = config["entities"].get(name)
-        try:
-            listed = card.entities
-        except Exception as exc:  # a card that cannot list its entities without its files
-            if wanted is None:
-                unlisted[name] = f"{type(exc).__name__}: {exc}"
-                continue
-            listed = list(wanted)
-        if wanted is not None:
-            missing = sorted(set(wanted) - set(listed))
-            if missing:
-                raise ConfigError(
-                    f"config key entities.{name}: unknown entities {missing}; "
-                    f"the card {card.path} lists {listed[:5]}..."
-                )
-        entities[name] = list(wanted) if wanted is not None else listed
-    return Plan(config, resolved, cards, entities, unlisted, [int(s) for s in config["seeds"]])
+    datasets = plan_datasets(config, cards_dir, resolved, lenient=True)
+    return Plan(config, resolved, datasets, [int(s) for s in config["seeds"]])
 
 
 def is_deep(model: str) -> bool:
@@ -595,7 +587,7 @@ def estimate(plan: Plan, records: list[Record], lengths: dict, scale_cpu: bool =
         defaults = config_to_dict(model_config_class(model)())
         candidates = [r for r in records if r.model == model]
         applying = [r for r in candidates if not differences(r, target, defaults)]
-        row = Row(model, variant, deep, jobs=len(plan.jobs()))
+        row = Row(model, variant, deep, jobs=len(plan.jobs(model, variant)))
         if not applying and candidates:
             nearest = min(candidates, key=lambda r: len(differences(r, target, defaults)))
             where = Path(nearest.source.split(" (record")[0])
@@ -613,7 +605,7 @@ def estimate(plan: Plan, records: list[Record], lengths: dict, scale_cpu: bool =
             row.gpu_records = [r for r in applying if r.gpu]
             row.gpu_rate = rate_of(row.gpu_records, detector)
             row.cpu_rate = rate_of([r for r in applying if not r.gpu], detector)
-            for dataset, entity, _seed in plan.jobs():
+            for dataset, entity, _seed in plan.jobs(model, variant):
                 known = (dataset, entity) in lengths
                 train = lengths[(dataset, entity)][0] if known else mean_train.get(dataset)
                 if train is None:
@@ -633,7 +625,7 @@ def estimate(plan: Plan, records: list[Record], lengths: dict, scale_cpu: bool =
                 seconds = sum(r.wall_seconds if r.wall_seconds is not None else r.job_seconds for r in usable)
                 points = sum(r.fit_points + r.val_points + r.test_points for r in usable)
                 row.cpu_point_rate = (seconds / points, usable)
-            for dataset, entity, _seed in plan.jobs():
+            for dataset, entity, _seed in plan.jobs(model, variant):
                 known = (dataset, entity) in lengths
                 if known:
                     train, test, _ = lengths[(dataset, entity)]

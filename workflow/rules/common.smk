@@ -20,8 +20,8 @@ os.environ.update(
 
 import tsad_models
 from tsad_models.common.fingerprint import PackageCode
-from tsad_models.data.cards import resolve_card
-from tsad_models.data.splits import derived_name, parse_name
+from tsad_models.data.plan import plan_datasets
+from tsad_models.data.splits import parse_name
 from tsad_models.data.source import get_source, source_module
 from tsad_models.models.registry import get_model_class, user_model_file
 from tsad_models.models.variants import check_models, check_selection
@@ -32,61 +32,19 @@ validate(config, "../schemas/config.schema.yaml")
 RESOLVED = check_models(config)  # {(model, variant): resolved config dict}
 SELECTION = config.get("selection") or {}
 SELECTION_DEFAULTS = check_selection(config, RESOLVED)  # {model: default variant}; {} = no selection study
-unlisted_custom = sorted(set(config["custom_datasets"]) - set(config["datasets"]))
-if unlisted_custom:  # defined but never run would be a silent no-op
-    raise ValueError(
-        f"config key custom_datasets: {unlisted_custom} defined but not listed in `datasets`; "
-        "add them to `datasets` to run them, or delete their entries"
-    )
-CARDS = {name: resolve_card(name, config["cards_dir"], config["custom_datasets"]) for name in config["datasets"]}
-
-
-def chosen_entities(name, card):
-    """The entities of a dataset to run: all of the card's, or the config's `entities` subset."""
-    wanted = config["entities"].get(name)
-    if wanted is None:
-        return card.entities
-    unknown = sorted(set(wanted) - set(card.entities))
-    if unknown:
-        raise ValueError(f"config key entities.{name}: unknown entities {unknown}; the card {card.path} lists {card.entities[:5]}...")
-    return list(wanted)
-
-
-unknown_datasets = sorted(set(config["entities"]) - set(config["datasets"]))
-if unknown_datasets:
-    raise ValueError(f"config key entities: datasets {unknown_datasets} are not in `datasets`")
-ENTITIES = {name: chosen_entities(name, card) for name, card in CARDS.items()}
-
-# Stricter splits derived from a listed dataset (tsad_models/data/splits.py): <dataset>~entity has the same
-# entities, each tested by a model trained on the entities of the other folds. A split that cannot apply
-# (fewer entities than folds) is said in the report (SPLIT_NOTES), not silently dropped.
-ENTITY_SPLITS, SPLIT_NOTES = {}, {}
-for base, spec in config["splits"].items():
-    if base not in CARDS:
-        raise ValueError(f"config key splits.{base}: {base!r} is not in `datasets`; add it there or delete the entry")
-    folds = int(spec["entity"].get("folds", 2)) if "entity" in spec else None
-    if folds is None:
-        continue
-    if len(ENTITIES[base]) < folds:
-        SPLIT_NOTES[CARDS[base].get("split_of", base)] = (
-            f"the entity split cannot apply to {base}: it has {len(ENTITIES[base])} entit"
-            f"{'y' if len(ENTITIES[base]) == 1 else 'ies'}, fewer than its {folds} folds"
-        )
-        continue
-    derived = derived_name(base, "entity")
-    ENTITY_SPLITS[derived] = {"folds": folds, "entities": ENTITIES[base]}
-    CARDS[derived], ENTITIES[derived] = CARDS[base], ENTITIES[base]
-unknown_split_models = sorted(set(config["split_models"]) - {model for model, _ in RESOLVED})
-if unknown_split_models:
-    raise ValueError(f"config key split_models: {unknown_split_models} are not under `models`")
-DATASETS = list(config["datasets"]) + list(ENTITY_SPLITS)  # every dataset the jobs run on
+# The datasets, their entities and the stricter splits derived from them (<dataset>~entity: each entity
+# tested by a model trained on the entities of the other folds); tools/gpu_hours.py plans with the same code.
+PLAN = plan_datasets(config, config["cards_dir"], RESOLVED)
+CARDS, ENTITIES = PLAN.cards, PLAN.entities
+ENTITY_SPLITS, SPLIT_NOTES = PLAN.entity_splits, PLAN.split_notes
+DATASETS = PLAN.datasets  # every dataset the jobs run on
 
 
 def variants_on(dataset):
     """The (model, variant) pairs run on a dataset: all, or on a derived split those of `split_models`."""
-    if dataset in ENTITY_SPLITS and config["split_models"]:
-        return [(m, v) for (m, v) in RESOLVED if m in config["split_models"]]
-    return list(RESOLVED)
+    return PLAN.variants_on(dataset, RESOLVED)
+
+
 SEEDS = [int(s) for s in config["seeds"]]
 PROCESSED = "resources/processed"
 REPORT_DIR = config["report_dir"]
@@ -148,14 +106,17 @@ def metric_files():
     ]
 
 
+def fit_jobs():
+    """(dataset, model, variant, seed, entity) of every fit job."""
+    for dataset in DATASETS:
+        for model, variant in variants_on(dataset):
+            for seed in SEEDS:
+                for entity in ENTITIES[dataset]:
+                    yield dataset, model, variant, seed, entity
+
+
 def fit_benchmarks():
-    return [
-        f"benchmarks/fit/{dataset}/{model}/{variant}/seed{seed}/{entity}.tsv"
-        for dataset in DATASETS
-        for (model, variant) in variants_on(dataset)
-        for seed in SEEDS
-        for entity in ENTITIES[dataset]
-    ]
+    return [f"benchmarks/fit/{d}/{m}/{v}/seed{s}/{e}.tsv" for d, m, v, s, e in fit_jobs()]
 
 
 def kept_intermediates():
@@ -163,16 +124,11 @@ def kept_intermediates():
     and the published studies re-read them), so they are targets of `all` as well. Snakemake does not
     remake a missing file whose consumers are up to date: a job killed while it was remaking one of
     these (its old output deleted) would otherwise leave it missing after a completed rerun."""
-    return [
-        f"{PROCESSED}/{dataset}/{entity}.npz" for dataset in DATASETS for entity in ENTITIES[dataset]
-    ] + [
-        f"results/scores/{dataset}/{model}/{variant}/seed{seed}/{entity}.{suffix}"
-        for dataset in DATASETS
-        for (model, variant) in variants_on(dataset)
-        for seed in SEEDS
-        for entity in ENTITIES[dataset]
-        for suffix in ("npz", "json")
+    processed = [f"{PROCESSED}/{dataset}/{entity}.npz" for dataset in DATASETS for entity in ENTITIES[dataset]]
+    scores = [
+        f"results/scores/{d}/{m}/{v}/seed{s}/{e}.{suffix}" for d, m, v, s, e in fit_jobs() for suffix in ("npz", "json")
     ]
+    return processed + scores
 
 
 def selection_embeddings(model):
