@@ -17,14 +17,12 @@ import json
 import numpy as np
 
 from .common.errors import DataError
-from .common.npz import load_npz
+from .common.npz import RERUN_FIT_SCORE, load_npz
 from .common.provenance import file_sha256
 from .data.entity import load_entity
 from .metrics import window_classification
 from .metrics.diagnosis import hit_rate
 from .metrics.panel import EntityScores, EvalSettings, evaluate_entities
-
-SCORES_FIX = "delete it and rerun the workflow (the fit_score rule writes it again)"
 
 
 def evaluate_job(processed: dict[str, str], scores: dict[str, str], settings: EvalSettings, ids: dict) -> dict:
@@ -32,7 +30,7 @@ def evaluate_job(processed: dict[str, str], scores: dict[str, str], settings: Ev
     pieces, diagnosis, flags, provenance, tags = [], {}, {}, {}, {}
     for entity, score_path in scores.items():
         data_entity = load_entity(processed[entity])
-        data = load_npz(score_path, ("test", "val"), fix=SCORES_FIX, optional=("info", "attributions"))
+        data = load_npz(score_path, ("test", "val"), fix=RERUN_FIT_SCORE, optional=("info", "attributions"))
         pieces.append(EntityScores(entity, data["test"], data_entity.labels, data["val"]))
         info = json.loads(str(data["info"])) if "info" in data else {}
         raised = info.get("fit_info", {}).get("flags", {})

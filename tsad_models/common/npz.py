@@ -15,6 +15,9 @@ import numpy as np
 
 from .errors import DataError
 
+# the fix for a damaged or incomplete score file (results/scores/...)
+RERUN_FIT_SCORE = "delete it and rerun the workflow (the fit_score rule writes it again)"
+
 DAMAGED = (ValueError, EOFError, OSError, zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error)
 
 

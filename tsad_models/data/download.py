@@ -33,11 +33,11 @@ import shutil
 import tempfile
 from pathlib import Path, PurePosixPath
 
-from ..common.errors import ConfigError, DataError, SourceUnavailable
+from ..common.errors import DataError, SourceUnavailable
 from ..common.files import save_json_atomic, save_text_atomic
 from .archives import extract_nested, find_root
 from .cards import DatasetCard
-from .fetch import check_sha256, copy_verified, fetch, from_mirror, https_only, sha256_of
+from .fetch import check_mirror, check_sha256, copy_verified, fetch, from_mirror, sha256_of
 from .readers import VERIFIED
 from .source import get_source
 from .sources.base import Archive, Wanted, WantedFile
@@ -61,11 +61,7 @@ def download_wanted(
 ) -> dict:
     """``download_dataset`` for a given declaration (the steps in the module's docstring)."""
     _check_paths(card, wanted)
-    if mirror and "://" in mirror:
-        try:
-            https_only(mirror, "the config key `mirror`")
-        except DataError as exc:
-            raise ConfigError(str(exc)) from None
+    check_mirror(mirror)
     base = Path(raw_dir) / card.name
     base.mkdir(parents=True, exist_ok=True)
     _undo_a_killed_run(base)

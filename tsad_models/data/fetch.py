@@ -48,6 +48,15 @@ def https_only(url: str, what: str) -> None:
     )
 
 
+def check_mirror(mirror: str | None) -> None:
+    """ConfigError for a mirror URL prefix ``https_only`` refuses (a local folder needs no check)."""
+    if mirror and "://" in mirror:
+        try:
+            https_only(mirror, "the config key `mirror`")
+        except DataError as exc:
+            raise ConfigError(str(exc)) from None
+
+
 class _HttpsOnlyRedirects(urllib.request.HTTPRedirectHandler):
     """Follows a redirect only to an address ``https_only`` accepts."""
 
@@ -138,10 +147,7 @@ def from_mirror(mirror: str, key: str, dest: Path, expected: str | None, timeout
     """``<mirror>/<key>`` to ``dest``, verified; SourceUnavailable when the mirror has no such file."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     if "://" in mirror:
-        try:
-            https_only(mirror, "the config key `mirror`")
-        except DataError as exc:
-            raise ConfigError(str(exc)) from None
+        check_mirror(mirror)
         return _from_url(f"{mirror.rstrip('/')}/{key}", dest, expected, retries=1, timeout=timeout, route=".mirror")
     local = Path(mirror) / key
     if not local.is_file():

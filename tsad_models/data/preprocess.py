@@ -13,7 +13,7 @@ from .datacard import entity_statistics
 from .download import verify_raw
 from .entity import Entity, save_entity
 from .source import get_source
-from .splits import card_split, entity_folds, leave_entities_out
+from .splits import card_split, fold_of, leave_entities_out
 
 log = logging.getLogger("tsad_models.data")
 
@@ -114,11 +114,9 @@ def preprocess_entity(
         raw = load(entity_name)
     else:
         order, folds = list(entity_split["entities"]), int(entity_split["folds"])
-        groups = entity_folds(order, folds)
-        held_fold = next(group for group in groups if entity_name in group)
-        needed = [name for name in order if name not in held_fold] + [entity_name]
-        raw = leave_entities_out(entity_name, {name: load(name) for name in needed}, folds, order)
-        split = "entity"
+        _, trainers = fold_of(entity_name, order, folds)
+        raw = leave_entities_out(entity_name, {name: load(name) for name in [*trainers, entity_name]}, folds, order)
+        split = raw.meta["split"]
     raw.meta.update(split=split, split_of=split_of)
     entity = normalise(raw, constant_channels=constant_channels)
     save_entity(entity, out_path)

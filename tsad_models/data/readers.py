@@ -10,13 +10,13 @@ file the config key to correct.
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..common.errors import DataError
+from ..common.npz import DAMAGED
 
 VERIFIED = "verified.json"  # in resources/raw/<dataset>/: what the download rule fetched and checked
 
@@ -78,7 +78,7 @@ def load_npy(path: str | Path, *, fix: str) -> np.ndarray:
         raise _missing(path, fix)
     try:
         return np.load(path, allow_pickle=False)
-    except (ValueError, EOFError, OSError, zipfile.BadZipFile) as exc:
+    except DAMAGED as exc:
         raise DataError(
             f"{path}: not a readable .npy array ({type(exc).__name__}: {exc}); truncated or not NumPy's format: {fix}"
         ) from None

@@ -54,15 +54,20 @@ def entity_folds(entities: list[str], folds: int) -> list[list[str]]:
     return [list(group) for group in np.array_split(np.asarray(entities, dtype=object), folds)]
 
 
+def fold_of(held_out: str, order: list[str], folds: int) -> tuple[int, list[str]]:
+    """(the fold of ``held_out``, the entities of every other fold: those its model trains on)."""
+    groups = entity_folds(order, folds)
+    fold = next(i for i, group in enumerate(groups) if held_out in group)
+    return fold, [name for i, group in enumerate(groups) if i != fold for name in group]
+
+
 def leave_entities_out(held_out: str, raw: dict[str, Entity], folds: int, order: list[str]) -> Entity:
     """``held_out``'s test split, with the training splits of every entity outside its fold as training data.
 
     ``raw`` holds (at least) the entities of ``order`` that are outside ``held_out``'s fold, and
     ``held_out`` itself; only the test split of ``held_out`` and the training splits of the
     others are read."""
-    groups = entity_folds(order, folds)
-    fold = next(i for i, group in enumerate(groups) if held_out in group)
-    trainers = [name for i, group in enumerate(groups) if i != fold for name in group]
+    fold, trainers = fold_of(held_out, order, folds)
     channels = raw[held_out].channels
     for name in trainers:
         if raw[name].channels != channels:

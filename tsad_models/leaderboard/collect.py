@@ -18,18 +18,16 @@ PROVENANCE_COLUMNS = ["dataset", "model", "variant", "seed", "entity", "git_comm
                       "device", "packages", "split", "fit"]  # fmt: skip
 
 
+# what a result made before the axes were recorded was: the paper split of its own dataset, fitted on train
+AXIS_DEFAULTS = {"split": "paper", "fit": "train"}  # and split_of: the row's dataset
+
+
 def with_axes(table: pd.DataFrame) -> pd.DataFrame:
-    """``table`` with the AXES columns; results made before they were recorded are the paper split, fitted
-    on the training split, of their own dataset."""
+    """``table`` with the AXES columns, AXIS_DEFAULTS where a result predates them."""
     table = table.copy()
-    if "split" not in table:
-        table["split"] = "paper"
-    if "split_of" not in table:
-        table["split_of"] = table["dataset"]
-    if "fit" not in table:
-        table["fit"] = "train"
-    table[AXES] = table[AXES].fillna({"split": "paper", "fit": "train"})
-    table["split_of"] = table["split_of"].fillna(table["dataset"])
+    for axis, default in AXIS_DEFAULTS.items():
+        table[axis] = table[axis].fillna(default) if axis in table else default
+    table["split_of"] = table["split_of"].fillna(table["dataset"]) if "split_of" in table else table["dataset"]
     return table
 
 
@@ -40,8 +38,8 @@ def _split_key(key: str) -> tuple[str, str]:
 
 def _ids(result: dict) -> dict:
     ids = {k: result[k] for k in ("dataset", "model", "variant", "seed")}
-    defaults = {"split": "paper", "split_of": result["dataset"], "fit": "train"}
-    return {**ids, **{axis: result.get(axis, default) for axis, default in defaults.items()}}
+    defaults = {**AXIS_DEFAULTS, "split_of": result["dataset"]}
+    return {**ids, **{axis: result.get(axis, defaults[axis]) for axis in AXES}}
 
 
 def tidy_rows(result: dict) -> list[dict]:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..common.errors import DataError
-from ..common.npz import load_npz
+from ..common.npz import RERUN_FIT_SCORE, load_npz
 from .dsv import dsv
 
 SELECTORS = {"dsv": "DSV (lower is better)", "val_loss": "validation loss (lower is better)"}
@@ -38,12 +38,7 @@ def best_validation_loss(info: dict) -> float:
 
 def selector_values(path: str | Path, *, normalize: bool = True) -> dict[str, float]:
     """DSV, its parts and the validation loss of one stored job (a score file)."""
-    data = load_npz(
-        path,
-        ("info",),
-        fix="delete it and rerun the workflow (the fit_score rule writes it again)",
-        optional=EMBEDDINGS,
-    )
+    data = load_npz(path, ("info",), fix=RERUN_FIT_SCORE, optional=EMBEDDINGS)
     missing = [key for key in EMBEDDINGS if key not in data]
     if missing:
         raise DataError(
