@@ -23,7 +23,7 @@ import contextlib
 import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -108,7 +108,10 @@ class DeepConfig(WindowConfig):
     lr: float = 1e-3
     weight_decay: float = 0.0  # Adam's L2 term in the default optimizer
     patience: int = 3  # epochs without a better validation loss before stopping; 0 = never stop
-    grad_clip: float = 0.0  # max global gradient norm in the default step; 0 = no clipping
+    grad_clip: float = 0.0  # max gradient norm in every optimizer step; 0 = no clipping
+    # "global": one norm over all of the stepping optimizer's gradients (torch's clip_grad_norm_);
+    # "per_tensor": each gradient tensor by its own norm (TensorFlow's clip_by_norm per gradient)
+    grad_clip_mode: Literal["global", "per_tensor"] = "global"
     shuffle: bool = True  # shuffle the training samples each epoch (seeded); false: batches in time order
     # epochs: 0 keeps the network at its seeded initialisation: a model's "untrained" control
 

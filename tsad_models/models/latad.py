@@ -13,8 +13,8 @@ Network (input: a window, W time steps x C channels):
   1-D convolution over time (kernel 5, same padding, ReLU)
   -> two parallel branches on its output v:
        feature-graph attention (GATv2-style: every channel is a node, its window is the
-       node feature; e_ij = a . LeakyReLU(W_l v_i + W_r v_j), softmax over j,
-       h_i = sigmoid(sum_j alpha_ij v_j))
+       node feature; e_ij = a . LeakyReLU(W_l v_i + W_r v_j) with negative slope 0.5 (the public
+       model's ``alpha=0.5``), softmax over j, h_i = sigmoid(sum_j alpha_ij v_j))
        and a Transformer encoder over time (d_model 128, 8 heads, 2 layers, no positional encoding)
   -> concatenation [v, h_gat, h_transformer] along channels
   -> TCN (4 residual causal blocks, dilations 1/2/4/8, 128 channels, kernel 5, weight norm,
@@ -34,10 +34,13 @@ same settings are one Adam here, which is the same update):
 - L_reg = lambda * mean_g KL(softmax over time of positive_g || softmax over time of negative_g),
   summed over time and channels, divided by the batch size: the public code's formula on the
   public code's [0, 1] scale (``regulariser``); left out for fixed augmentations;
-- L_smooth = w_smooth * KL(softmax z_next || softmax z_anchor), z_next the window one step later.
-  The public code pairs consecutive windows of a batch (its loader does not shuffle, so they are
-  neighbours in time) and sums over the B - 1 pairs; we take the batch mean, so our term is
-  1 / (B - 1) of theirs at the same weight.
+- L_smooth = w_smooth * KL(softmax z_next || softmax z_anchor), z_next the latent of the window
+  ``step`` points after the anchor (so ``eta`` must be >= ``step``: the neighbour lies inside the
+  sample).  The public code pairs consecutive windows of a batch; its loader does not shuffle and
+  cuts a window every ``step`` points (10 after the 5-point block means of its SMD pipeline, i.e. 50
+  raw points), so each pair is a window and the one ``step`` points later.  It sums over the B - 1
+  pairs of a batch; we average over the B windows of a batch, each with its own neighbour, so our
+  term is about 1 / (B - 1) of theirs at the same weight.
 Weights 10 / 100 / 10 / 10, Adam lr 1e-3, weight decay 1e-3 (both public entry points pass 1e-3;
 5e-3 is a default they override), no gradient clipping (commented out in the public code).
 Early stopping (patience 5) on the total validation loss; unlike the public code (train mode,
@@ -124,7 +127,7 @@ PARALLEL, ZERO_NORM, ZERO_DISTANCE = 0.999, 1e-6, 1e-4
 class LATADConfig(DeepConfig):
     window: int = 100
     step: int = 10
-    epochs: int = 30
+    epochs: int = 100  # gat_transformer_tcn_main_smd.py --n_epochs 100 (with early stopping, patience 5)
     batch_size: int = 64
     lr: float = 1e-3
     weight_decay: float = 1e-3  # both public entry points pass 1e-3 (5e-3 is an overridden default)
@@ -145,6 +148,7 @@ class LATADConfig(DeepConfig):
     latent: int = 128
     dropout: float = 0.2
     gat: bool = True
+    gat_negative_slope: float = 0.5  # model/model.py: GraphAttentionNetwork(..., alpha=0.5) -> LeakyReLU(0.5)
     transformer: bool = True
     tcn: bool = True
     # our departures against the shared latent direction (module doc): "center" measures every cosine
@@ -160,7 +164,7 @@ class LATADConfig(DeepConfig):
     aug_channel_fraction: float = 0.3  # the public code keeps int(0.7 C) channels and augments the others
     # one margin per negative source: the public code's list (up to 10 sources)
     margins: list[float] = field(default_factory=lambda: [0.7, 0.8, 0.9, 0.99, 0.9, 0.9, 0.99, 0.9, 0.9, 0.99])
-    eta: int = 50  # temporal neighbourhood of positives, in points
+    eta: int = 50  # temporal neighbourhood of positives, in points (>= step: the smoothness pair lies within it)
     # loss weights
     w_comp: float = 10.0
     w_sep: float = 100.0
@@ -185,6 +189,11 @@ class LATADConfig(DeepConfig):
             raise ValueError("aug_channel_fraction must lie in (0, 1]")
         if self.downsample < 1:
             raise ValueError("downsample must be >= 1 (1 = no block means)")
+        if self.eta < self.step:
+            raise ValueError(
+                f"eta ({self.eta}) must be >= step ({self.step}): the smoothness term pairs each window with "
+                f"the one `step` points later, which must lie inside the anchor's neighbourhood; raise eta or lower step"
+            )
         for name in self.fixed_augmentations if self.augmentation == "fixed" else []:
             get_augmentation(name)
         check_augmentation_params(
@@ -201,17 +210,19 @@ class LATADConfig(DeepConfig):
 class FeatureGraphAttention(nn.Module):
     """GATv2-style attention between channels; node features are the channels' windows."""
 
-    def __init__(self, window: int, dropout: float, embed: int | None = None):
+    def __init__(self, window: int, dropout: float, negative_slope: float, embed: int | None = None):
         super().__init__()
         embed = embed or 2 * window
         self.left = nn.Linear(window, embed, bias=False)
         self.right = nn.Linear(window, embed)
         self.attention = nn.Linear(embed, 1, bias=False)
         self.dropout = dropout
+        self.negative_slope = negative_slope
 
     def forward(self, v: torch.Tensor) -> torch.Tensor:  # v: (B, W, C)
         nodes = v.transpose(1, 2)  # (B, C, W)
-        e = self.attention(F.leaky_relu(self.left(nodes).unsqueeze(2) + self.right(nodes).unsqueeze(1), 0.2))
+        pairs = self.left(nodes).unsqueeze(2) + self.right(nodes).unsqueeze(1)  # (B, C, C, embed)
+        e = self.attention(F.leaky_relu(pairs, self.negative_slope))
         alpha = F.dropout(torch.softmax(e.squeeze(-1), dim=-1), self.dropout, self.training)  # (B, C, C)
         return torch.sigmoid(alpha @ nodes).transpose(1, 2)  # (B, W, C)
 
@@ -249,7 +260,7 @@ class LATADNetwork(nn.Module):
     def __init__(self, channels: int, c: LATADConfig):
         super().__init__()
         self.conv = nn.Conv1d(channels, channels, c.conv_kernel, padding=c.conv_kernel // 2)
-        self.gat = FeatureGraphAttention(c.window, c.dropout) if c.gat else None
+        self.gat = FeatureGraphAttention(c.window, c.dropout, c.gat_negative_slope) if c.gat else None
         self.transformer = (
             TemporalTransformer(channels, c.d_model, c.n_heads, c.n_layers, c.dropout) if c.transformer else None
         )
@@ -414,7 +425,7 @@ class LATADDetector(DeepDetector):
                 d_pos = d_pos + cosine_distance(z_anchor - mean, z_positive - mean).mean()
                 d_neg = d_neg + cosine_distance(z_anchor - mean, z_negative - mean).mean()
         n = len(negatives)
-        z_next = self.network(batch[:, eta + 1 : eta + 1 + w]) if eta >= 1 else z_anchor
+        z_next = self.network(batch[:, eta + c.step : eta + c.step + w])  # the window `step` points later
         smooth = F.kl_div(F.log_softmax(z_anchor, dim=-1), F.softmax(z_next, dim=-1), reduction="batchmean")
         parts = {
             "comp": c.w_comp * comp / n,

@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
@@ -71,7 +72,8 @@ class OmniAnomalyConfig(DeepConfig):
     batch_size: int = 50  # ExpConfig.batch_size
     lr: float = 1e-3  # ExpConfig.initial_lr
     weight_decay: float = 0.0  # ExpConfig.l2_reg 1e-4 is never attached to a layer (see the module doc)
-    grad_clip: float = 10.0  # ExpConfig.gradient_clip_norm, applied to each gradient tensor; 0 = none
+    grad_clip: float = 10.0  # ExpConfig.gradient_clip_norm; 0 = none
+    grad_clip_mode: Literal["global", "per_tensor"] = "per_tensor"  # training.py: tf.clip_by_norm per gradient
     patience: int = 0  # TrainLoop(early_stopping=True) keeps the best validated state, never stops early
     lr_anneal_epochs: int = 40  # ExpConfig.lr_anneal_epoch_freq; 0 = never
     lr_anneal_factor: float = 0.5  # ExpConfig.lr_anneal_factor
