@@ -64,7 +64,7 @@ def test_each_max_min_step_changes_only_its_branch(series, step, group, marker):
     model.setup(3)
     losses, _ = model.objectives(batch_of(model, fit))
     before = snapshot(model)
-    model.apply(step, model.gradients(step, losses[step]))
+    model.optimizer_step(step, gradients=model.own_gradients(step, losses[step], retain_graph=True))
     names = changed(model, before)
     assert names and all(f".{marker}." in name for name in names), names
     own = {
@@ -88,10 +88,10 @@ def test_the_minimisation_pushes_the_local_map_away_and_the_maximisation_pulls_t
 
     start = discrepancy()
     losses, _ = model.objectives(batch)
-    model.apply("automask", model.gradients("automask", losses["automask"]))
+    model.optimizer_step("automask", gradients=model.own_gradients("automask", losses["automask"], retain_graph=True))
     after_min = discrepancy()
     losses, _ = model.objectives(batch)
-    model.apply("selfattn", model.gradients("selfattn", losses["selfattn"]))
+    model.optimizer_step("selfattn", gradients=model.own_gradients("selfattn", losses["selfattn"], retain_graph=True))
     assert after_min > start and discrepancy() < after_min
 
 
@@ -101,7 +101,8 @@ def test_a_max_min_training_step_updates_all_three_groups(series):
     model.setup(3)
     before = snapshot(model)
     parts = model.training_step(batch_of(model, fit), 0)
-    assert set(parts) == {"loss", "rec", "contrast", "discrepancy"} and set(model.optimizers) == {
+    lrs = {"lr_automask", "lr_selfattn", "lr_shared"}
+    assert set(parts) == {"loss", "rec", "contrast", "discrepancy", *lrs} and set(model.optimizers) == {
         "automask",
         "selfattn",
         "shared",

@@ -39,7 +39,7 @@ def test_shapes_views_and_scores(series):
     assert all(r.shape == batch.shape for r in reconstructions)  # cropped back from the padded 20 x 4 image
     assert all(logit.shape == (5, 7) for logit in logits) and entropy.shape == (5,)
     assert model.score(test).shape == (240,)
-    assert set(model.fit_info["history"]["train_parts"]) == {"loss", "rec", "entropy", "ssl"}
+    assert set(model.fit_info["history"]["train_parts"]) == {"loss", "rec", "entropy", "ssl", "lr"}
 
 
 def test_memory_addresses_sum_to_one():

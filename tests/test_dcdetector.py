@@ -92,8 +92,9 @@ def test_the_loss_pulls_the_in_patch_side_and_pushes_the_patch_wise_side(series)
     model = detector()
     model.setup(3)
     batch = windows(series[0])[:8]
-    loss, discrepancy = model.objective(batch)
-    assert float(loss.detach()) == 0.0 and float(discrepancy) > 0
+    loss, parts = model.training_loss(batch)
+    discrepancy = parts["discrepancy"]
+    assert float(loss.detach()) == 0.0 and float(discrepancy) > 0 and float(parts["loss"]) == -float(discrepancy)
     net = model.network
     in_patch = [e.token.weight for e in net.in_patch_embeddings]
     patch_wise = [e.token.weight for e in net.patch_embeddings]

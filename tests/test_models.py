@@ -87,7 +87,7 @@ SMALL = {
         },
         "stochastic": True,
     },
-    "tranad": {"settings": {"window": 16, "step": 8, "epochs": 2, "batch_size": 32}, "stochastic": True},
+    "tranad": {"settings": {"window": 16, "step": 1, "epochs": 2, "batch_size": 32}, "stochastic": True},
     "usad": {"settings": {"window": 16, "step": 8, "epochs": 2, "latent": 8, "batch_size": 32}, "stochastic": True},
     "timesnet": {
         "settings": {
@@ -106,7 +106,7 @@ SMALL = {
     "omnianomaly": {
         "settings": {
             "window": 16,
-            "step": 8,
+            "step": 1,
             "epochs": 2,
             "z_dim": 2,
             "rnn_hidden": 8,

@@ -47,6 +47,7 @@ def test_defaults_are_the_public_exp_config():
         "lr": 1e-3,
         "weight_decay": 0.0,  # l2_reg is declared but attached to no layer
         "grad_clip": 10.0,
+        "grad_clip_mode": "per_tensor",
         "patience": 0,
         "shuffle": True,
         "lr_anneal_epochs": 40,
@@ -156,3 +157,16 @@ def test_a_planted_spike_scores_higher_than_the_clean_periodic_series(periodic):
     assert scores.shape == (200,) and np.isfinite(scores).all()
     assert int(np.argmax(scores)) == 120  # the window ending at the spike scores it
     assert scores[120] > np.quantile(np.delete(scores, 120), 0.99) + 1.5  # nats above the normal points
+
+
+def test_test_scores_do_not_depend_on_what_was_scored_before(periodic):
+    """The posterior sample of scoring comes from generators seeded afresh for every call: the test series
+    scored alone, after the validation split, or twice gives the same array."""
+    fit, val, test = periodic[:400], periodic[400:500], periodic[500:]
+    model = detector(epochs=1).fit(fit, val)
+    alone = model.score(test)
+    model.score(val)
+    after_validation = model.score(test)
+    np.testing.assert_array_equal(alone, after_validation)
+    np.testing.assert_array_equal(alone, model.score(test))
+    assert detector(epochs=1, seed=1).fit(fit, val).score(test).tolist() != alone.tolist()  # the seed matters

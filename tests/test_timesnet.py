@@ -44,6 +44,7 @@ def test_defaults_are_the_smd_script_and_run_py_values():
         "weight_decay": 0.0,
         "patience": 3,
         "grad_clip": 0.0,
+        "grad_clip_mode": "global",
         "shuffle": True,
         "lradj": "type1",
         "d_model": 64,

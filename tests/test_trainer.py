@@ -54,11 +54,8 @@ class TwoDecoders(DeepDetector):
         weight = 1.0 / (epoch + 1)
         parts = {}
         for name, which in (("first", 0), ("second", 1)):
-            optimizer = self.optimizers[name]
             loss = self._errors(batch)[which] * (weight if which == 0 else 1 - weight + 1e-3)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+            self.optimizer_step(name, loss)  # backward, clipping, step, this optimizer's gradients cleared
             parts[name] = loss.detach()
         parts["loss"] = parts["first"] + parts["second"]
         return parts
@@ -157,16 +154,22 @@ def brute_force(cls, test, window, step):
     return np.array(out)
 
 
-@pytest.mark.parametrize("cls", [PerPosition, LastPoint])
-def test_position_and_last_point_scores_follow_the_documented_rule(cls, series):
-    detector = cls(TinyConfig(), seed=0, device="cpu", progress=False).fit(series[:300], series[300:])
+@pytest.mark.parametrize("cls, step", [(PerPosition, 3), (LastPoint, 1)])
+def test_position_and_last_point_scores_follow_the_documented_rule(cls, step, series):
+    detector = cls(TinyConfig(step=step), seed=0, device="cpu", progress=False).fit(series[:300], series[300:])
     test = series[:101]
     scores = detector.score(test)
     assert scores.shape == (101,)
-    np.testing.assert_allclose(scores, brute_force(cls, test, 8, 3), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(scores, brute_force(cls, test, 8, step), rtol=1e-5, atol=1e-6)
 
 
-def test_steps_must_return_the_same_parts_and_no_part_is_called_loss(series):
+def test_a_last_point_model_refuses_a_step_above_one():
+    """With step 3, the points between two window ends would take a later point's score: refused before fitting."""
+    with pytest.raises(ValueError, match="step must be 1 for .*scores the last point of each window"):
+        LastPoint(TinyConfig(step=3), seed=0, device="cpu", progress=False)
+
+
+def test_steps_must_return_the_same_parts_and_a_watched_loss_is_logged_beside_the_objective(series):
     class Wavering(TwoDecoders):
         def training_step(self, batch, epoch):
             self.calls = getattr(self, "calls", 0) + 1
@@ -175,13 +178,49 @@ def test_steps_must_return_the_same_parts_and_no_part_is_called_loss(series):
     with pytest.raises(ValueError, match=r"returned the parts \['extra', 'loss'\] after \['loss'\]"):
         Wavering(TwoConfig(), seed=0, device="cpu", progress=False).fit(series[:300], series[300:])
 
-    class Shadowing(PerPosition):
-        def training_loss(self, batch):
-            loss = super().training_loss(batch)
-            return loss, {"loss": loss}
+    class Watching(PerPosition):
+        """Optimises twice its error and watches the error itself."""
 
-    with pytest.raises(ValueError, match="a part may not be named 'loss'"):
-        Shadowing(TinyConfig(), seed=0, device="cpu", progress=False).fit(series[:300], series[300:])
+        def training_loss(self, batch):
+            error = super().training_loss(batch)
+            return 2 * error, {"loss": error}
+
+    detector = Watching(TinyConfig(), seed=0, device="cpu", progress=False).fit(series[:300], series[300:])
+    history = detector.fit_info["history"]
+    assert set(history["train_parts"]) == {"loss", "objective", "lr"}
+    assert history["train_parts"]["objective"] == pytest.approx([2 * v for v in history["train_parts"]["loss"]])
+    assert history["val_loss"] == history["val_parts"]["loss"]  # early stopping watches the error, not the objective
+
+    class Clashing(PerPosition):
+        def training_loss(self, batch):
+            error = super().training_loss(batch)
+            return error, {"loss": error, "objective": error}
+
+    with pytest.raises(ValueError, match="the optimised loss is logged as 'objective'"):
+        Clashing(TinyConfig(), seed=0, device="cpu", progress=False).fit(series[:300], series[300:])
+
+
+@pytest.mark.parametrize("mode", ["global", "per_tensor"])
+def test_the_step_clips_by_the_configured_mode(series, mode):
+    """``grad_clip_mode``: one norm over the optimizer's gradients, or each tensor by its own norm."""
+    detector = PerPosition(TinyConfig(grad_clip=1e-4, grad_clip_mode=mode), seed=0, device="cpu", progress=False)
+    detector.setup(2)
+    seen = {}
+    optimizer = detector.optimizers["optimizer"]
+    step = optimizer.step
+
+    def recording_step(*args, **kwargs):
+        seen.update({name: float(p.grad.norm()) for name, p in detector.network.named_parameters()})
+        return step(*args, **kwargs)
+
+    optimizer.step = recording_step
+    parts = detector.training_step(torch.from_numpy(sliding_windows(series, 8, 3)[:16].astype(np.float32)), 0)
+    total = float(np.sqrt(sum(n**2 for n in seen.values())))
+    if mode == "global":
+        assert total == pytest.approx(1e-4, rel=1e-3)
+    else:
+        assert all(n == pytest.approx(1e-4, rel=1e-3) for n in seen.values()) and total > 1.3e-4
+    assert parts["lr"] == 1e-3 and all(p.grad is None for p in detector.network.parameters())
 
 
 def test_device_windows_are_the_sliding_windows(series):

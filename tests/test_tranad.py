@@ -10,7 +10,7 @@ from tsad_models.models.windows import sliding_windows
 
 from .helpers import build_detector
 
-SMALL = dict(window=16, step=4, epochs=2, batch_size=32)
+SMALL = dict(window=16, step=1, epochs=2, batch_size=32)
 
 
 def detector(seed=0, **overrides):
@@ -25,7 +25,7 @@ def series():
 
 
 def batch_of(model, series, n=8):
-    windows = sliding_windows(model._scale(series), model.config.window, 4)[:n]
+    windows = sliding_windows(model.prepared(series), model.config.window, 4)[:n]
     return torch.from_numpy(np.ascontiguousarray(windows))
 
 
@@ -42,7 +42,7 @@ def test_defaults_are_the_public_codes():
     c = TranADConfig()
     assert (c.window, c.step, c.epochs, c.batch_size, c.lr, c.weight_decay) == (10, 1, 5, 128, 1e-3, 1e-5)
     assert (c.lr_step, c.lr_gamma, c.dropout, c.d_ff, c.n_layers) == (5, 0.9, 0.1, 16, 1)
-    assert (c.shuffle, c.patience, c.score) == (False, 0, "both")
+    assert (c.shuffle, c.patience, c.score, c.public_lag) == (False, 0, "both", False)
 
 
 @pytest.mark.parametrize("channels", [1, 2, 7])
@@ -130,8 +130,29 @@ def test_a_spike_at_a_windows_last_point_scores_highest_after_a_short_fit(series
 def test_the_input_is_min_max_scaled_with_the_training_range(series):
     fit, _ = series
     model = detector(epochs=0).fit(fit)
-    scaled = model._scale(fit)
+    scaled = model.prepared(fit)
     assert scaled.min() == pytest.approx(0.0) and 0.999 < scaled.max() < 1.0
     low, high = fit.min(axis=0), fit.max(axis=0)
-    beyond = model._scale((high + (high - low))[None, :])  # one range above the maximum: 2, unclipped
+    beyond = model.prepared((high + (high - low))[None, :])  # one range above the maximum: 2, unclipped
     np.testing.assert_allclose(beyond, 2.0, rtol=1e-3)
+
+
+def test_the_public_lag_gives_each_point_the_score_of_the_point_before(series):
+    """main.py convert_to_windows: the window of index i is data[i - W:i], so loss[i], compared with label i,
+    is the error of x(i - 1); ``public_lag`` reproduces that pairing, the default scores x(t) at t."""
+    fit, test = series
+    ours = detector(epochs=1).fit(fit).score(test)
+    lagged = detector(epochs=1, public_lag=True).fit(fit).score(test)
+    np.testing.assert_array_equal(lagged[1:], ours[:-1])
+    assert lagged[0] == ours[0] and not np.array_equal(lagged, ours)
+
+
+def test_a_step_above_one_is_refused_naming_the_key():
+    from tsad_models.common.errors import ConfigError
+    from tsad_models.models.variants import check_models
+
+    config = {"models": {"tranad": {"variants": {"default": {"step": 2}}}}}
+    with pytest.raises(ConfigError, match=r"models\.tranad\.variants\.default: step must be 1 for tranad"):
+        check_models(config)
+    with pytest.raises(ValueError, match="step must be 1"):
+        detector(step=2)

@@ -33,7 +33,7 @@ def ready(series, **overrides):
 
 
 def batch_of(model, series, n=16):
-    windows = sliding_windows(model._scale(series), model.config.window, 2)[:n]
+    windows = sliding_windows(model.prepared(series), model.config.window, 2)[:n]
     return torch.from_numpy(np.ascontiguousarray(windows))
 
 
@@ -69,7 +69,9 @@ def test_each_optimizer_steps_only_its_own_group(series, group, loss_index, expe
     model = ready(series)
     batch = batch_of(model, series[0])
     before = snapshot(model)
-    model.step(group, model.objectives(batch, epoch=3)[loss_index])  # both losses reach all three modules
+    model.optimizer_step(
+        group, model.objectives(batch, epoch=3)[loss_index], only_own=True
+    )  # both losses reach all three modules
     assert moved(model, before) == expected
     assert all(p.grad is None for p in model.network.parameters())  # nothing left to leak into a later step
 
@@ -82,7 +84,7 @@ def test_a_training_step_steps_ae1_then_ae2_on_a_fresh_pass(series):
     parts = model.training_step(batch, 2)
     assert moved(model, before) == {"encoder", "decoder1", "decoder2"}
     loss1, _, score = twin.objectives(batch, 2)
-    twin.step("ae1", loss1)
+    twin.optimizer_step("ae1", loss1, only_own=True)
     loss2 = twin.objectives(batch, 2)[1].detach()  # with the encoder and decoder 1 already stepped
     assert float(parts["loss1"]) == pytest.approx(float(loss1.detach()), rel=1e-6)
     assert float(parts["loss2"]) == pytest.approx(float(loss2), rel=1e-6)
@@ -155,7 +157,7 @@ def test_a_spike_raises_its_windows_above_every_normal_one_after_a_short_fit(ser
     assert scores[150] > normal.max()
     # training lowered AE1's error on normal windows (the adversarial AE2(AE1) term may rise: it is maximised)
     untrained = ready(series, **settings)
-    windows = torch.from_numpy(np.ascontiguousarray(sliding_windows(model._scale(fit), 16, 1)))
+    windows = torch.from_numpy(np.ascontiguousarray(sliding_windows(model.prepared(fit), 16, 1)))
     with torch.no_grad():
         assert float(model.errors(windows)[0].mean()) < 0.9 * float(untrained.errors(windows)[0].mean())
 

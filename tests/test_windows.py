@@ -27,7 +27,11 @@ def test_timestamp_score_is_the_mean_of_covering_windows(n, window, step, data):
         data.draw(st.lists(st.floats(-1e3, 1e3), min_size=len(starts) * window, max_size=len(starts) * window))
     ).reshape(len(starts), window)
     by_position = scores_to_timestamps(positions, n, window, step, "position")
-    by_last = scores_to_timestamps(scores, n, window, step, "last")
+    if step > 1:  # a last-point score with step > 1 would pass a later point's score to the points before it
+        with pytest.raises(ValueError, match="need step 1"):
+            scores_to_timestamps(scores, n, window, step, "last")
+    else:
+        by_last = scores_to_timestamps(scores, n, window, step, "last")
     for t in range(n):
         covering = [i for i, start in enumerate(starts) if start <= t < start + window]
         assert covering, f"timestamp {t} not covered"
@@ -37,9 +41,10 @@ def test_timestamp_score_is_the_mean_of_covering_windows(n, window, step, data):
         assert by_position[t] == pytest.approx(
             np.mean([positions[i, t - starts[i]] for i in covering]), rel=1e-9, abs=1e-9
         )
-        # last: the score of the first window ending at or after t (it covers t)
-        first = min(i for i, start in enumerate(starts) if start + window - 1 >= t)
-        assert first in covering and by_last[t] == scores[first]
+        # last (step 1): the score of the window ending at t, or the first window for t < window - 1
+        if step == 1:
+            ending = max(t, window - 1) - window + 1
+            assert ending in covering and by_last[t] == scores[ending]
 
 
 def test_sliding_windows_shape_and_content():

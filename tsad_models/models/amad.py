@@ -292,30 +292,16 @@ class AMADDetector(DeepDetector):
             "shared": base,
         }, parts
 
-    def gradients(self, group: str, loss: torch.Tensor) -> list[torch.Tensor | None]:
-        params = self.optimizers[group].param_groups[0]["params"]
-        return list(torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True))
-
-    def apply(self, group: str, gradients: list[torch.Tensor | None]) -> None:
-        optimizer = self.optimizers[group]
-        for param, grad in zip(optimizer.param_groups[0]["params"], gradients, strict=True):
-            param.grad = grad
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-
     def training_step(self, batch, epoch):
         losses, parts = self.objectives(batch)
         if "joint" in losses:
-            optimizer = self.optimizers["optimizer"]
-            optimizer.zero_grad(set_to_none=True)
-            losses["joint"].backward()
-            optimizer.step()
-            return parts
+            self.optimizer_step("optimizer", losses["joint"])
+            return {**parts, **self.learning_rates()}
         # every gradient from the same forward before any step: a step changes weights the others' backward reads
-        gradients = {group: self.gradients(group, loss) for group, loss in losses.items()}
+        gradients = {group: self.own_gradients(group, loss, retain_graph=True) for group, loss in losses.items()}
         for group, grads in gradients.items():
-            self.apply(group, grads)
-        return parts
+            self.optimizer_step(group, gradients=grads)
+        return {**parts, **self.learning_rates()}
 
     def validation_loss(self, batch):
         return self.objectives(batch)[1]

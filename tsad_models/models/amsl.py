@@ -59,7 +59,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -247,10 +246,6 @@ class AMSLDetector(DeepDetector):
             [v for name, v in zip(self.config.view_names, self.make_views(batch), strict=True) if name != "raw"],
             self.rng,
         )
-
-    def window_scores(self, series: np.ndarray) -> np.ndarray:
-        with self.validation_randomness():  # the same seeded draws of the views at every call
-            return super().window_scores(series)
 
     def score_batch(self, batch):
         return self.window_errors(batch)[0]

@@ -61,6 +61,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .base import DeepConfig, DeepDetector
+from .embedding import DataEmbedding
 from .registry import register_model
 
 
@@ -87,29 +88,6 @@ class AnomalyTransformerConfig(DeepConfig):
             raise ValueError(f"d_model ({self.d_model}) must be a multiple of n_heads ({self.n_heads})")
         if not 0 < self.lr_decay <= 1:
             raise ValueError(f"lr_decay must lie in (0, 1], got {self.lr_decay}")
-
-
-def sinusoidal_positions(length: int, d_model: int) -> torch.Tensor:
-    """The fixed position code of ``model/embed.py``: sin on even features, cos on odd ones, (length, d_model)."""
-    position = torch.arange(length, dtype=torch.float32)[:, None]
-    frequency = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float32) * -(math.log(10000.0) / d_model))
-    code = torch.zeros(length, d_model)
-    code[:, 0::2] = torch.sin(position * frequency)
-    code[:, 1::2] = torch.cos(position * frequency[: d_model // 2])
-    return code
-
-
-class DataEmbedding(nn.Module):
-    """Tokens (B, L, c_in) -> (B, L, d_model): circular convolution over the tokens plus the position code."""
-
-    def __init__(self, c_in: int, d_model: int, length: int):
-        super().__init__()
-        self.token = nn.Conv1d(c_in, d_model, kernel_size=3, padding=1, padding_mode="circular", bias=False)
-        nn.init.kaiming_normal_(self.token.weight, mode="fan_in", nonlinearity="leaky_relu")
-        self.register_buffer("positions", sinusoidal_positions(length, d_model), persistent=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.token(x.transpose(1, 2)).transpose(1, 2) + self.positions[: x.shape[1]]
 
 
 def row_kl(p: torch.Tensor, q: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:
@@ -198,8 +176,9 @@ class AnomalyTransformerDetector(DeepDetector):
     def build_network(self, n_channels):
         return AnomalyTransformerNetwork(n_channels, self.config)
 
-    def objectives(self, batch: torch.Tensor):
-        """The maximise and minimise phases' losses and the logged parts (``loss`` is the maximise phase's)."""
+    def phases(self, batch: torch.Tensor):
+        """The maximise and minimise phases' losses (the code's ``loss1``, ``loss2``), the reconstruction
+        error and the discrepancy D."""
         reconstruction, series, priors = self.network(batch)
         rec = F.mse_loss(reconstruction, batch)
         pairs = list(zip(series, priors, strict=True))
@@ -208,21 +187,13 @@ class AnomalyTransformerDetector(DeepDetector):
         prior_side = torch.stack([symmetric_kl(s.detach(), p).mean() for s, p in pairs]).mean()
         maximise = rec - self.config.k * series_side
         minimise = rec + self.config.k * prior_side
-        parts = {"loss": maximise.detach(), "rec": rec.detach(), "discrepancy": series_side.detach()}
-        return maximise, minimise, parts
+        return maximise, minimise, rec, series_side
 
-    def training_step(self, batch, epoch):
-        (optimizer,) = self.optimizers.values()
-        maximise, minimise, parts = self.objectives(batch)
-        optimizer.zero_grad(set_to_none=True)
-        (maximise + minimise).backward()  # = loss1.backward(retain_graph=True); loss2.backward()
-        if self.config.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(self.network.parameters(), self.config.grad_clip)
-        optimizer.step()
-        return {**parts, "lr": optimizer.param_groups[0]["lr"]}
-
-    def validation_loss(self, batch):
-        return self.objectives(batch)[2]
+    def training_loss(self, batch):
+        """Both phases in one loss (one backward of their sum = the code's two backward calls); the
+        maximise phase (``loss1``, the code's "Vali Loss") is the watched ``loss``."""
+        maximise, minimise, rec, discrepancy = self.phases(batch)
+        return maximise + minimise, {"loss": maximise, "rec": rec, "discrepancy": discrepancy}
 
     def on_epoch_end(self, epoch):
         c = self.config

@@ -12,9 +12,13 @@ evaluation protocol (``tsad_models.metrics``).
 - ``DeepDetector``: a ``WindowDetector`` whose loop belongs to the shared ``Trainer``
   (epochs, seeded batch order, device, early stopping, loss logging) and whose step
   belongs to the model (as PyOD's ``base_dl.py``): a model writes ``build_network``,
-  ``score_batch`` and either ``training_loss`` (one optimizer, one loss: the default
-  step) or its own ``configure_optimizers`` + ``training_step`` (several optimizers,
-  min-max, epoch-weighted losses, schedulers in ``on_epoch_end``).
+  ``score_batch`` and ``training_loss`` (one optimizer, one loss: the default step; the
+  loss may be optimised while another value is watched, and may depend on
+  ``self.current_epoch``), or, with several optimizers, its own ``configure_optimizers`` +
+  ``training_step``, which steps each of them through ``optimizer_step``: the one
+  zero-grad / backward / clip / step sequence of the package.  Schedulers go in
+  ``on_epoch_end``; an input map fitted on the training split (a min-max scaler) in
+  ``fit_preparation`` + ``prepared``, which ``fit`` and ``score`` apply.
 """
 
 from __future__ import annotations
@@ -39,11 +43,18 @@ class Detector(ABC):
     name: str = "?"  # set by @register_model
 
     def __init__(self, config: Any, *, seed: int = 0, device: str = "auto", progress: bool = True):
+        type(self).check_config(config)
         self.config = config
         self.seed = int(seed)
         self.device_name = device
         self.progress = progress
         self.fit_info: dict[str, Any] = {}  # anything worth storing with the job (e.g. training history)
+
+    @classmethod
+    def check_config(cls, config: Any) -> None:
+        """Refuse a config this model cannot run honestly (a ``ValueError`` naming the key); the workflow
+        calls it at parse time, the constructor again."""
+        return None  # nothing to refuse by default
 
     @abstractmethod
     def fit(self, train: np.ndarray, val: np.ndarray | None = None) -> Detector:
@@ -70,6 +81,15 @@ class WindowDetector(Detector):
     """Scores the windows of ``config.window`` points taken every ``config.step`` points."""
 
     granularity: Granularity = "window"  # or "position" (a score per point of a window) or "last"
+
+    @classmethod
+    def check_config(cls, config: Any) -> None:
+        if cls.granularity == "last" and config.step != 1:
+            raise ValueError(
+                f"step must be 1 for {cls.name}, which scores the last point of each window: with step "
+                f"{config.step}, a point that ends no window would take the score of a later point's "
+                "reconstruction; set step: 1"
+            )
 
     def windows(self, series: np.ndarray) -> np.ndarray:
         return sliding_windows(series, self.config.window, self.config.step)
@@ -144,7 +164,10 @@ class DeepDetector(WindowDetector):
 
     # --- the step: the default is one optimizer over one loss -----------------------------
     def training_loss(self, batch: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """Loss of a batch of training samples (B, sample_length, C): a tensor, or (tensor, its parts)."""
+        """The loss to optimise on a batch of training samples (B, sample_length, C): a tensor, or
+        (tensor, parts to log).  A part named ``loss`` is the value to watch (early stopping, the
+        logs) where it is not the optimised one; the optimised one is then logged as ``objective``.
+        ``self.current_epoch`` (0-based) is the epoch being trained, for epoch-weighted losses."""
         raise NotImplementedError(
             f"{type(self).__name__} must define training_loss, or its own training_step and validation_loss"
         )
@@ -156,7 +179,8 @@ class DeepDetector(WindowDetector):
         return torch.optim.Adam(self.network.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay)
 
     def training_step(self, batch: torch.Tensor, epoch: int) -> dict[str, Any]:
-        """One optimisation step on a batch; returns its loss parts (0-d tensors or floats), ``loss`` among them.
+        """One optimisation step on a batch; returns its loss parts (0-d tensors or floats), ``loss`` among
+        them, and the learning rate it stepped with.
 
         Parts are returned as tensors, not floats: the trainer adds them up on the device and
         reads them once per epoch, so the GPU never waits for the host within an epoch.
@@ -165,16 +189,58 @@ class DeepDetector(WindowDetector):
             raise NotImplementedError(
                 f"{type(self).__name__} has {len(self.optimizers)} optimizers: it must define its own training_step"
             )
+        self.current_epoch = epoch
+        lr = self.learning_rates()  # before the step: the rate this step uses
+        loss, parts = self._loss_parts(batch)
+        (name,) = self.optimizers
+        self.optimizer_step(name, loss)
+        return {**parts, **lr}
+
+    def optimizer_step(
+        self, name: str, loss: torch.Tensor | None = None, *, only_own: bool = False, gradients: list | None = None
+    ) -> None:
+        """Step optimizer ``name``: the one step body of every model.
+
+        The gradients are ``loss.backward()``'s (every parameter the loss reaches gets one; a parameter
+        of another optimizer keeps it until that optimizer steps, which is how USAD's public loop adds
+        one loss's leftover gradient to the next); with ``only_own``, the gradient of ``loss`` w.r.t.
+        this optimizer's parameters only; or the given ``gradients``, one per parameter of this
+        optimizer (``own_gradients``, taken before another optimizer stepped).  Then clipping
+        (``grad_clip``, ``grad_clip_mode``), the optimizer's step, and its gradients cleared."""
         import torch
 
-        (optimizer,) = self.optimizers.values()
-        loss, parts = self._loss_parts(batch)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if self.config.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(self.network.parameters(), self.config.grad_clip)
+        optimizer = self.optimizers[name]
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        if only_own:
+            gradients = self.own_gradients(name, loss)
+        if gradients is not None:
+            for param, grad in zip(params, gradients, strict=True):
+                param.grad = grad
+        else:
+            loss.backward()
+        c = self.config
+        if c.grad_clip > 0:
+            with_grad = [p for p in params if p.grad is not None]
+            if c.grad_clip_mode == "per_tensor":
+                for param in with_grad:
+                    torch.nn.utils.clip_grad_norm_(param, c.grad_clip)
+            else:
+                torch.nn.utils.clip_grad_norm_(with_grad, c.grad_clip)
         optimizer.step()
-        return parts
+        optimizer.zero_grad(set_to_none=True)
+
+    def own_gradients(self, name: str, loss: torch.Tensor, retain_graph: bool = False) -> list:
+        """The gradient of ``loss`` with respect to optimizer ``name``'s parameters only (None where it
+        does not reach one): nothing is left on any other parameter."""
+        import torch
+
+        params = [p for group in self.optimizers[name].param_groups for p in group["params"]]
+        return list(torch.autograd.grad(loss, params, retain_graph=retain_graph, allow_unused=True))
+
+    def learning_rates(self) -> dict[str, float]:
+        """The learning rate of each optimizer, as logged: ``lr``, or ``lr_<name>`` when there are several."""
+        rates = {name: opt.param_groups[0]["lr"] for name, opt in self.optimizers.items()}
+        return {"lr": next(iter(rates.values()))} if len(rates) == 1 else {f"lr_{n}": r for n, r in rates.items()}
 
     def validation_loss(self, batch: torch.Tensor) -> dict[str, Any]:
         """Loss parts of a validation batch (no gradients, eval mode); ``loss`` steers early stopping."""
@@ -192,11 +258,19 @@ class DeepDetector(WindowDetector):
         return self.config.window
 
     def _loss_parts(self, batch):
+        """The optimised loss and the logged parts: ``loss`` (the watched value) first."""
         out = self.training_loss(batch)
         loss, parts = out if isinstance(out, tuple) else (out, {})
-        if "loss" in parts:
-            raise ValueError(f"{type(self).__name__}.training_loss: a part may not be named 'loss' (the total is)")
-        return loss, {"loss": loss.detach(), **{k: v.detach() if hasattr(v, "detach") else v for k, v in parts.items()}}
+        parts = {k: v.detach() if hasattr(v, "detach") else v for k, v in parts.items()}
+        if "loss" not in parts:
+            return loss, {"loss": loss.detach(), **parts}
+        if "objective" in parts:
+            raise ValueError(
+                f"{type(self).__name__}.training_loss: with a watched 'loss' part, the optimised loss is logged "
+                "as 'objective'; name the part otherwise"
+            )
+        watched = parts.pop("loss")
+        return loss, {"loss": watched, "objective": loss.detach(), **parts}
 
     # --- randomness ------------------------------------------------------------------------
     def _seed_generators(self, stream: int) -> None:
@@ -227,6 +301,7 @@ class DeepDetector(WindowDetector):
         seed_everything(self.seed)  # the network's initial weights and dropout
         self.device = resolve_device(self.device_name)
         self._seed_generators(stream=0)
+        self.current_epoch = 0
         self.network = self.build_network(n_channels).to(self.device)
         optimizers = self.configure_optimizers()
         self.optimizers = optimizers if isinstance(optimizers, dict) else {"optimizer": optimizers}
@@ -236,6 +311,9 @@ class DeepDetector(WindowDetector):
 
         from .trainer import Trainer
 
+        self.fit_preparation(train)
+        train = self.prepared(train)
+        val = None if val is None else self.prepared(val)
         self.setup(train.shape[1])
         c = self.config
         trainer = Trainer(
@@ -252,6 +330,7 @@ class DeepDetector(WindowDetector):
         self.fit_info["training"] = {
             "optimizers": {name: describe_optimizer(opt) for name, opt in self.optimizers.items()},
             "grad_clip": c.grad_clip,
+            "grad_clip_mode": c.grad_clip_mode,
             "shuffle": c.shuffle,
             "batch_size": c.batch_size,
             "epochs": c.epochs,
@@ -263,7 +342,15 @@ class DeepDetector(WindowDetector):
             self.fit_info["max_cuda_memory_bytes"] = int(torch.cuda.max_memory_allocated(self.device))
         return self
 
+    def score(self, series):
+        prepared = self.prepared(series)
+        c = self.config
+        return scores_to_timestamps(self.window_scores(prepared), len(prepared), c.window, c.step, self.granularity)
+
     def window_scores(self, series):
+        """Scores of the windows of a prepared ``series``.  Random draws in scoring (OmniAnomaly's posterior
+        sample, AMSL's views) come from generators seeded afresh for every call, as the validation pass's:
+        a series gets the same scores whatever was scored before it."""
         import torch
 
         from .trainer import DeviceWindows
@@ -271,10 +358,19 @@ class DeepDetector(WindowDetector):
         self.network.eval()
         windows = DeviceWindows(series, self.config.window, self.config.step, self.device)
         out = []
-        with torch.no_grad():
+        with torch.no_grad(), self.validation_randomness():
             for batch in windows.batches(max(self.config.batch_size, 256)):
                 out.append(self.score_batch(batch).detach())
         return torch.cat(out).cpu().numpy().astype(np.float64)
+
+    # --- the input as the network sees it ----------------------------------------------------------
+    def fit_preparation(self, train: np.ndarray) -> None:
+        """Learn from the training split what ``prepared`` applies (e.g. a min-max range); nothing by default."""
+
+    def prepared(self, series: np.ndarray) -> np.ndarray:
+        """A series as the network sees it (TranAD, USAD: min-max with the training range; LATAD: block
+        means first); the identity by default.  ``fit`` and ``score`` apply it."""
+        return series
 
     # --- embeddings for unsupervised model selection (tsad_models.selection) --------------------------
     def embed_batch(self, batch: torch.Tensor) -> torch.Tensor:
@@ -284,10 +380,6 @@ class DeepDetector(WindowDetector):
     def pseudo_anomalies(self, batch: torch.Tensor) -> torch.Tensor:
         """The model's own augmentation of clean windows, the 'anomalies' its self-supervision trains on."""
         raise NotImplementedError(f"{type(self).__name__} makes no pseudo-anomalies (pseudo_anomalies)")
-
-    def prepared(self, series: np.ndarray) -> np.ndarray:
-        """A series as the network sees it (LATAD: block means and min-max); the identity by default."""
-        return series
 
     @classmethod
     def gives_embeddings(cls) -> bool:

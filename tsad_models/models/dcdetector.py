@@ -68,8 +68,9 @@ from typing import Literal
 import torch
 from torch import nn
 
-from .anomaly_transformer import DataEmbedding, step_learning_rate, symmetric_kl
+from .anomaly_transformer import step_learning_rate, symmetric_kl
 from .base import DeepConfig, DeepDetector
+from .embedding import DataEmbedding
 from .registry import register_model
 
 
@@ -161,26 +162,14 @@ class DCdetectorDetector(DeepDetector):
     def build_network(self, n_channels):
         return DCdetectorNetwork(self.config)
 
-    def objective(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The contrastive loss (value 0, gradient not) and the discrepancy D (mean over maps, positions, windows)."""
+    def training_loss(self, batch):
+        """The contrastive loss (value 0, gradient not) is optimised; -D is the watched ``loss``, D the mean
+        discrepancy over maps, positions and windows."""
         maps = self.network(batch)
         in_patch_side = torch.stack([symmetric_kl(pw.detach(), ip).mean() for pw, ip in maps]).mean()
         patch_side = torch.stack([symmetric_kl(pw, ip.detach()).mean() for pw, ip in maps]).mean()
-        return in_patch_side - patch_side, in_patch_side.detach()
-
-    def training_step(self, batch, epoch):
-        (optimizer,) = self.optimizers.values()
-        loss, discrepancy = self.objective(batch)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if self.config.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(self.network.parameters(), self.config.grad_clip)
-        optimizer.step()
-        return {"loss": -discrepancy, "discrepancy": discrepancy, "lr": optimizer.param_groups[0]["lr"]}
-
-    def validation_loss(self, batch):
-        discrepancy = self.objective(batch)[1]
-        return {"loss": -discrepancy, "discrepancy": discrepancy}
+        discrepancy = in_patch_side.detach()
+        return in_patch_side - patch_side, {"loss": -discrepancy, "discrepancy": discrepancy}
 
     def on_epoch_end(self, epoch):
         c = self.config

@@ -191,8 +191,8 @@ class LATADConfig(DeepConfig):
             raise ValueError("downsample must be >= 1 (1 = no block means)")
         if self.eta < self.step:
             raise ValueError(
-                f"eta ({self.eta}) must be >= step ({self.step}): the smoothness term pairs each window with "
-                f"the one `step` points later, which must lie inside the anchor's neighbourhood; raise eta or lower step"
+                f"eta ({self.eta}) must be >= step ({self.step}): the smoothness term pairs each window with the "
+                "one `step` points later, which must lie inside the anchor's neighbourhood; raise eta or lower step"
             )
         for name in self.fixed_augmentations if self.augmentation == "fixed" else []:
             get_augmentation(name)
@@ -365,23 +365,20 @@ class LATADDetector(DeepDetector):
         return self.config.window + 2 * self.config.eta
 
     # --- input: block means, then min-max fitted on the training split ---------------------------
-    def prepared(self, series: np.ndarray | None) -> np.ndarray | None:
-        if series is None:
-            return None
+    def fit_preparation(self, train):
+        x = block_means(np.asarray(train, dtype=np.float64), self.config.downsample)
+        minmax = self.config.input_scaling == "minmax"
+        self.scaling_ = MinMaxScaling.fit(x) if minmax else MinMaxScaling.identity(x.shape[1])
+
+    def prepared(self, series):
         return self.scaling_(block_means(np.asarray(series, dtype=np.float64), self.config.downsample))
 
     def _expand(self, values: np.ndarray, n_timestamps: int) -> np.ndarray:
         """Per-block values back to the original timestamps (each point takes its block's value)."""
         return np.repeat(values, self.config.downsample, axis=0)[:n_timestamps]
 
-    def fit(self, train, val=None):
-        x = block_means(np.asarray(train, dtype=np.float64), self.config.downsample)
-        minmax = self.config.input_scaling == "minmax"
-        self.scaling_ = MinMaxScaling.fit(x) if minmax else MinMaxScaling.identity(x.shape[1])
-        return super().fit(self.prepared(train), self.prepared(val))
-
     def score(self, series):
-        return self._expand(super().score(self.prepared(series)), len(series))
+        return self._expand(super().score(series), len(series))
 
     # --- training ----------------------------------------------------------------------------------
     def _negatives(self, anchor: torch.Tensor) -> list[torch.Tensor]:

@@ -203,18 +203,6 @@ class OmniAnomalyDetector(DeepDetector):
         kl = (log_q - self.network.prior_log_prob(z)).mean()  # one-sample estimate of KL(q || p) per position
         return reconstruction + kl, {"reconstruction": reconstruction, "kl": kl}
 
-    def training_step(self, batch, epoch):
-        loss, parts = self._loss_parts(batch)
-        optimizer = self.optimizers["optimizer"]
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if self.config.grad_clip > 0:  # the code clips each gradient tensor by its own norm
-            for parameter in self.network.parameters():
-                if parameter.grad is not None:
-                    torch.nn.utils.clip_grad_norm_(parameter, self.config.grad_clip)
-        optimizer.step()
-        return parts
-
     def on_epoch_end(self, epoch):
         c = self.config
         if c.lr_anneal_epochs and (epoch + 1) % c.lr_anneal_epochs == 0:

@@ -43,7 +43,6 @@ Departures from the public code:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -52,6 +51,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .base import DeepConfig, DeepDetector
+from .embedding import DataEmbedding
 from .registry import register_model
 
 
@@ -130,22 +130,10 @@ class TimesBlock(nn.Module):
         return (torch.stack(variations, dim=-1) * weights[:, None, None, :]).sum(dim=-1) + x
 
 
-def sinusoidal_positions(length: int, d_model: int) -> torch.Tensor:
-    """The Transformer's positional table (``PositionalEmbedding``), (length, d_model)."""
-    position = torch.arange(length, dtype=torch.float32)[:, None]
-    frequencies = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float32) * -(math.log(10000.0) / d_model))
-    table = torch.zeros(length, d_model)
-    table[:, 0::2] = torch.sin(position * frequencies)
-    table[:, 1::2] = torch.cos(position * frequencies)[:, : d_model // 2]
-    return table
-
-
 class TimesNetNetwork(nn.Module):
     def __init__(self, channels: int, c: TimesNetConfig):
         super().__init__()
-        self.value_embedding = nn.Conv1d(channels, c.d_model, 3, padding=1, padding_mode="circular", bias=False)
-        nn.init.kaiming_normal_(self.value_embedding.weight, mode="fan_in", nonlinearity="leaky_relu")
-        self.register_buffer("positions", sinusoidal_positions(c.window, c.d_model), persistent=False)
+        self.embedding = DataEmbedding(channels, c.d_model, c.window)  # no time features: the anomaly task has none
         self.dropout = nn.Dropout(c.dropout)
         self.blocks = nn.ModuleList(TimesBlock(c) for _ in range(c.e_layers))
         self.layer_norm = nn.LayerNorm(c.d_model)  # one LayerNorm after every block, as the code
@@ -155,8 +143,7 @@ class TimesNetNetwork(nn.Module):
         means = x.mean(dim=1, keepdim=True).detach()
         centred = x - means
         stdev = torch.sqrt(centred.var(dim=1, keepdim=True, unbiased=False) + 1e-5)
-        h = self.value_embedding((centred / stdev).transpose(1, 2)).transpose(1, 2) + self.positions
-        h = self.dropout(h)
+        h = self.dropout(self.embedding(centred / stdev))
         for block in self.blocks:
             h = self.layer_norm(block(h))
         return self.projection(h) * stdev + means

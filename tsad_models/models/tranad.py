@@ -86,6 +86,8 @@ class TranADConfig(DeepConfig):
     n_layers: int = 1  # models.py: TransformerEncoder(..., 1), TransformerDecoder(..., 1)
     # "both": the paper's 1/2 phase-1 + 1/2 phase-2 error; "phase2": the public test branch
     score: Literal["both", "phase2"] = "both"
+    # true: the public code's pairing of scores and labels, the error of x(t - 1) at t (module doc)
+    public_lag: bool = False
 
     def __post_init__(self):
         super().__post_init__()
@@ -178,15 +180,11 @@ class TranADDetector(DeepDetector):
     granularity = "last"
 
     # --- input: min-max with the training split's range (the public normalize3) ---------------------
-    def _scale(self, series: np.ndarray | None) -> np.ndarray | None:
-        return self.scaling_(series)
-
-    def fit(self, train, val=None):
+    def fit_preparation(self, train):
         self.scaling_ = MinMaxScaling.fit(train, epsilon=1e-4)
-        return super().fit(self._scale(train), self._scale(val))
 
-    def score(self, series):
-        return super().score(self._scale(series))
+    def prepared(self, series):
+        return self.scaling_(series)
 
     # --- training -----------------------------------------------------------------------------------
     def build_network(self, n_channels):
@@ -204,7 +202,8 @@ class TranADDetector(DeepDetector):
         last = batch[:, -1, :]
         return ((x1 - last) ** 2).mean(dim=-1), ((x2 - last) ** 2).mean(dim=-1)
 
-    def window_score(self, phase1: torch.Tensor, phase2: torch.Tensor) -> torch.Tensor:
+    def combined_error(self, phase1: torch.Tensor, phase2: torch.Tensor) -> torch.Tensor:
+        """The window's score from its two phase errors (config ``score``)."""
         return phase2 if self.config.score == "phase2" else 0.5 * phase1 + 0.5 * phase2
 
     @staticmethod
@@ -212,29 +211,23 @@ class TranADDetector(DeepDetector):
         """1/n with n = epoch + 1 (main.py backprop): phase 1 dominates early, phase 2 later."""
         return 1.0 / (epoch + 1)
 
-    def training_step(self, batch, epoch):
+    def training_loss(self, batch):
+        """The epoch-weighted objective is optimised; the mean window score is watched (``loss``)."""
         phase1, phase2 = self.phase_errors(batch)
-        w = self.phase1_weight(epoch)
+        w = self.phase1_weight(self.current_epoch)
         objective = w * phase1.mean() + (1.0 - w) * phase2.mean()
-        (optimizer,) = self.optimizers.values()
-        optimizer.zero_grad(set_to_none=True)
-        objective.backward()
-        if self.config.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(self.network.parameters(), self.config.grad_clip)
-        optimizer.step()
-        return {
-            "loss": self.window_score(phase1, phase2).mean().detach(),
-            "objective": objective.detach(),
-            "phase1": phase1.mean().detach(),
-            "phase2": phase2.mean().detach(),
-        }
-
-    def validation_loss(self, batch):
-        phase1, phase2 = self.phase_errors(batch)
-        return {"loss": self.window_score(phase1, phase2).mean(), "phase1": phase1.mean(), "phase2": phase2.mean()}
+        watched = self.combined_error(phase1, phase2).mean()
+        return objective, {"loss": watched, "phase1": phase1.mean(), "phase2": phase2.mean()}
 
     def on_epoch_end(self, epoch):
         self.scheduler.step()
 
+    # --- scoring ------------------------------------------------------------------------------------
     def score_batch(self, batch):
-        return self.window_score(*self.phase_errors(batch))
+        return self.combined_error(*self.phase_errors(batch))
+
+    def score(self, series):
+        scores = super().score(series)
+        if self.config.public_lag:  # the public pairing: at t, the error of x(t - 1) (module doc)
+            scores = np.concatenate([scores[:1], scores[:-1]])
+        return scores

@@ -56,7 +56,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -123,15 +122,11 @@ class USADDetector(DeepDetector):
     granularity = "window"
 
     # --- input: min-max with the training split's range (the notebook's MinMaxScaler) ----------------
-    def _scale(self, series: np.ndarray | None) -> np.ndarray | None:
-        return self.scaling_(series)
-
-    def fit(self, train, val=None):
+    def fit_preparation(self, train):
         self.scaling_ = MinMaxScaling.fit(train)  # like sklearn's MinMaxScaler: a constant channel is only shifted
-        return super().fit(self._scale(train), self._scale(val))
 
-    def score(self, series):
-        return super().score(self._scale(series))
+    def prepared(self, series):
+        return self.scaling_(series)
 
     # --- training -----------------------------------------------------------------------------------
     def build_network(self, n_channels):
@@ -162,32 +157,17 @@ class USADDetector(DeepDetector):
         c = self.config
         return own * rec1 + adversarial * rec21, own * rec2 - adversarial * rec21, c.alpha * rec1 + c.beta * rec21
 
-    def step(self, group: str, loss: torch.Tensor) -> None:
-        """``gradients: own``: step optimizer ``group`` on the gradient of ``loss`` w.r.t. its own parameters only."""
-        optimizer = self.optimizers[group]
-        params = optimizer.param_groups[0]["params"]
-        for param, grad in zip(params, torch.autograd.grad(loss, params), strict=True):
-            param.grad = grad
-        self._apply(optimizer)
-
-    def public_step(self, group: str, loss: torch.Tensor) -> None:
-        """``gradients: public``: backward through every parameter, step, clear this optimizer's gradients only."""
-        loss.backward()
-        self._apply(self.optimizers[group])
-
-    def _apply(self, optimizer: torch.optim.Optimizer) -> None:
-        if self.config.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(optimizer.param_groups[0]["params"], self.config.grad_clip)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-
     def training_step(self, batch, epoch):
-        step = self.step if self.config.gradients == "own" else self.public_step
+        """Optimizer "ae1" steps on L1, then "ae2" on L2 from a fresh pass (with the updated E and D1, as
+        usad.py's training).  ``gradients: own``: each on the gradient of its loss w.r.t. its own
+        parameters only; ``public``: ``backward()`` through every parameter, so each loss leaves its
+        gradient on the other decoder."""
+        own = self.config.gradients == "own"
         loss1, _, score = self.objectives(batch, epoch)
-        step("ae1", loss1)
-        _, loss2, _ = self.objectives(batch, epoch)  # a fresh pass, with the updated E and D1 (usad.py training)
-        step("ae2", loss2)
-        return {"loss": score.detach(), "loss1": loss1.detach(), "loss2": loss2.detach()}
+        self.optimizer_step("ae1", loss1, only_own=own)
+        _, loss2, _ = self.objectives(batch, epoch)
+        self.optimizer_step("ae2", loss2, only_own=own)
+        return {"loss": score.detach(), "loss1": loss1.detach(), "loss2": loss2.detach(), **self.learning_rates()}
 
     def validation_loss(self, batch):
         rec1, rec2, rec21 = (e.mean() for e in self.errors(batch))

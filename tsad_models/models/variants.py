@@ -17,7 +17,7 @@ from typing import Any
 
 from ..common.errors import ConfigError
 from .config import build_config, config_to_dict
-from .registry import load_model_files, model_config_class
+from .registry import get_model_class, load_model_files, model_config_class
 
 
 def variant_overrides(config: dict, model: str, variant: str) -> dict[str, Any]:
@@ -55,14 +55,17 @@ def check_models(config: dict, base_dir: str = ".") -> dict[tuple[str, str], dic
             model_config_class(model)
         except ConfigError as exc:
             raise ConfigError(f"config key models.{model}: {exc}") from None
-        resolved[(model, variant)] = config_to_dict(resolve_model_config(config, model, variant))
+        model_config = resolve_model_config(config, model, variant)
+        try:
+            get_model_class(model).check_config(model_config)
+        except ValueError as exc:
+            raise ConfigError(f"config key models.{model}.variants.{variant}: {exc}") from None
+        resolved[(model, variant)] = config_to_dict(model_config)
     return resolved
 
 
 def check_selection(config: dict, resolved: dict[tuple[str, str], dict]) -> dict[str, str]:
     """Check the workflow's ``selection.models`` before any job runs; return {model: default variant}."""
-    from .registry import get_model_class
-
     chosen = (config.get("selection") or {}).get("models") or {}
     defaults = {}
     for model, spec in chosen.items():

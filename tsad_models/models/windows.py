@@ -13,9 +13,11 @@ maps them to one score per timestamp ``t``:
 - ``position``: one score per position of each window (N, W).  Score of ``t`` = the
   **mean, over the windows that contain t, of the score each gives to t's position**.
 - ``last``: one score per window, describing its last point (N,) (forecasting and
-  "last point" models).  Score of ``t`` = the **score of the first window that ends at or
-  after t**: with step 1 that is the window ending at ``t``; the first W - 1 points,
-  which end no window, take the score of the first window (the earliest that saw them).
+  "last point" models).  Only with step 1: score of ``t`` = the **score of the window
+  ending at t**; the first W - 1 points, which end no window, take the score of the
+  first window (the earliest that saw them).  With a larger step, a point between two
+  window ends would take the score of a later point's reconstruction: refused (and a
+  model of this granularity refuses such a config before it is fitted).
 
 Nothing is zero-filled and no window is shifted, so scores and labels stay aligned
 whatever the step (the LATAD public code cuts labels as ``labels[:T]``, which misaligns
@@ -72,6 +74,11 @@ def scores_to_timestamps(
             f"{granularity} scores of shape {scores.shape} for {len(starts)} windows of {window}: expected {expected}"
         )
     if granularity == "last":
+        if step != 1:
+            raise ValueError(
+                f"'last' scores describe each window's last point and need step 1, got step {step}: "
+                "the points between two window ends would take a later point's score"
+            )
         ends = starts + window - 1  # increasing; the last one is n_timestamps - 1
         return scores[np.searchsorted(ends, np.arange(n_timestamps), side="left")]
     if granularity == "position":
