@@ -4,7 +4,10 @@ import numpy as np
 import pytest
 import torch
 
+from tsad_models.common.errors import ConfigError
 from tsad_models.models.amsl import VIEWS, Memory
+from tsad_models.models.config import build_config
+from tsad_models.models.registry import model_config_class
 from tsad_models.models.windows import sliding_windows
 
 from .helpers import build_detector
@@ -127,3 +130,34 @@ def test_views_by_name_one_augmentation_beside_the_raw_window(series):
         detector(views=["raw", "raw"])
     with pytest.raises(Exception, match="unknown augmentation 'spikes'"):
         detector(views=["raw", "spikes"])
+
+
+@pytest.mark.parametrize("public", [False, True])
+def test_the_public_fusion_switch_gives_views_6_and_7_the_read_outs_of_view_1(series, public):
+    """public train.py fuses memory_output1 and memory_output_g1 for views 6 and 7; ours (the default) reads
+    each view's own.  Moving a view's local memory moves its reconstruction only when that view reads it."""
+    fit, _, _ = series
+    model = detector(public_fusion_views_6_7=public)
+    model.setup(3)
+    model.network.eval()
+    batch = torch.from_numpy(sliding_windows(fit, 18, 6)[:4].astype(np.float32))
+    views = model.make_views(batch)
+    local = model.network.local_memories
+    with torch.no_grad():
+        before, _, _ = model.network(views)
+        local[5].items.add_(1.0)  # view 6's own local memory
+        after_own, _, entropy = model.network(views)
+        local[0].items.add_(1.0)  # view 1's
+        after_first, _, _ = model.network(views)
+    moved_by_own = not torch.allclose(after_own[5], before[5])
+    moved_by_first = not torch.allclose(after_first[5], after_own[5])
+    assert (moved_by_own, moved_by_first) == ((False, True) if public else (True, False))
+    torch.testing.assert_close(after_own[6], before[6])  # view 7 never reads view 6's memory
+    assert torch.isfinite(entropy).all()
+
+
+def test_the_public_fusion_switch_needs_both_memories_and_seven_views():
+    with pytest.raises(ConfigError, match="public_fusion_views_6_7 .* needs memory: both and 7 views"):
+        build_config(model_config_class("amsl"), {"public_fusion_views_6_7": True, "memory": "global"}, "amsl")
+    with pytest.raises(ConfigError, match="got memory: both and 5 views"):
+        build_config(model_config_class("amsl"), {"public_fusion_views_6_7": True, "views": 5}, "amsl")

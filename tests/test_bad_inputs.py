@@ -442,6 +442,29 @@ def unknown_model_and_key(tmp_path):
     assert build_detector("pca", {"window": 3}).config.window == 3
 
 
+@row
+def last_point_model_with_step(tmp_path):
+    """A model that scores each window's last point, with step 2 (gave a point between two window ends the
+    score of a later point's reconstruction; the default config ran TranAD so)."""
+    from tsad_models.models.variants import check_models
+
+    for model in ("tranad", "omnianomaly"):
+        config = {"models": {model: {"params": {"step": 2}, "variants": {"default": {}}}}}
+        with pytest.raises(ConfigError, match=rf"models\.{model}\.variants\.default: step must be 1 for {model}"):
+            check_models(config)
+    assert check_models({"models": {"tranad": {"variants": {"default": {"step": 1}}}}})
+
+
+@row
+def latad_eta_below_step(tmp_path):
+    """LATAD with eta < step: the smoothness pair (a window and the one `step` points later) would leave the sample."""
+    from tsad_models.models.variants import check_models
+
+    config = {"models": {"latad": {"variants": {"default": {"step": 16, "eta": 8}}}}}
+    with pytest.raises(ConfigError, match=r"models\.latad\.variants\.default: eta \(8\) must be >= step \(16\)"):
+        check_models(config)
+
+
 # --- metrics --------------------------------------------------------------------------------------
 
 

@@ -157,3 +157,20 @@ def test_the_workflow_declares_every_figure_the_report_draws():
     assert re.findall(r'"(\w+)"', declared) == FIGURES
     captions = {p.stem for p in (REPO / "workflow/report").glob("*.rst")}
     assert set(FIGURES) <= captions, sorted(set(FIGURES) - captions)
+
+
+def test_the_step_body_is_written_once():
+    """Only the base's ``optimizer_step`` calls backward, clips, steps an optimizer or clears gradients: a model
+    returns its loss (``training_loss``) or, with several optimizers, calls ``optimizer_step`` (issue 27)."""
+    step_calls = {"backward", "zero_grad", "clip_grad_norm_", "clip_grad_value_"}
+    found = []
+    for path in sorted((PACKAGE_DIR / "models").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+                continue
+            name, owner = node.func.attr, node.func.value
+            stepping = name == "step" and "optim" in ast.unparse(owner) and "sched" not in ast.unparse(owner)
+            if name in step_calls or stepping:
+                found.append(f"{path.name}:{node.lineno} {ast.unparse(node.func)}")
+    assert found and all(entry.startswith("base.py:") for entry in found), found
+    assert len(found) == 5, found  # one backward, two clip modes, one step, one clear

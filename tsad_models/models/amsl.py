@@ -30,6 +30,11 @@ Network (a window W x C is a one-channel image, as in the public code):
   are z-scored with training statistics: the public min-max scaler was fitted on normal and
   abnormal windows together, test leakage we do not copy).
 - Each decoder reconstructs its own view (the public code's target).
+- The public ``train.py`` fuses, for views 6 and 7, view 1's local and global read-outs
+  (``weight_l6 = Multiply()([memory_output1, m_out11])``, ``weight_g6 = ...([memory_output_g1, ...])``,
+  the same for view 7): a bug, which leaves local memories 6 and 7 trained by their entropy alone.
+  Ours reads each view's own (the paper's); ``public_fusion_views_6_7: true`` reproduces the bug
+  (the AMSL study configs' ``public_fusion`` variant).
 
 Loss (the public weights, config fields): sum over views of the mean squared reconstruction error
 + 0.0002 x the memories' entropies (summed) + 1.0 x the summed cross-entropies of the views.
@@ -89,6 +94,9 @@ class AMSLConfig(DeepConfig):
     ssl: bool = True
     w_entropy: float = 0.0002
     w_ssl: float = 1.0
+    # true: the public train.py's fusion for views 6 and 7, which fuses view 1's global and local read-outs
+    # (a bug: ``weight_l6 = Multiply()([memory_output1, ...])``, ``weight_g6 = ...memory_output_g1``)
+    public_fusion_views_6_7: bool = False
 
     def __post_init__(self):
         super().__post_init__()
@@ -102,6 +110,11 @@ class AMSLConfig(DeepConfig):
                 if name != "raw":
                     get_augmentation(name)
         check_augmentation_params([v for v in self.view_names if v != "raw"], self.augmentation_params)
+        if self.public_fusion_views_6_7 and (self.memory != "both" or self.n_views < 7):
+            raise ValueError(
+                "public_fusion_views_6_7 reproduces the public fusion of both memories for views 6 and 7: "
+                f"it needs memory: both and 7 views, got memory: {self.memory} and {self.n_views} views"
+            )
 
     @property
     def view_names(self) -> list[str]:
@@ -191,7 +204,11 @@ class AMSLNetwork(nn.Module):
                     if memory is not None:
                         read, _, h = memory(z)
                         reads.append(read)
-                        entropy = entropy + h
+                        entropy = entropy + h  # every view's own addresses, in both settings
+                if i == 0:
+                    first_reads = reads
+                if self.c.public_fusion_views_6_7 and i in (5, 6):
+                    reads = first_reads  # the public code's bug: view 1's read-outs
                 if self.c.memory == "both":
                     w = self.fusion_weights(i, z)[:, :, None, None, None]
                     fused = w[:, 0] * reads[0] + w[:, 1] * reads[1]

@@ -31,14 +31,14 @@ Score, per position (``solver.test``): softmax over the window's positions of (-
 squared reconstruction error averaged over channels, AssDis the discrepancy summed over layers,
 T = 50 (the code's ``temperature``); positions map to timestamps by the shared ``position`` rule.  The
 softmax is window-relative and, at T = 50, close to one-hot: each window's weight goes to its position of
-lowest AssDis (issue #66 discusses this); in our runs anomalous segments do get the lower AssDis, but a
-one-point spike inside a normal window gets almost no weight.
+lowest AssDis (the public repository's issue #66 discusses this; what that does to a one-point spike is in
+docs/models.md).
 
 Departures from the public code:
 - no threshold (``anormly_ratio`` on train + test energies) and no point adjustment: thresholds and
   metrics belong to our evaluation protocols;
-- the code validates (early stopping) on the TEST split (``self.vali(self.test_loader)``); we use the
-  validation split (the tail of the training split);
+- leak removed: the code validates (early stopping) on the TEST split (``self.vali(self.test_loader)``);
+  we use the validation split (the tail of the training split);
 - its early stopping counts an epoch as bad when either ``loss1`` or ``loss2`` fails to improve; our
   trainer watches one value, ``loss1``; it restores the best epoch's weights, as the code's checkpoint;
 - one ``step`` serves training and scoring; the code scores non-overlapping windows (its ``thre``
@@ -47,8 +47,9 @@ Departures from the public code:
 - the distance matrix is built for the window at hand (the code builds it on CUDA for ``win_size``), so
   any window and the CPU work.
 Nothing of ``amad.py`` is reused: its discrepancy is a Jensen-Shannon divergence between two learned
-maps, this one a symmetric KL against a Gaussian prior.  ``dcdetector`` imports the embedding, the
-discrepancy and the learning-rate schedule from here (its public code copies them from this one).
+maps, this one a symmetric KL against a Gaussian prior.  ``dcdetector`` imports the discrepancy and the
+learning-rate schedule from here (its public code copies them from this one); the token embedding is
+``models.embedding``'s, shared with DCdetector and TimesNet.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ Network (input: a window, W x C; W a multiple of every patch size):
   * in-patch tokens: p tokens of n values (``'b m (p n) -> (b m) p n'``: the code's reshape gives p
     contiguous chunks; its upsampling below maps position t to token t mod p);
   each set embedded by its own embedding (circular convolution over the tokens plus a sinusoidal position
-  code, as ``anomaly_transformer``'s, imported from there);
+  code: ``models.embedding``, shared with Anomaly Transformer and TimesNet);
 - ``n_layers`` dual-attention layers, shared by the patch sizes; each has one query and one key
   projection, shared by both token sets, and returns two softmax attention maps (no values are used: the
   code's value/output projections, window embedding and linear head feed nothing and are left out).  The
@@ -40,20 +40,18 @@ code's ``adjust_learning_rate`` (lr x 0.5^(epoch - 1)), imported from ``anomaly_
 Score, per position, AssDis the discrepancy summed over scales and layers:
 - ``public_code`` (the default, ``solver.test``): softmax over the window's positions of (-T x AssDis),
   T = 50: a low discrepancy is anomalous, consistent with the training above (normal data is trained to a
-  large D).  The paper, as issue #16 quotes it, takes the discrepancy itself as the score, larger = more anomalous;
-  issue #16 reports the mismatch and the authors acknowledge it.  With the code's training that direction
-  is inverted: on a sine with a planted spike or frequency change (window 32, 3 epochs) AssDis ranks the
-  anomaly at ROC AUC 0.01 to 0.05, -AssDis at 0.95 to 0.99 (our runs, two seeds);
+  large D).  The paper, as the public repository's issue #16 quotes it, takes the discrepancy itself as the
+  score, larger = more anomalous; issue #16 reports the mismatch and the authors acknowledge it.  With the
+  code's training that direction is inverted (our measurement: docs/models.md);
 - ``discrepancy``: -AssDis, the same direction without the window-relative softmax (which gives every
-  window a total score of 1 and so cannot compare windows; the same spike and frequency change score
-  ROC AUC 0.5 to 0.6 under it).
+  window a total score of 1 and so cannot compare windows).
 Positions map to timestamps by the shared ``position`` rule.
 
 Departures from the public code:
 - no threshold (``anormly_ratio`` on train + test energies) and no point adjustment: our protocols do that;
-- the code validates on the TEST split (``self.vali(self.test_loader)``) on a value that is always 0, so its
-  early stopping never fires and the last epoch is kept; we watch -D on the validation split (the tail of
-  the training split) and restore the best epoch;
+- leak removed: the code validates on the TEST split (``self.vali(self.test_loader)``), on a value that is
+  always 0, so its early stopping never fires and the last epoch is kept; we watch -D on the validation
+  split (the tail of the training split) and restore the best epoch;
 - the code trains on every window (stride 1) and scores non-overlapping windows; one ``step`` serves both
   here: the default (1) is the training stride, and each timestamp's score averages the windows covering it;
 - channel averaging happens before upsampling (the same numbers; the code upsamples first, B x C x W x W).

@@ -1,13 +1,13 @@
 """``latad``: self-supervised TSAD with learnable data augmentation (Choi, Yi, Mok, Yoon, arXiv 2406.12260).
 
-Checked line by line against the authors' public code (github kj21choi/LATAD, commit 80d91e0:
-``gat_transformer_tcn_main_smd.py``, ``_train_smd.py``, ``_evaluate_smd.py``, ``model/model.py``,
-``utils/preprocess.py``).  The paper's per-dataset tables are not retrievable here.
+Source: the authors' public code, github kj21choi/LATAD, commit 80d91e0: ``gat_transformer_tcn_main_smd.py``,
+``gat_transformer_tcn_train_smd.py``, ``gat_transformer_tcn_evaluate_smd.py``, ``model/model.py``,
+``utils/preprocess.py``.  The paper's per-dataset tables are not retrievable here.  How this file came to
+be, and what our studies found (the collapse), is in docs/models.md.
 
-Input: the public code min-max scales the data to [0, 1] with the training split's range (test
-data with the same map, unclipped); so does this model (``input_scaling: minmax``, fitted on the
-split it is given; min-max of z-scored data equals min-max of the raw data).  ``downsample`` takes
-block means first (5 in the public SMD pipeline; every original point then gets its block's score).
+Input: min-max to [0, 1] with the training split's range, later data with the same map, unclipped
+(``input_scaling: minmax``, as the public code); ``downsample`` takes block means first (5 in the
+public SMD pipeline; every original point then gets its block's score).
 
 Network (input: a window, W time steps x C channels):
   1-D convolution over time (kernel 5, same padding, ReLU)
@@ -32,58 +32,58 @@ same settings are one Adam here, which is the same update):
 - L_sep = w_sep * mean_g triplet(anchor, positive_g, negative_g) with cosine distance
   (1 - cos) / 2 and margin_g (0.7, 0.8, 0.9, ...), swap on;
 - L_reg = lambda * mean_g KL(softmax over time of positive_g || softmax over time of negative_g),
-  summed over time and channels, divided by the batch size: the public code's formula on the
-  public code's [0, 1] scale (``regulariser``); left out for fixed augmentations;
+  summed over time and channels, divided by the batch size (the public formula, on the [0, 1]
+  scale); left out for fixed augmentations;
 - L_smooth = w_smooth * KL(softmax z_next || softmax z_anchor), z_next the latent of the window
   ``step`` points after the anchor (so ``eta`` must be >= ``step``: the neighbour lies inside the
   sample).  The public code pairs consecutive windows of a batch; its loader does not shuffle and
   cuts a window every ``step`` points (10 after the 5-point block means of its SMD pipeline, i.e. 50
-  raw points), so each pair is a window and the one ``step`` points later.  It sums over the B - 1
-  pairs of a batch; we average over the B windows of a batch, each with its own neighbour, so our
-  term is about 1 / (B - 1) of theirs at the same weight.
+  raw points), so each pair is a window and the one ``step`` points later.
 Weights 10 / 100 / 10 / 10, Adam lr 1e-3, weight decay 1e-3 (both public entry points pass 1e-3;
-5e-3 is a default they override), no gradient clipping (commented out in the public code).
-Early stopping (patience 5) on the total validation loss; unlike the public code (train mode,
-fresh draws), the validation pass runs in eval mode with the same seeded draws every epoch, so
-epoch-to-epoch differences are the model's, not the random draws'.
+5e-3 is a default they override), no gradient clipping (commented out in the public code), up to
+100 epochs with early stopping (patience 5) on the total validation loss.
 
 Scoring (the public SMD scorer): K-means (K = 10) on the latents of the training windows; a
 window's score is min over centroids of cosine distance x |z| (``score: cosine_norm``;
-``euclidean``, the nearest centroid's Euclidean distance, was our earlier choice).  Windows map to
-timestamps by the shared rule; the public code instead pairs window i with label i (``labels[:T]``),
-which misaligns them whenever step > 1.
+``euclidean``: the nearest centroid's Euclidean distance).  Windows map to timestamps by the shared
+rule (``models.windows``).
 
 Root cause: the gradient of a window's score with respect to its input.  ``attribution: sum``
 ranks channels by |gradient| summed over the window; ``standardised`` is the public code's: the
 median of |gradient| over the window, each channel standardised by its median and IQR over the
 scored windows.
 
-Collapse (issue 11): the published objective has a stationary point where every latent points the
-same way: all cosine distances are 0, the triplet hinge sits at its margin (L_sep = w_sep x mean of
-the margins) with zero gradient, and the other terms are at their minimum.  At initialisation the
-latents of different windows already share one direction (mean cosine between different windows
-0.988 to 0.997 on min-max SMD, docs/results/latad_smd_cpu.md), so training falls into it quickly.
-Every epoch logs, beside the loss parts, the mean cosine between different windows of a batch,
-d(anchor, positive), d(anchor, negative) and |z|;
-``collapsed`` (in the job's JSON ``flags``, and in the report) tells whether, after training, the
-windows are parallel (mean cosine >= 0.999), the latents have length ~0, or the hinge is at its
-margin with every distance ~0.
+Collapse diagnostics: the published objective has a stationary point where every latent points the
+same way (all cosine distances 0, the triplet hinge at its margin with zero gradient, the other terms
+at their minimum).  Every epoch logs, beside the loss parts, the mean cosine between different
+windows of a batch, d(anchor, positive), d(anchor, negative) and |z|; ``collapsed`` (in the job's
+JSON ``flags``, and in the report) tells whether, after training, the windows are parallel (mean
+cosine >= 0.999), the latents have length ~0, or the hinge is at its margin with every distance ~0.
 
 Variants and controls (``PUBLIC``, ``STABLE`` below; the study configs use them verbatim):
 - ``public``: the public SMD pipeline where it is sound: 5-point block means, batch 16 in time
-  order, standardised gradients.  Not copied: the threshold at a percentile of the test scores,
-  point adjustment and ``labels[:T]``; our protocols apply.
+  order, standardised gradients;
 - ``untrained`` (``epochs: 0``): the same encoder at its seeded initialisation with the same
-  K-means scorer: a trained LATAD must beat it to show that training helped.
-- ``stable`` (our departure): every cosine is measured on latents less their mean (the batch's
-  in training, the training set's when scoring), which removes the shared direction, and the
-  margins are 0.3, which a hinge on a distance in [0, 1] can satisfy.
+  K-means scorer: a trained LATAD must beat it to show that training helped;
+- ``stable`` (ours): every cosine is measured on latents less their mean (the batch's in training,
+  the training set's when scoring), which removes the shared direction, and the margins are 0.3,
+  which a hinge on a distance in [0, 1] can satisfy.
 
-Other departures from the public code: the generator bias starts at 0 (masks start at the
-identity; the public code allocates it uninitialised with ``torch.empty``); its randomness comes
-from the model's seeded generators (the public code seeds only Python's ``random``); positives are
-cut from the sample around the anchor (the public code may take them from the validation block);
-nothing assumes CUDA (the public code needs ``.cuda()`` and a 3-GPU ``DataParallel`` to run).
+Departures from the public code:
+- L_smooth is the mean over the B windows of a batch, each with its own neighbour (also when
+  batches are shuffled); the public code sums over the B - 1 consecutive pairs of an unshuffled
+  batch, so our term is about 1 / (B - 1) of theirs at the same weight;
+- the validation pass runs in eval mode with the same seeded draws every epoch (the public code:
+  train mode, fresh draws), so epoch-to-epoch differences are the model's, not the draws';
+- windows map to timestamps by the shared rule; the public code pairs window i with label i
+  (``labels[:T]``), which misaligns them whenever step > 1;
+- not copied: its threshold at a percentile of the test scores (test data in the threshold) and
+  point adjustment; our evaluation protocols apply;
+- the generator bias starts at 0 (masks start at the identity; the public code allocates it
+  uninitialised with ``torch.empty``); randomness comes from the model's seeded generators (the
+  public code seeds only Python's ``random``); positives are cut from the sample around the anchor
+  (the public code may take them from the validation block); nothing assumes CUDA (the public code
+  needs ``.cuda()`` and a 3-GPU ``DataParallel``).
 """
 
 from __future__ import annotations
@@ -172,7 +172,7 @@ class LATADConfig(DeepConfig):
     reg_lambda: float = 10.0
     # scoring and root cause
     kmeans_k: int = 10
-    score: Literal["cosine_norm", "euclidean"] = "cosine_norm"  # the public SMD score, or ours before
+    score: Literal["cosine_norm", "euclidean"] = "cosine_norm"  # the public SMD score, or the Euclidean distance
     attribution: Literal["sum", "standardised"] = "sum"
     # the collapse flag: relative tolerance of "the hinge term at its margin" (see `collapsed`)
     collapse_tolerance: float = 0.01

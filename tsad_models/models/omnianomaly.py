@@ -22,17 +22,20 @@ Network (a window x_1..x_W of C channels; sizes are ``ExpConfig``'s):
 - p-net: d_t = Dense(Dense(GRU(z^K)_t)), p(x_t | z_<=t) = N(Linear(d_t), softplus(Linear(d_t)) + 1e-4).
 Training (SGVB, one z sample): minimise the mean over the window's positions of
 -log p(x_t | z) (summed over channels) - log p(z_t | z_<t) + log q(z_t | x), Adam lr 1e-3, batch 50,
-every gradient tensor clipped to norm 10 (``tf.clip_by_norm`` per tensor), 10 epochs, the state
+every gradient tensor clipped to norm 10 (``tf.clip_by_norm`` per tensor: ``grad_clip_mode:
+per_tensor``), 10 epochs, the state
 with the best validation loss kept (tfsnippet's ``TrainLoop(early_stopping=True)`` restores the best
 validated parameters and never stops early: ``patience: 0``); the lr is halved every 40 epochs.
 Score (``Predictor(last_point_only=True)``, ``test_n_z`` 1): -log p(x_W | z) of the window's last
-point, summed over channels, one posterior sample; granularity "last": with step 1 every point is
-scored by the window that ends at it, as in the code.
+point, summed over channels, one posterior sample drawn from a generator seeded afresh for every
+scoring call (the same series gets the same scores whatever was scored before it); granularity
+"last", so step 1: every point is scored by the window that ends at it, as in the code.
 
 Departures from the public code:
 - no threshold: the code picks POT / best-F1 thresholds on test scores; our protocols decide;
-- inputs are the benchmark's z-scored series (the code min-max scales train and test each with their
-  own range, which puts test statistics into the input); the validation split is the tail of the
+- leak removed: the code min-max scales train and test each with their own range, which puts test
+  statistics into the input; inputs here are the benchmark's series z-scored with training
+  statistics; the validation split is the tail of the
   training split handed to ``fit`` (the code: the last 30 %, validated every 100 steps, not per epoch);
 - ``l2_reg`` (1e-4) is declared in ``ExpConfig`` but no layer gets a regulariser, so the code's
   regularisation loss is 0: ``weight_decay`` 0 here;

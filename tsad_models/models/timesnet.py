@@ -12,7 +12,8 @@ Network (a window x, W time steps x C channels):
 - per-window normalisation (from Non-stationary Transformer): x less its mean over time, divided by
   sqrt(variance over time + 1e-5); the output gets the window's std and mean back;
 - embedding: a circular 1-D convolution C -> d_model (kernel 3, no bias) plus sinusoidal positions,
-  dropout (``DataEmbedding`` without time features, which the anomaly task does not pass);
+  dropout (``DataEmbedding`` without time features, which the anomaly task does not pass; the same
+  embedding as Anomaly Transformer's and DCdetector's, ``models.embedding``);
 - ``e_layers`` TimesBlocks, each followed by one LayerNorm shared by all blocks (as the code):
   the FFT amplitudes, averaged over the batch and the d_model features, pick the ``top_k``
   frequencies f (the constant term excluded) and the periods W // f; for each period the sequence

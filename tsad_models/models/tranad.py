@@ -34,22 +34,33 @@ public code (issue #11: "a refactored version"); we do not add them.  The paper'
 the sequence up to t beside the window; the code feeds the window to the encoder and its last point
 to the decoders (issue #46); we follow the code.
 
-Score (granularity ``last``: a window's score describes its last point): ``score: both`` (default)
-is the paper's, both phases' errors, 1/2 ||x1 - x||^2 + 1/2 ||x2 - x||^2 (the equal weights are our
-reading of the paper, not verifiable here), each error the mean over channels; ``score: phase2`` is
-the public test branch, the phase-2 error alone (``z = z[1]``; ``l(z, elem)``, then
-``np.mean(loss, axis=1)`` over channels).
+Score (granularity ``last``: a window's score describes its last point, so ``step`` must be 1):
+``score: both`` (default) is the paper's, both phases' errors, 1/2 ||x1 - x||^2 + 1/2 ||x2 - x||^2
+(the equal weights are our reading of the paper, not verifiable here), each error the mean over
+channels; ``score: phase2`` is the public test branch, the phase-2 error alone (``z = z[1]``;
+``l(z, elem)``, then ``np.mean(loss, axis=1)`` over channels).  The score at t is the error of x(t),
+from the window ending at t.
 
 Logged parts: ``loss`` (what early stopping watches; the same in training and validation, whatever
-the epoch) is the mean window score; training also logs ``objective`` (the epoch-weighted loss
-optimised); both passes log ``phase1`` and ``phase2``, the two reconstruction errors.
+the epoch) is the mean window score; ``objective`` is the epoch-weighted loss optimised; ``phase1``
+and ``phase2`` the two reconstruction errors; ``lr`` the learning rate.
 
-Departures from the public code: windows are the shared sliding windows (the first W - 1 points,
-which end no window, take the first window's score; the public code pads the series' start with
-copies of its first point); float32, not float64; the validation split (never test data) steers early
-stopping (``patience``, 0 by default: all epochs, as the public code) and the trainer keeps the state
-with the lowest validation score (the public code keeps the last epoch's); thresholds (the public
-POT with per-dataset settings) and any point adjustment belong to our evaluation protocols.
+Departures from the public code:
+- the lag: the public window of index i is ``data[i-W:i]`` (``main.py convert_to_windows``), the W
+  points before i, so ``loss[i]``, compared with label i, is the error of x(i - 1); we score x(t) at
+  t.  ``public_lag: true`` reproduces the public pairing (the score of t - 1 at t) for comparison;
+- windows are the shared sliding windows (the first W - 1 points, which end no window, take the first
+  window's score; the public code pads the series' start with copies of its first point); float32,
+  not float64;
+- the validation split (never test data) steers early stopping (``patience``, 0 by default: all
+  epochs, as the public code) and the trainer keeps the state with the lowest validation score (the
+  public code keeps the last epoch's);
+- leak removed: the public ``preprocess.py`` reads test data in several datasets' preprocessing
+  (NAB: the training series is the whole series, test included; MSDS: the min-max range of train and
+  test together; UCR: the range of the whole series; synthetic: the test part scaled by its own
+  range); our min-max range comes from the training split only;
+- thresholds (the public POT with per-dataset settings, on test scores) and any point adjustment
+  belong to our evaluation protocols.
 """
 
 from __future__ import annotations
