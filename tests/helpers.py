@@ -48,3 +48,18 @@ def record_as_downloaded(raw_dir, dataset, folder=""):
         "unpinned": sorted(names),
     }
     (Path(raw_dir) / dataset / "verified.json").write_text(json.dumps(record))
+
+
+def record_step_gradients(detector, optimizer="optimizer"):
+    """A dict that the optimizer's next steps fill with the gradients they apply (name -> a copy), after
+    clipping and before the step clears them: how a test sees what one training step did."""
+    seen = {}
+    opt = detector.optimizers[optimizer]
+    step = opt.step
+
+    def recording_step(*args, **kwargs):
+        seen.update({name: p.grad.clone() for name, p in detector.network.named_parameters() if p.grad is not None})
+        return step(*args, **kwargs)
+
+    opt.step = recording_step
+    return seen

@@ -10,7 +10,7 @@ from tsad_models.models.anomaly_transformer import AnomalyAttention, symmetric_k
 from tsad_models.models.registry import model_config_class
 from tsad_models.models.windows import sliding_windows
 
-from .helpers import build_detector
+from .helpers import build_detector, record_step_gradients
 
 SMALL = dict(
     window=20, step=10, epochs=8, d_model=16, n_heads=2, n_layers=1, d_ff=16, batch_size=16, lr=1e-2, lr_decay=1.0
@@ -103,15 +103,7 @@ def test_a_training_step_applies_both_phases_as_the_public_code(sine):
     ours.setup(1)
     reference.setup(1)
     batch = windows(ours, fit)[:8]
-    seen = {}
-    optimizer = ours.optimizers["optimizer"]
-    step = optimizer.step
-
-    def recording_step(*args, **kwargs):  # the gradients the step applies (cleared after it)
-        seen.update({name: p.grad.clone() for name, p in ours.network.named_parameters()})
-        return step(*args, **kwargs)
-
-    optimizer.step = recording_step
+    seen = record_step_gradients(ours)  # the gradients the step applies (it clears them after)
     parts = ours.training_step(batch, 0)
     loss1, loss2, _, _ = reference.phases(batch)
     loss1.backward(retain_graph=True)

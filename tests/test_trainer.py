@@ -16,6 +16,8 @@ from tsad_models.models.base import DeepConfig, DeepDetector
 from tsad_models.models.trainer import DeviceWindows
 from tsad_models.models.windows import sliding_windows
 
+from .helpers import record_step_gradients
+
 
 @pytest.fixture(scope="module")
 def series():
@@ -205,21 +207,14 @@ def test_the_step_clips_by_the_configured_mode(series, mode):
     """``grad_clip_mode``: one norm over the optimizer's gradients, or each tensor by its own norm."""
     detector = PerPosition(TinyConfig(grad_clip=1e-4, grad_clip_mode=mode), seed=0, device="cpu", progress=False)
     detector.setup(2)
-    seen = {}
-    optimizer = detector.optimizers["optimizer"]
-    step = optimizer.step
-
-    def recording_step(*args, **kwargs):
-        seen.update({name: float(p.grad.norm()) for name, p in detector.network.named_parameters()})
-        return step(*args, **kwargs)
-
-    optimizer.step = recording_step
+    seen = record_step_gradients(detector)
     parts = detector.training_step(torch.from_numpy(sliding_windows(series, 8, 3)[:16].astype(np.float32)), 0)
-    total = float(np.sqrt(sum(n**2 for n in seen.values())))
+    norms = [float(g.norm()) for g in seen.values()]
+    total = float(np.sqrt(sum(n**2 for n in norms)))
     if mode == "global":
         assert total == pytest.approx(1e-4, rel=1e-3)
     else:
-        assert all(n == pytest.approx(1e-4, rel=1e-3) for n in seen.values()) and total > 1.3e-4
+        assert all(n == pytest.approx(1e-4, rel=1e-3) for n in norms) and total > 1.3e-4
     assert parts["lr"] == 1e-3 and all(p.grad is None for p in detector.network.parameters())
 
 
