@@ -27,7 +27,7 @@ def test_training_flags_reach_the_leaderboard_under_their_own_protocol(processed
     result = evaluate_job({"e": processed_ucr135}, {"e": tmp_path / "s.npz"}, EvalSettings(protocols=("oracle",)), ids)
     assert result["aggregate"]["metrics"]["collapsed@training"] == 1.0
     rows = [r for r in tidy_rows(result) if r["metric"] == "collapsed"]
-    axes = {"split": "paper", "split_of": "ucr135", "fit": "train"}  # from the processed data and the job
+    axes = {"split": "paper", "split_of": "ucr135", "fit": "train", "normalise": "train"}  # from the data and the job
     assert rows == [
         {**ids, **axes, "entity": "all", "metric": "collapsed", "protocol": "training", "value": 1.0, "note": ""}
     ]

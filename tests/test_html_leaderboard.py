@@ -125,9 +125,13 @@ def test_leaderboard_in_headless_chromium(page, driver, tmp_path):
     assert {metric for _, metric, _, _ in shown} == {"vus_pr"}
     headers = [th.get_attribute("data-column") for th in driver.find_elements(By.CSS_SELECTOR, "#leaderboard th")]
     assert headers == [
-        "dataset", "split", "fit", "rank", "model", "metric", "protocol", "seeds", "mean", "std", "ci_low", "flag"
+        "dataset", "split", "fit", "normalise", "rank", "model", "metric", "protocol", "seeds", "mean", "std",
+        "ci_low", "flag",
     ]  # fmt: skip
-    assert driver.find_element(By.ID, "filter-fit").get_attribute("innerHTML").count("<option") == 2  # all, train
+    for axis in ("fit", "normalise"):  # rows from before the axes: train, train
+        select = driver.find_element(By.ID, f"filter-{axis}")
+        assert select.get_attribute("innerHTML").count("<option") == 2  # all, train
+        assert Select(select).first_selected_option.get_attribute("value") == "train"
     assert "[0.390, 0.430]" in visible(driver, "ci_low")
 
     # sorting by mean: numerically, missing last, then reversed

@@ -40,8 +40,10 @@ def evaluate_job(processed: dict[str, str], scores: dict[str, str], settings: Ev
             "split": data_entity.meta.get("split", "paper"),
             "split_of": data_entity.meta.get("split_of", ids.get("dataset", "")),
             "fit": info.get("fit", info.get("config", {}).get("fit", "train")),
+            "normalise": info.get("normalise", info.get("config", {}).get("normalise", "train")),
         }
-        provenance[entity] = {**provenance[entity], "split": tags[entity]["split"], "fit": tags[entity]["fit"]}
+        recorded = {axis: tags[entity][axis] for axis in ("split", "fit", "normalise")}
+        provenance[entity] = {**provenance[entity], **recorded}
         fitted_on = provenance[entity].get("data_sha256")
         if fitted_on and fitted_on != file_sha256(processed[entity]):
             raise DataError(

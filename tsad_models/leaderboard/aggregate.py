@@ -5,7 +5,7 @@ interval, the headline rank, and a flag where a label-free threshold is degenera
   the report is reproducible).  A mean of values in a metric's range stays in that range, and so do the
   percentiles of resampled means: intervals never leave [0, 1] the way mean ± sd bars do.  With one
   seed the interval is that seed's value; with two it can only span them.
-- Rank: per dataset, entity and fit mode (``fit``: the two modes never together), by the headline
+- Rank: per dataset, entity, fit mode and normalisation (``RANKED_APART``: two modes never together), by the headline
   (``RANK_BY``: VUS-PR, then F1 under the label-free ``val-quantile`` threshold to break ties), best
   first; models without a headline value come last unranked.
 - A label-free threshold (``val-quantile``, ``pot``) that flags at least ``DEGENERATE_SHARE`` of the test
@@ -20,7 +20,7 @@ import functools
 import numpy as np
 import pandas as pd
 
-from .collect import AXES, THRESHOLD_FREE_PROTOCOL, with_axes
+from .collect import AXES, RANKED_APART, THRESHOLD_FREE_PROTOCOL, with_axes
 
 RESAMPLES = 2000
 RANK_BY = [("vus_pr", THRESHOLD_FREE_PROTOCOL), ("f1", "val-quantile")]
@@ -90,11 +90,12 @@ def aggregate(table: pd.DataFrame) -> pd.DataFrame:
 def headline_ranks(agg: pd.DataFrame) -> dict[tuple[str, str, str, str], int]:
     """(dataset, entity, model, variant) -> rank by RANK_BY (1 = best); rows without the first headline are unranked.
 
-    Models fitted on the training split and on the test series (``fit``) are ranked apart: their numbers
-    answer different questions, so rank 1 exists once per fit mode."""
+    Models fitted on the training split and on the test series (``fit``), and test series normalised with
+    training and with their own statistics (``normalise``), are ranked apart: their numbers answer different
+    questions, so rank 1 exists once per combination of RANKED_APART."""
     ranks = {}
     agg = with_axes(agg)
-    for (dataset, entity, _), group in agg.groupby(["dataset", "entity", "fit"], sort=True):
+    for (dataset, entity, *_), group in agg.groupby(["dataset", "entity", *RANKED_APART], sort=True):
         keys = []
         for metric, protocol in RANK_BY:
             picked = group[(group.metric == metric) & (group.protocol == protocol)]

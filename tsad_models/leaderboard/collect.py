@@ -11,15 +11,19 @@ from ..common.errors import DataError
 from ..common.files import save_text_atomic
 
 THRESHOLD_FREE_PROTOCOL = "threshold-free"
-# the protocol axes of a row (docs/splits.md): which split of which dataset, and what the model was fitted on
-AXES = ["split", "split_of", "fit"]
+# the protocol axes of a row (docs/splits.md, docs/protocol.md): which split of which dataset, what the model
+# was fitted on, and whose statistics normalised the test series
+AXES = ["split", "split_of", "fit", "normalise"]
+# the axes whose values are never ranked, tested or compared together within a dataset (a split is a dataset)
+RANKED_APART = ["fit", "normalise"]
 LEADERBOARD_COLUMNS = ["dataset", "model", "variant", "seed", "entity", "metric", "protocol", "value", "note", *AXES]
 PROVENANCE_COLUMNS = ["dataset", "model", "variant", "seed", "entity", "git_commit", "config_sha256", "data_sha256",
-                      "device", "packages", "split", "fit"]  # fmt: skip
+                      "device", "packages", "split", "fit", "normalise"]  # fmt: skip
 
 
-# what a result made before the axes were recorded was: the paper split of its own dataset, fitted on train
-AXIS_DEFAULTS = {"split": "paper", "fit": "train"}  # and split_of: the row's dataset
+# what a result made before the axes were recorded was: the paper split of its own dataset, fitted on train,
+# normalised with training statistics (the only mode before issue 28)
+AXIS_DEFAULTS = {"split": "paper", "fit": "train", "normalise": "train"}  # and split_of: the row's dataset
 
 
 def with_axes(table: pd.DataFrame) -> pd.DataFrame:

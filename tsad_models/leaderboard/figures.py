@@ -10,10 +10,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..models.variants import TEST_NORMALISED
 from .aggregate import bootstrap_interval
+from .collect import RANKED_APART, with_axes
 from .splits import SPLIT_ORDER, split_table
 from .statistics import block_values, cd_diagram, friedman
-from .tables import HEADLINE, model_name
+from .tables import HEADLINE, labelled, row_label
 
 FIGURES = [
     "headline_metrics",
@@ -57,7 +59,8 @@ def _nothing(path: Path, why: str) -> str:
 
 
 def _named(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.assign(model_variant=[model_name(m, v) for m, v in zip(frame.model, frame.variant, strict=True)])
+    """``model_variant``: the row's label with its protocol axes (``tables.row_label``): modes never share a bar."""
+    return labelled(frame)
 
 
 def headline_figure(table: pd.DataFrame, path: Path) -> str:
@@ -107,17 +110,19 @@ def ablation_deltas(table: pd.DataFrame) -> pd.DataFrame:
     """Each non-default variant minus its model's default variant, paired by seed, per dataset and headline
     metric: mean difference and its bootstrap 95 % interval (a difference of values in [0, 1] lies in [-1, 1])."""
     rows = []
+    table = with_axes(table[table.entity == "all"])
+    table = table.assign(base=table.variant.str.removesuffix(TEST_NORMALISED))  # within one normalisation mode
     for metric, protocol, label in (HEADLINE_METRIC, LABEL_FREE_F1):
-        part = table[(table.entity == "all") & (table.metric == metric) & (table.protocol == protocol)]
-        for (dataset, model), group in part.groupby(["dataset", "model"], sort=True):
-            by_variant = group.pivot_table(index="seed", columns="variant", values="value", aggfunc="first")
+        part = table[(table.metric == metric) & (table.protocol == protocol)]
+        for (dataset, model, *modes), group in part.groupby(["dataset", "model", *RANKED_APART], sort=True):
+            by_variant = group.pivot_table(index="seed", columns="base", values="value", aggfunc="first")
             if "default" not in by_variant or by_variant.shape[1] < 2:
                 continue
             for variant in by_variant.columns.drop("default"):
                 delta = (by_variant[variant] - by_variant["default"]).dropna().to_numpy()
                 if len(delta):
                     low, high = bootstrap_interval(delta)
-                    rows.append({"dataset": dataset, "ablation": f"{model}/{variant}", "metric": label,
+                    rows.append({"dataset": dataset, "ablation": row_label(model, variant, *modes), "metric": label,
                                  "delta": delta.mean(), "low": low, "high": high, "seeds": len(delta)})  # fmt: skip
     return pd.DataFrame(rows, columns=["dataset", "ablation", "metric", "delta", "low", "high", "seeds"])
 
@@ -196,13 +201,21 @@ def cd_figures(agg: pd.DataFrame, out_dir: Path) -> tuple[list[str], list[str]]:
     returns the two paths and one sentence per test."""
     plt = _plt()
     sentences, paths = [], []
-    tests = [friedman(block_values(agg, m, p, "dataset"), f"{label} across datasets")
-             for m, p, label in (HEADLINE_METRIC, LABEL_FREE_F1)]  # fmt: skip
+    tests, entity_tests = [], []
     metric, protocol, label = HEADLINE_METRIC
-    entity_tests = [
-        friedman(block_values(agg[agg.dataset == d], metric, protocol, "entity"), f"{label} across the entities of {d}")
-        for d in sorted(agg.dataset.unique())
-    ]
+    # one test per fit mode and normalisation: a test never ranks two modes together
+    for modes, part in with_axes(agg).groupby(RANKED_APART, sort=True):
+        fit, normalise = modes
+        said = "; ".join(text for mode, text in ((fit, "fitted on the test series"), (normalise,
+                         "test-normalised")) if mode != "train")  # fmt: skip
+        said = f" ({said})" if said else ""
+        tests += [friedman(block_values(part, m, p, "dataset"), f"{name} across datasets{said}")
+                  for m, p, name in (HEADLINE_METRIC, LABEL_FREE_F1)]  # fmt: skip
+        entity_tests += [
+            friedman(block_values(part[part.dataset == d], metric, protocol, "entity"),
+                     f"{label} across the entities of {d}{said}")
+            for d in sorted(part.dataset.unique())
+        ]  # fmt: skip
     for name, results in (("cd_datasets", tests), ("cd_entities", entity_tests)):
         sentences += [r.sentence() for r in results]
         ran = [r for r in results if r.ran]

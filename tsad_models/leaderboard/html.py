@@ -16,7 +16,8 @@ from .collect import with_axes
 COLUMNS = [
     ("dataset", "dataset"),
     ("split", "split"),
-    ("fit", "fit"),  # ranks are per fit mode: filter on one to read a ranking
+    ("fit", "fit"),  # ranks are per fit mode and normalisation: filter on one of each to read a ranking
+    ("normalise", "normalise"),
     ("rank", "rank"),
     ("model", "model"),
     ("metric", "metric"),
@@ -29,7 +30,7 @@ COLUMNS = [
 ]
 NUMERIC = {"rank", "seeds", "mean", "std", "ci_low"}  # sorted numerically, right-aligned
 DATA_COLUMNS = [name for name, _ in COLUMNS] + ["ci_high"]
-FILTERS = ["dataset", "fit", "metric", "protocol"]
+FILTERS = ["dataset", "fit", "normalise", "metric", "protocol"]
 HEADLINE_METRIC = "vus_pr"
 
 CSS = """
@@ -165,8 +166,9 @@ def render_html(
     distinct = {column: sorted(table[column].dropna().astype(str).unique()) for column in FILTERS}
     metrics = distinct["metric"]
     default_metric = HEADLINE_METRIC if HEADLINE_METRIC in metrics else next(iter(metrics), "")
-    # one fit mode at first: ranks are per fit mode, the two are never one ranking
-    defaults = {"dataset": "", "fit": "train" if "train" in distinct["fit"] else "", "metric": default_metric}
+    # one fit mode and one normalisation at first: ranks are per mode, two modes are never one ranking
+    defaults = {axis: "train" if "train" in distinct[axis] else "" for axis in ("fit", "normalise")}
+    defaults.update(dataset="", metric=default_metric)
     defaults["protocol"] = ""
     controls = "".join(f"<div>{_select(c, distinct[c], defaults[c])}</div>" for c in FILTERS)
     headers = "".join(

@@ -15,8 +15,17 @@ from .aggregate import aggregate
 from .collect import with_axes
 from .figures import render_figures
 from .html import render_html
-from .splits import FIT_SAYS, split_markdown, split_table
-from .tables import HEADLINE, amsl_window_table, model_name, paper_table, random_ratio_table, summary_table
+from .splits import FIT_SAYS, NORMALISE_SAYS, split_markdown, split_table
+from .tables import (
+    HEADLINE,
+    amsl_window_table,
+    model_name,
+    normalisation_table,
+    paper_table,
+    random_ratio_table,
+    row_label,
+    summary_table,
+)
 
 
 def render_report(
@@ -62,13 +71,29 @@ def render_report(
         "",
     ]
     splits = with_axes(table).groupby("dataset").first()
-    for (dataset, fit), group in summary.groupby(["dataset", "fit"], sort=True):
-        group = group.drop(columns=["dataset", "fit"])
+    for (dataset, fit, normalise), group in summary.groupby(["dataset", "fit", "normalise"], sort=True):
+        group = group.drop(columns=["dataset", "fit", "normalise"])
         group = group.loc[:, [c for c in group.columns if not (group[c] == "n/a").all()]]  # e.g. no diagnosis labels
         ranked = tabulate(group, headers="keys", tablefmt="github", showindex=False, disable_numparse=True)
         split = splits.loc[dataset]
-        heading = f"## {dataset}" if fit == "train" else f"### {dataset}: fitted on the test series"
-        lines += [heading, "", f"{FIT_SAYS[fit]} Split: `{split.split}` of {split.split_of}.", "", ranked, ""]
+        departures = [text for mode, text in ((fit, "fitted on the test series"), (normalise,
+                      "test series normalised with its own statistics")) if mode != "train"]  # fmt: skip
+        heading = f"### {dataset}: {'; '.join(departures)}" if departures else f"## {dataset}"
+        says = f"{FIT_SAYS[fit]} {NORMALISE_SAYS[normalise]} Split: `{split.split}` of {split.split_of}."
+        lines += [heading, "", says, "", ranked, ""]
+    normalised = normalisation_table(table)
+    if not normalised.empty:
+        lines += [
+            "## Train-normalised vs test-normalised",
+            "",
+            "The same model variant with the test series normalised by the training split's statistics and by "
+            "its own (docs/protocol.md, Normalisation), all entities together: mean over seeds of each, and the "
+            "seed-paired difference (test - train) with its smallest and largest value over the seeds. The two "
+            "modes are never ranked together.",
+            "",
+            tabulate(normalised, headers="keys", tablefmt="github", showindex=False, floatfmt="+.3f"),
+            "",
+        ]
     split_long = split_table(table)
     lines += split_markdown(split_long, split_notes)
     ratio = random_ratio_table(table)
@@ -205,7 +230,9 @@ def render_report(
     save_text_atomic(out_dir / "leaderboard.json", json.dumps(records, separators=(",", ":")))
     save_text_atomic(out_dir / "leaderboard.tex", latex_tables(summary))
     page = agg[agg.entity == "all"]
-    page = page.assign(model=[model_name(m, v) for m, v in zip(page.model, page.variant, strict=True)])
+    page = page.assign(
+        model=[row_label(*r) for r in zip(page.model, page.variant, page.fit, page.normalise, strict=True)]
+    )
     page = page.sort_values(["dataset", "metric", "protocol", "rank", "model"], na_position="last")  # ranked at first
     render_html(
         page.drop(columns=["variant", "entity"]),

@@ -1,9 +1,9 @@
 """Paper split vs stricter splits: for each dataset run under more than one split (``split_of``), every
 model's headline metrics per split, mean ± sd over seeds, and the change from the paper split.
 
-The splits come from ``tsad_models/data/splits.py``; a row's ``fit`` (training split or test series) is
-part of its name, so the two fit modes never share a row.  The paper's own number, where one was read
-(``paper_numbers.csv``), sits on the paper-split column's side.
+The splits come from ``tsad_models/data/splits.py``; a row's ``fit`` (training split or test series) and
+``normalise`` are part of its name (``tables.row_label``), so two modes never share a row.  The paper's own
+number, where one was read (``paper_numbers.csv``), sits on the paper-split column's side.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import math
 import pandas as pd
 
 from .collect import THRESHOLD_FREE_PROTOCOL, with_axes
-from .tables import PAPER_DATASET, model_name, paper_numbers
+from .tables import PAPER_DATASET, paper_numbers, row_label
 
 SPLIT_ORDER = ["paper", "time", "entity"]
 SPLIT_METRICS = [
@@ -22,16 +22,16 @@ SPLIT_METRICS = [
     ("f1", "val-quantile", "F1 [val-quantile]"),
     ("mf1", "amsl-window", "mF1 [amsl-window]"),
 ]
+NORMALISE_SAYS = {
+    "train": "Test series normalised with the training split's statistics.",
+    "test": "Test series normalised with its own statistics (TSB-AD's deep models' mode): ranked on their own, "
+    "never with the models whose test series is normalised with training statistics.",
+}
 FIT_SAYS = {
     "train": "Fitted on the training split (the papers' mode).",
     "transductive": "Fitted on the unlabelled test series itself (TSB-AD's mode): ranked on their own, never "
     "with the models fitted on the training split.",
 }
-
-
-def row_name(model: str, variant: str, fit: str) -> str:
-    name = model_name(model, variant)
-    return name if fit == "train" or "transductive" in name else f"{name} [fit on test]"
 
 
 def split_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -49,7 +49,7 @@ def split_table(table: pd.DataFrame) -> pd.DataFrame:
     names = {(m, p): h for m, p, h in SPLIT_METRICS}
     table = table.assign(
         metric=[names[(m, p)] for m, p in zip(table.metric, table.protocol, strict=True)],
-        model=[row_name(m, v, f) for m, v, f in zip(table.model, table.variant, table.fit, strict=True)],
+        model=[row_label(*r) for r in zip(table.model, table.variant, table.fit, table.normalise, strict=True)],
     )
     out = (
         table.groupby(["split_of", "metric", "model", "fit", "split", "dataset"])

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .collect import THRESHOLD_FREE_PROTOCOL, with_axes
+from ..models.variants import TEST_NORMALISED
+from .collect import RANKED_APART, THRESHOLD_FREE_PROTOCOL, with_axes
 
 # the report's headline columns: (metric, protocol, header)
 HEADLINE = [
@@ -47,6 +48,25 @@ def model_name(model: str, variant: str) -> str:
     return model if variant == "default" else f"{model}/{variant}"
 
 
+def row_label(model: str, variant: str, fit: str = "train", normalise: str = "train") -> str:
+    """A model variant's name with the protocol axes where it departs from the papers' mode (fitted on the
+    training split, normalised with its statistics): the name every table and figure shows, so that two modes
+    never share a bar, a line or a column."""
+    name = model_name(model, variant.removesuffix(TEST_NORMALISED))
+    if fit != "train" and "transductive" not in name:
+        name += " [fit on test]"
+    if normalise != "train":
+        name += " [test-normalised]"
+    return name
+
+
+def labelled(frame: pd.DataFrame, column: str = "model_variant") -> pd.DataFrame:
+    """``frame`` with ``column`` = ``row_label`` of each row (the axes' defaults where a row predates them)."""
+    frame = with_axes(frame)
+    labels = [row_label(*r) for r in zip(frame.model, frame.variant, frame.fit, frame.normalise, strict=True)]
+    return frame.assign(**{column: labels})
+
+
 def summary_table(agg: pd.DataFrame) -> pd.DataFrame:
     """The ranked headline table: per dataset, every model variant by its headline rank (all entities together),
     each headline column as mean [bootstrap 95 % interval] over seeds."""
@@ -54,12 +74,15 @@ def summary_table(agg: pd.DataFrame) -> pd.DataFrame:
     cells = {(m, p): h for m, p, h in HEADLINE}
     out = []
     agg = with_axes(agg)
-    for (dataset, fit, model, variant), group in agg.groupby(["dataset", "fit", "model", "variant"], sort=True):
+    for (dataset, fit, normalise, model, variant), group in agg.groupby(
+        ["dataset", *RANKED_APART, "model", "variant"], sort=True
+    ):
         row = {
             "dataset": dataset,
             "fit": fit,
+            "normalise": normalise,
             "rank": group["rank"].dropna().min(),
-            "model": model_name(model, variant),
+            "model": row_label(model, variant, fit, normalise),
         }
         row["seeds"] = int(group.seeds.max())
         row.update({header: "n/a" for header in cells.values()})
@@ -72,21 +95,21 @@ def summary_table(agg: pd.DataFrame) -> pd.DataFrame:
     if table.empty:
         return table
     table["rank"] = table["rank"].astype("Int64")
-    order = ["dataset", "fit", "rank", "model"]
+    order = ["dataset", *RANKED_APART, "rank", "model"]
     return table.sort_values(order, na_position="last", kind="stable").reset_index(drop=True)
 
 
 def random_ratio_table(table: pd.DataFrame) -> pd.DataFrame:
     """F1-PA [oracle] of each model divided by the random model's: PA's inflation made visible."""
-    agg = table[(table.entity == "all") & (table.metric == "f1_pa") & (table.protocol == "oracle")]
+    agg = labelled(table[(table.entity == "all") & (table.metric == "f1_pa") & (table.protocol == "oracle")])
     random = agg[agg.model == "random"].groupby("dataset").value.mean()
     rows = []
-    for (dataset, model, variant), group in agg.groupby(["dataset", "model", "variant"]):
+    for (dataset, name), group in agg.groupby(["dataset", "model_variant"]):
         base = random.get(dataset, math.nan)
         rows.append(
             {
                 "dataset": dataset,
-                "model": model if variant == "default" else f"{model}/{variant}",
+                "model": name,
                 "F1-PA [oracle]": group.value.mean(),
                 "random F1-PA [oracle]": base,
                 "ratio to random": group.value.mean() / base if base else math.nan,
@@ -144,7 +167,8 @@ def paper_table(agg: pd.DataFrame) -> pd.DataFrame:
     papers that this run holds (our ``default`` variant, all entities together); ``difference`` = ours - paper."""
     papers = paper_numbers()
     papers = papers[papers.metric.isin(agg.metric.unique())]  # e.g. precision under PA is not computed here
-    ours = agg[(agg.entity == "all") & (agg.variant == "default")]
+    agg = with_axes(agg)  # the papers' mode: fitted on the training split, normalised with its statistics
+    ours = agg[(agg.entity == "all") & (agg.variant == "default") & (agg.fit == "train") & (agg.normalise == "train")]
     present = {(m, PAPER_DATASET.get(d, d)): d for m, d in zip(ours.model, ours.dataset, strict=True)}
     rows = []
     for paper in papers.itertuples():
@@ -163,4 +187,44 @@ def paper_table(agg: pd.DataFrame) -> pd.DataFrame:
             row["ours"] = interval_cell(r["mean"], r.ci_low, r.ci_high, r.seeds, r.flag)
             row["difference"] = f"{r['mean'] - value:+.3f}" if not math.isnan(value) else "n/a"
         rows.append(row)
+    return pd.DataFrame(rows)
+
+
+NORMALISATION_METRICS = [
+    ("vus_pr", THRESHOLD_FREE_PROTOCOL, "VUS-PR"),
+    ("auc_pr", THRESHOLD_FREE_PROTOCOL, "AUC-PR"),
+    ("f1", "val-quantile", "F1 [val-quantile]"),
+]
+
+
+def normalisation_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Train-normalised vs test-normalised (docs/protocol.md): for every model variant run both ways
+    (``<variant>`` and ``<variant>~testnorm``) on a dataset, the mean over seeds of each and the seed-paired
+    difference (test - train) with its smallest and largest value over the seeds, all entities together.
+    The two modes are never ranked together; this table only sets them side by side."""
+    rows = []
+    frame = with_axes(table[table.entity == "all"])
+    frame = frame.assign(base=frame.variant.str.removesuffix(TEST_NORMALISED))
+    for (dataset, model, base, fit), group in frame.groupby(["dataset", "model", "base", "fit"], sort=True):
+        if set(group.normalise) != {"train", "test"}:
+            continue
+        for metric, protocol, header in NORMALISATION_METRICS:
+            part = group[(group.metric == metric) & (group.protocol == protocol)]
+            by_seed = part.pivot_table(index="seed", columns="normalise", values="value", aggfunc="first")
+            if not {"train", "test"} <= set(by_seed.columns):
+                continue
+            delta = (by_seed["test"] - by_seed["train"]).dropna()
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "model": row_label(model, base, fit),
+                    "metric": header,
+                    "train-normalised": by_seed["train"].mean(),
+                    "test-normalised": by_seed["test"].mean(),
+                    "test - train": delta.mean() if len(delta) else math.nan,
+                    "seed-paired min": delta.min() if len(delta) else math.nan,
+                    "seed-paired max": delta.max() if len(delta) else math.nan,
+                    "seeds": len(delta),
+                }
+            )
     return pd.DataFrame(rows)

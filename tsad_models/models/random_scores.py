@@ -8,12 +8,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .base import Detector
+from .base import Detector, DetectorConfig
 from .registry import register_model
 
 
 @dataclass
-class RandomConfig:
+class RandomConfig(DetectorConfig):
     pass
 
 

@@ -3,6 +3,8 @@
 The training split is cut in two: the head fits the model, the tail (``val_fraction``)
 is the validation split (early stopping, label-free thresholds).  A classical model with
 ``fit: transductive`` is fitted on the unlabelled test series instead (TSB-AD's mode).
+``normalise: test`` normalises the test series with its own statistics instead of the training
+split's (``own_statistics``, then the model's own input map fitted on it): docs/protocol.md.
 Test labels are never loaded here.
 """
 
@@ -30,6 +32,23 @@ def split_train(train: np.ndarray, val_fraction: float) -> tuple[np.ndarray, np.
         raise ValueError(f"val_fraction must lie in [0, 1), got {val_fraction}")
     n_val = int(round(len(train) * val_fraction))
     return train[: len(train) - n_val], train[len(train) - n_val :]
+
+
+def own_statistics(series: np.ndarray) -> np.ndarray:
+    """``series`` z-scored per channel with its own mean and (population) std; a channel constant in it is
+    only centred.  The processed files are z-scored with training statistics, an affine map per channel, so
+    this equals z-scoring the raw series with its own statistics."""
+    x = np.asarray(series, dtype=np.float64)
+    mean, std = x.mean(axis=0), x.std(axis=0)
+    return ((x - mean) / np.where(std > 1e-12, std, 1.0)).astype(np.float32)
+
+
+NORMALISATION_SAYS = {
+    "train": "test series normalised with the training split's statistics (and the model's input map fitted on "
+    "the training split)",
+    "test": "test series z-scored with its own statistics, and the model's own input map (e.g. min-max) fitted "
+    "on it; training and validation splits with the training split's",
+}
 
 
 def check_lengths(detector, config_key: str, entity_path, fit_split, val_split, test, val_fraction: float) -> None:
@@ -87,22 +106,20 @@ def fit_and_score(
         detector, config_key or f"models.{model}", entity_path, fit_split, val_split, entity.test, val_fraction
     )
 
+    # normalisation (a protocol axis): the test series by the training split's statistics, or by its own
+    normalise = getattr(model_config, "normalise", "train")
+    test = own_statistics(entity.test) if normalise == "test" else entity.test
     # fit mode (a protocol axis): the training split, or the unlabelled test series itself
     fit_mode = getattr(model_config, "fit", "train")
-    fit_on = entity.test if fit_mode == "transductive" else fit_split
+    fit_on = test if fit_mode == "transductive" else fit_split
     start = time.perf_counter()
     detector.fit(fit_on, val_split)
     fit_seconds = time.perf_counter() - start
 
     start = time.perf_counter()
     val_scores = np.asarray(detector.score(val_split), dtype=np.float64) if len(val_split) else np.zeros(0)
-    test_scores = np.asarray(detector.score(entity.test), dtype=np.float64)
-    score_seconds = time.perf_counter() - start
-    # per-channel attributions, where the model gives them and the data can grade them
     extra = {}
-    if hasattr(detector, "attributions") and entity.meta.get("root_causes"):
-        extra["attributions"] = np.asarray(detector.attributions(entity.test), dtype=np.float32)
-    if embeddings is not None:
+    if embeddings is not None:  # training-split normalisation only (check_selection)
         extra.update(
             detector.selection_embeddings(
                 fit_split,
@@ -111,6 +128,13 @@ def fit_and_score(
                 max_windows=int(embeddings["max_windows"]),
             )
         )
+    if normalise == "test" and hasattr(detector, "fit_preparation"):
+        detector.fit_preparation(test)  # the model's own input map (e.g. min-max) from the test series too
+    test_scores = np.asarray(detector.score(test), dtype=np.float64)
+    score_seconds = time.perf_counter() - start
+    # per-channel attributions, where the model gives them and the data can grade them
+    if hasattr(detector, "attributions") and entity.meta.get("root_causes"):
+        extra["attributions"] = np.asarray(detector.attributions(test), dtype=np.float32)
 
     for split, scores, expected in (
         ("test", test_scores, len(entity.test)),
@@ -133,6 +157,8 @@ def fit_and_score(
         "device_requested": device,
         "val_fraction": val_fraction,
         "fit": fit_mode,
+        "normalise": normalise,
+        "normalisation": NORMALISATION_SAYS[normalise],
         "fit_points": len(fit_on),
         "val_points": len(val_split),
         "test_points": len(entity.test),

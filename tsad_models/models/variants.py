@@ -7,6 +7,11 @@
           default: {}
           wide: {window: 64}          # a variant = overrides of the model's config dataclass
 
+``normalise`` (docs/protocol.md) is set per variant (or in ``params``) like any field, or for the whole
+config: ``normalise: test`` runs every variant that does not set it itself as ``<variant>~testnorm``,
+with the test series normalised by its own statistics; ``normalise: [train, test]`` runs each such variant
+both ways, as ``<variant>`` and ``<variant>~testnorm``, so the report can pair them.
+
 ``check_models`` builds every variant's config once, so an unknown model, an unknown
 key or a value of the wrong type fails before any job runs, naming the config path.
 """
@@ -19,25 +24,52 @@ from ..common.errors import ConfigError
 from .config import build_config, config_to_dict
 from .registry import get_model_class, load_model_files, model_config_class
 
+TEST_NORMALISED = "~testnorm"  # the name suffix of a variant run with normalise: test from the config level
 
-def variant_overrides(config: dict, model: str, variant: str) -> dict[str, Any]:
+
+def config_normalise_modes(config: dict) -> list[str]:
+    """The config-level ``normalise``: one mode or a list of them (default ``train``)."""
+    value = config.get("normalise", "train")
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _configured(config: dict, model: str) -> tuple[dict, dict]:
     models = config.get("models", {})
     if model not in models:
         raise ConfigError(f"config key models: model {model!r} is not configured")
     entry = models[model] or {}
-    variants = entry.get("variants") or {"default": {}}
-    if variant not in variants:
+    return entry.get("params") or {}, entry.get("variants") or {"default": {}}
+
+
+def variant_overrides(config: dict, model: str, variant: str) -> dict[str, Any]:
+    params, variants = _configured(config, model)
+    base = variant.removesuffix(TEST_NORMALISED)
+    if base not in variants:
         raise ConfigError(
-            f"config key models.{model}.variants: unknown variant {variant!r}; configured: {sorted(variants)}"
+            f"config key models.{model}.variants: unknown variant {base!r}; configured: {sorted(variants)}"
         )
-    return {**(entry.get("params") or {}), **(variants[variant] or {})}
+    overrides = {**params, **(variants[base] or {})}
+    if "normalise" in overrides:  # the variant's own choice: it runs once, under its own name
+        if base != variant:
+            raise ConfigError(
+                f"config key models.{model}.variants.{base}: sets normalise itself, so there is no {variant!r}"
+            )
+        return overrides
+    return {**overrides, "normalise": "test" if base != variant else "train"}
 
 
 def model_variants(config: dict) -> list[tuple[str, str]]:
+    """(model, variant) of every configured variant, with its ``~testnorm`` twin where the config-level
+    ``normalise`` asks for the test mode (and the variant does not set ``normalise`` itself)."""
+    modes = config_normalise_modes(config)
     out = []
-    for model, entry in (config.get("models") or {}).items():
-        for variant in (entry or {}).get("variants") or {"default": {}}:
-            out.append((model, variant))
+    for model in config.get("models") or {}:
+        params, variants = _configured(config, model)
+        for variant, overrides in variants.items():
+            if "normalise" in {**params, **(overrides or {})}:
+                out.append((model, variant))
+                continue
+            out += [(model, variant if mode == "train" else variant + TEST_NORMALISED) for mode in modes]
     return out
 
 
@@ -83,6 +115,12 @@ def check_selection(config: dict, resolved: dict[tuple[str, str], dict]) -> dict
             raise ConfigError(
                 f"{where}: {model!r} gives no embeddings (DeepDetector.embed_batch and pseudo_anomalies), "
                 "so DSV cannot select among its variants"
+            )
+        normalised = sorted({resolved[(m, v)].get("normalise", "train") for m, v in resolved if m == model})
+        if normalised != ["train"]:
+            raise ConfigError(
+                f"{where}: DSV selection compares variants fitted and scored under training-split normalisation; "
+                f"{model!r} also runs with normalise: test here. Run the selection study under normalise: train"
             )
         defaults[model] = spec["default"]
     return defaults

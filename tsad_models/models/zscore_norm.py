@@ -11,12 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .base import Detector
+from .base import Detector, DetectorConfig
 from .registry import register_model
 
 
 @dataclass
-class ZScoreNormConfig:
+class ZScoreNormConfig(DetectorConfig):
     pass
 
 

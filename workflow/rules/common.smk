@@ -54,7 +54,7 @@ wildcard_constraints:
     dataset="[A-Za-z0-9_.-]+(?:~entity)?",  # <dataset>~entity: a split derived from a dataset
     entity="[A-Za-z0-9_.-]+",
     model="[A-Za-z0-9_.-]+(?::[A-Za-z0-9_]+)?",  # pyod:<Class> names a PyOD detector
-    variant="[A-Za-z0-9_.-]+",
+    variant="[A-Za-z0-9_.-]+(?:~testnorm)?",  # <variant>~testnorm: run with normalise: test (config level)
     seed="[0-9]+",
 
 
