@@ -465,6 +465,29 @@ def latad_eta_below_step(tmp_path):
         check_models(config)
 
 
+@row
+def unknown_normalise_mode(tmp_path):
+    """A normalisation mode that does not exist, per variant or for the whole config."""
+    from tsad_models.models.variants import check_models
+
+    config = {"models": {"usad": {"variants": {"default": {"normalise": "own"}}}}}
+    with pytest.raises(
+        ConfigError, match=r"models\.usad\.variants\.default\.normalise: 'own' is not one of \['train', 'test'\]"
+    ):
+        check_models(config)
+
+
+@row
+def selection_under_test_normalisation(tmp_path):
+    """DSV selection of a model that also runs test-normalised: its embeddings would mix two normalisations."""
+    from tsad_models.models.variants import check_models, check_selection
+
+    config = {"normalise": ["train", "test"], "models": {"latad": {"variants": {"a": {}, "b": {"eta": 32}}}}}
+    config["selection"] = {"models": {"latad": {"default": "a"}}}
+    with pytest.raises(ConfigError, match=r"selection\.models\.latad: .* also runs with normalise: test here"):
+        check_selection(config, check_models(config))
+
+
 # --- metrics --------------------------------------------------------------------------------------
 
 

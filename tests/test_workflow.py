@@ -286,3 +286,43 @@ def test_selection_study_through_the_workflow(workflow_copy):
     # the random model is not under selection: its jobs store no embeddings
     with np.load(workflow_copy / "results/scores/ucr135/random/default/seed0/InternalBleeding16.npz") as data:
         assert "embed_clean" not in data.files
+
+
+def test_both_normalisations_through_the_workflow(workflow_copy):
+    """`normalise: [train, test]`: every variant twice, tagged, ranked apart, set side by side in the report."""
+    config = {
+        "datasets": ["ucr135"],
+        "seeds": [0, 1],
+        "device": "cpu",
+        "normalise": ["train", "test"],
+        "models": {name: {"variants": {"default": {}}} for name in ("random", "pca", "iforest", "zscore_norm")},
+    }
+    path = write_config(workflow_copy / "normalise.yaml", config)
+    snakemake(workflow_copy, "--configfile", path)
+    board = pd.read_csv(workflow_copy / "results/leaderboard.csv")
+    modes = board.groupby("variant").normalise.unique().map(list).to_dict()
+    assert modes == {"default": ["train"], "default~testnorm": ["test"]}
+    info = yaml.safe_load((workflow_copy / "results/scores/ucr135/pca/default~testnorm/seed0/InternalBleeding16.json")
+                          .read_text())  # fmt: skip
+    assert info["normalise"] == "test" and info["config"]["normalise"] == "test"
+    ranked = pd.read_csv(workflow_copy / "report/leaderboard.csv")
+    headline = ranked[(ranked.metric == "vus_pr") & (ranked.entity == "all")]
+    assert headline.groupby("normalise")["rank"].apply(sorted).map(list).to_dict() == {
+        "test": [1, 2, 3, 4],
+        "train": [1, 2, 3, 4],
+    }  # four models per mode, ranked within it
+    report = (workflow_copy / "report/leaderboard.md").read_text()
+    assert "### ucr135: test series normalised with its own statistics" in report
+    assert "## Train-normalised vs test-normalised" in report and "| pca " in report.split("Train-normalised vs")[1]
+    assert 'id="filter-normalise"' in (workflow_copy / "report/leaderboard.html").read_text()
+    provenance = pd.read_csv(workflow_copy / "results/provenance.csv")
+    assert set(provenance.normalise) == {"train", "test"}
+
+    # a model whose config has no `normalise` field cannot be asked to run test-normalised
+    (workflow_copy / "toy_model.py").write_text(TOY_MODEL)
+    toy = {**config, "model_files": ["toy_model.py"], "models": {"toy": {"variants": {"default": {}}}}}
+    result = snakemake(workflow_copy, "-n", "--configfile", write_config(workflow_copy / "toy.yaml", toy), check=False)
+    assert result.returncode != 0
+    assert "'toy' cannot run test-normalised ('default~testnorm'): its config class has no `normalise` field" in (
+        result.stdout + result.stderr
+    )

@@ -55,7 +55,18 @@ def variant_overrides(config: dict, model: str, variant: str) -> dict[str, Any]:
                 f"config key models.{model}.variants.{base}: sets normalise itself, so there is no {variant!r}"
             )
         return overrides
-    return {**overrides, "normalise": "test" if base != variant else "train"}
+    if base != variant and not _has_normalise(model):
+        raise ConfigError(
+            f"config key normalise: {model!r} cannot run test-normalised ({variant!r}): its config class has no "
+            "`normalise` field; derive it from tsad_models.models.base.DetectorConfig (or WindowConfig)"
+        )
+    return {**overrides, "normalise": "test"} if base != variant else overrides
+
+
+def _has_normalise(model: str) -> bool:
+    import dataclasses
+
+    return "normalise" in {f.name for f in dataclasses.fields(model_config_class(model))}
 
 
 def model_variants(config: dict) -> list[tuple[str, str]]:
