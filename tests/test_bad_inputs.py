@@ -4,6 +4,7 @@ check; a test keeps the table and ``ROWS`` the same."""
 
 import http.server
 import io
+import json
 import re
 import tarfile
 import threading
@@ -488,6 +489,384 @@ def selection_under_test_normalisation(tmp_path):
         check_selection(config, check_models(config))
 
 
+# --- a hostile new user (issue 29) ---------------------------------------------------------------
+
+
+def _cli(*args):
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "tsad_models.cli", *map(str, args)], capture_output=True, text=True, timeout=120
+    )
+
+
+@row
+def vus_window_longer_than_series(tmp_path):
+    labels = np.zeros(300, np.int8)
+    labels[100:120] = 1
+    with pytest.raises(
+        ValueError,
+        match=r"vus_window \(config key evaluation\.vus_window, or --vus-window\) is 100000, "
+        r"more than the 300 points of the test series series: .* the largest valid value here is 300",
+    ):
+        evaluate(np.ones(300), labels, settings=EvalSettings(vus_window=100_000))
+    np.save(tmp_path / "s.npy", np.ones(300))
+    np.save(tmp_path / "l.npy", labels)
+    done = _cli("evaluate", "--scores", tmp_path / "s.npy", "--labels", tmp_path / "l.npy", "--vus-window", 100000)
+    assert done.returncode != 0 and "the largest valid value here is 300" in done.stderr and done.stdout == ""
+
+
+@row
+def rows_out_of_time_order(tmp_path):
+    text = "timestamp,a,is_anomaly\n0,1.0,0\n1,2.0,0\n3,3.0,0\n2,4.0,0\n4,5.0,1\n"
+    path = _timeeval(tmp_path / "t.csv", text=text)
+    with pytest.raises(
+        DataError,
+        match=r"t\.csv: timestamp 2 on line 5 is earlier than the one before \(line 4: 3\); "
+        r"rows must be in time order, each timestamp once: sort the file by timestamp",
+    ):
+        _preprocess_custom(tmp_path, {"test": str(path)})
+
+
+@row
+def duplicate_timestamps(tmp_path):
+    text = "timestamp,a,is_anomaly\n2024-01-01 00:00,1.0,0\n2024-01-01 00:01,2.0,0\n2024-01-01 00:01,3.0,0\n"
+    path = _timeeval(tmp_path / "t.csv", text=text)
+    with pytest.raises(DataError, match=r"t\.csv: timestamp '2024-01-01 00:01' on line 4 repeats the one before"):
+        _preprocess_custom(tmp_path, {"test": str(path)})
+
+
+@row
+def custom_dataset_named_like_a_card(tmp_path):
+    path = _timeeval(tmp_path / "t.csv")
+    with pytest.raises(ConfigError, match=r"custom_datasets\.ucr135: 'ucr135' is the name of a dataset card .*rename"):
+        resolve_card("ucr135", REPO / "datasets", {"ucr135": {"test": str(path)}})
+
+
+@row
+def train_with_train_fraction(tmp_path):
+    path = _timeeval(tmp_path / "t.csv")
+    with pytest.raises(ConfigError, match=r"custom_datasets\.mine: `train` and `train_fraction` together; .* keep one"):
+        custom_card("mine", {"test": str(path), "train": str(path), "train_fraction": 0.5})
+
+
+@row
+def epochs_zero_not_named_untrained(tmp_path):
+    from tsad_models.models.variants import check_models
+
+    with pytest.raises(
+        ConfigError,
+        match=r"models\.usad\.variants\.quick: epochs 0 leaves the network at its seeded "
+        r"initialisation, an untrained control; name the variant `untrained`",
+    ):
+        check_models({"models": {"usad": {"variants": {"quick": {"epochs": 0}}}}})
+    check_models({"models": {"usad": {"variants": {"untrained": {"epochs": 0}}}}})  # named: accepted
+
+
+@row
+def evaluate_degenerate_labels(tmp_path):
+    np.save(tmp_path / "s.npy", np.random.default_rng(0).random(50))
+    for name, labels, says in (("normal", np.zeros(50), "no anomaly (every label 0)"),
+                               ("anomalous", np.ones(50), "only anomalies (every label 1)")):  # fmt: skip
+        np.save(tmp_path / f"{name}.npy", labels)
+        done = _cli("evaluate", "--scores", tmp_path / "s.npy", "--labels", tmp_path / f"{name}.npy")
+        assert done.returncode != 0 and done.stdout == "", done.stdout
+        assert f"{name}.npy hold {says}: every metric is undefined" in done.stderr
+    for values, count in (([], 0), ([0.5], 1)):
+        (tmp_path / "short.csv").write_text("\n".join(map(str, values)))
+        done = _cli("evaluate", "--scores", tmp_path / "short.csv", "--labels", tmp_path / "normal.npy")
+        assert done.returncode != 0 and f"short.csv holds {count} value(s); a series needs at least 2" in done.stderr
+
+
+@row
+def all_anomalous_test_series(tmp_path):
+    from tsad_models.metrics.panel import EntityScores, evaluate_entities
+
+    result = evaluate_entities([EntityScores("e", np.random.default_rng(1).random(200), np.ones(200))])
+    metrics, notes = result["aggregate"]["metrics"], result["aggregate"]["notes"]
+    assert np.isnan(metrics["auc_pr"]) and np.isnan(metrics["f1@oracle"]) and np.isnan(metrics["f1@val-quantile"])
+    assert notes["auc_pr"] == "every test point is anomalous: no normal point to tell apart, every metric is undefined"
+
+
+def _flat_then_moving(tmp_path, n_channels=3, flat=(1,)):
+    """A processed file whose channels in ``flat`` are constant for the first 80 % of the training split
+    (the part a model is fitted on at val_fraction 0.2) and move in its last 20 %, as on a real SMD machine."""
+    rng = np.random.default_rng(0)
+    train = rng.standard_normal((500, n_channels)).astype(np.float32)
+    for c in flat:
+        train[:400, c] = -0.5
+        train[400:, c] = rng.standard_normal(100) * 2.0
+    test = rng.standard_normal((200, n_channels)).astype(np.float32)
+    labels = np.zeros(200, np.int8)
+    labels[50:60] = 1
+    channels = [f"ch{i}" for i in range(n_channels)]
+    path = tmp_path / "flat.npz"
+    save_entity(Entity("flat", train, test, labels, channels, {"split": "paper"}), path)
+    return path
+
+
+@row
+def channel_constant_in_the_fit_part(tmp_path):
+    from tsad_models.models.config import build_config
+    from tsad_models.models.registry import model_config_class
+    from tsad_models.models.scaling import MinMaxScaling
+    from tsad_models.models.trainer import Trainer
+
+    from .helpers import run_job
+
+    path = _flat_then_moving(tmp_path)
+    seen = []
+    original = Trainer.fit
+
+    def recording_fit(self, detector, train, val):
+        seen.append(np.array(val))
+        return original(self, detector, train, val)
+
+    config = build_config(model_config_class("tranad"), {"epochs": 1, "window": 10, "batch_size": 256}, "tranad")
+    Trainer.fit = recording_fit
+    try:
+        with pytest.warns(
+            UserWarning,
+            match=r"flat\.npz: 1 channel\(s\) constant in the part of the training split the "
+            r"model is fitted on but moving in its validation tail: \['ch1'\]; early stopping reads",
+        ):
+            run_job(path, "tranad", config, tmp_path)
+    finally:
+        Trainer.fit = original
+    (val,) = seen  # what early stopping read: ch1 held at its fitted value (after TranAD's min-max: 0)
+    assert np.ptp(val[:, 1]) == 0 and np.ptp(val[:, 0]) > 0
+    with np.load(tmp_path / "s.npz") as data:  # the validation scores still see the real tail
+        assert np.isfinite(data["val"]).all() and data["val"].shape == (100,)
+    flat = np.full((10, 2), 3.0)
+    flat[:, 0] = np.arange(10)
+    scaling = MinMaxScaling.fit(flat, epsilon=1e-4)  # a zero range is never divided by, even with TranAD's 1e-4
+    assert scaling.span.tolist() == [9.0 + 1e-4, 1.0]
+
+
+@row
+def constant_channels_listed_with_ellipsis(tmp_path):
+    rng = np.random.default_rng(0)
+    train = rng.standard_normal((100, 12))
+    train[:, 2:12] = 1.0  # 10 constant channels
+    labels = np.zeros(50, np.int8)
+    labels[5] = 1
+    raw = Entity("e", train, rng.standard_normal((50, 12)), labels, [f"c{i}" for i in range(12)])
+    from tsad_models.data.preprocess import normalise
+
+    with pytest.warns(
+        UserWarning,
+        match=r"e: 10 channel\(s\) constant in the training split: \['c2', 'c3', 'c4', 'c5', "
+        r"'c6', 'c7', 'c8', 'c9', \.\.\. and 2 more\]",
+    ):
+        normalise(raw)
+
+
+@row
+def metrics_engine_recorded(tmp_path, processed_ucr135):
+    from tsad_models.evaluate import evaluate_job
+    from tsad_models.leaderboard.collect import provenance_rows
+    from tsad_models.metrics import kernels
+    from tsad_models.models.config import build_config
+    from tsad_models.models.registry import model_config_class
+
+    from .helpers import run_job
+
+    run_job(processed_ucr135, "random", build_config(model_config_class("random"), {}, "random"), tmp_path)
+    ids = {"dataset": "ucr135", "model": "random", "variant": "default", "seed": 0}
+    result = evaluate_job({"e": processed_ucr135}, {"e": tmp_path / "s.npz"}, EvalSettings(protocols=("oracle",)), ids)
+    assert result["settings"]["engine"] == kernels.engine() in ("c", "numpy")
+    assert [r["metrics_engine"] for r in provenance_rows(result)] == [kernels.engine()]
+
+
+@row
+def boolean_in_label_column(tmp_path):
+    text = "timestamp,a,is_anomaly\n0,1.0,0\n1,2.0,True\n2,3.0,0\n"
+    path = _timeeval(tmp_path / "t.csv", text=text)
+    with pytest.raises(
+        DataError,
+        match=r"t\.csv: is_anomaly must be 0/1, found 'True' on line 3 \(1 such row\(s\)\); "
+        r"write 0 \(normal\) or 1 \(anomaly\)",
+    ):
+        _preprocess_custom(tmp_path, {"test": str(path)})
+
+
+@row
+def knn_k_out_of_range(tmp_path):
+    from tsad_models.models.variants import check_models
+
+    with pytest.raises(ConfigError, match=r"models\.knn\.variants\.default: k and train_stride must be >= 1, got k=0"):
+        check_models({"models": {"knn": {"variants": {"default": {"k": 0}}}}})
+    detector = build_detector("knn", {"k": 50, "window": 16, "train_stride": 4})
+    with pytest.raises(
+        ValueError,
+        match=r"knn: k \(50\) exceeds the 22 training windows \(window 16, train_stride 4\); "
+        r"lower k or train_stride",
+    ):
+        detector.fit(np.zeros((100, 2)))
+
+
+@row
+def seed_too_large(tmp_path):
+    import yaml
+    from snakemake.exceptions import WorkflowError
+    from snakemake.utils import validate
+
+    config = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    config["seeds"] = [2**64]
+    with pytest.raises(WorkflowError, match=r"18446744073709551616 is greater than the maximum of 4294967295"):
+        validate(config, str(REPO / "workflow/schemas/config.schema.yaml"))
+
+
+@row
+def card_with_invalid_yaml(tmp_path):
+    (tmp_path / "mine.yaml").write_text("name: mine\nsource: timeeval\n  licence: [broken\n")
+    with pytest.raises(DataError, match=r"mine\.yaml: not valid YAML at line 3, column \d+ .*; fix the dataset card"):
+        load_card(tmp_path, "mine")
+
+
+@row
+def npz_given_as_scores(tmp_path):
+    labels = np.zeros(200, np.int8)
+    labels[50:60] = 1
+    np.save(tmp_path / "l.npy", labels)
+    np.savez(tmp_path / "two.npz", a=np.ones(200), b=np.ones(200))
+    done = _cli("evaluate", "--scores", tmp_path / "two.npz", "--labels", tmp_path / "l.npy", "--vus-window", 10)
+    assert (
+        done.returncode != 0 and "two.npz is an .npz archive of 2 arrays (a, b) and none is named `test`" in done.stderr
+    )
+    np.savez(tmp_path / "job.npz", test=np.arange(200.0), val=np.ones(3))  # a job's stored scores: its `test`
+    done = _cli("evaluate", "--scores", tmp_path / "job.npz", "--labels", tmp_path / "l.npy", "--vus-window", 10)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["auc_pr"] == pytest.approx(evaluate(np.arange(200.0), labels)["auc_pr"])
+
+
+@row
+def disk_full(tmp_path, monkeypatch):
+    import errno
+
+    from tsad_models.common.files import save_json_atomic
+
+    def no_space(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("pathlib.Path.write_text", no_space)  # the disk fills up while the file is written
+    with pytest.raises(
+        OSError,
+        match=r"cannot write .*out\.json \(No space left on device\): the disk is full: free "
+        r"space there and rerun \(finished results are kept\)",
+    ):
+        save_json_atomic(tmp_path / "out.json", {"a": 1})
+    assert list(tmp_path.iterdir()) == []  # nothing half-written
+
+
+@row
+def log_folder_not_writable(tmp_path):
+    from tsad_models.common.logs import job_logging
+
+    (tmp_path / "logs").write_text("a file where the log folder should be")  # as unwritable as it gets for root
+    with pytest.raises(OSError, match=r"cannot write the job's log file .*logs/fit/x\.log \(.*\): make .* writable"):
+        with job_logging(str(tmp_path / "logs/fit/x.log")):
+            pass
+
+
+@row
+def value_beyond_float32(tmp_path):
+    text = "timestamp,a,is_anomaly\n" + "".join(f"{i},{1e200 if i == 7 else i},{int(i == 30)}\n" for i in range(60))
+    path = _timeeval(tmp_path / "t.csv", text=text)
+    with pytest.raises(
+        DataError,
+        match=r"value 1e\+200 at line 9 of .*t\.csv \(row 7 of the train split\), channel 'a', "
+        r"exceeds the float32 range .*rescale that channel in the source file",
+    ):
+        _preprocess_custom(tmp_path, {"test": str(path), "train_fraction": 0.3})
+
+
+@row
+def card_file_typo(tmp_path):
+    import yaml
+
+    card = yaml.safe_load((REPO / "datasets/ucr135.yaml").read_text())
+    card["test_file"] = card["test_file"].replace(".csv", "_typo.csv")
+    (tmp_path / "ucr135.yaml").write_text(yaml.safe_dump(card))
+    with pytest.raises(
+        DataError,
+        match=r"ucr135\.yaml: test_file '.*_typo\.csv' is not a file of aeon==1\.6\.0 .*; fix "
+        r"the card's test_file \(CSV files beside it: ",
+    ):
+        preprocess_entity(load_card(tmp_path, "ucr135"), card["entity"], tmp_path / "out.npz")
+    assert not (tmp_path / "out.npz").exists()
+
+
+@row
+def one_row_test_file(tmp_path):
+    train = _timeeval(tmp_path / "train.csv", n=100)
+    test = _timeeval(tmp_path / "test.csv", text="timestamp,a,b,is_anomaly\n0,1.0,2.0,1\n")
+    with pytest.raises(DataError, match=r"the test split has 1 row\(s\); a series needs at least 2"):
+        _preprocess_custom(tmp_path, {"test": str(test), "train": str(train)})
+
+
+@row
+def missing_mirror_folder(tmp_path):
+    card = DatasetCard(name="toy", source="toy", path=tmp_path / "toy.yaml", fields={})
+    wanted = Wanted(folder="", files=[WantedFile("a.txt", key="a.txt")])
+    with pytest.raises(
+        ConfigError,
+        match=r"config key mirror: no folder .*no-such-mirror .*; fix the path, or leave the "
+        r"key out to download from the canonical URLs",
+    ):
+        download_wanted(card, wanted, ["e"], tmp_path / "raw", str(tmp_path / "no-such-mirror"))
+    assert not (tmp_path / "raw").exists()
+
+
+@row
+def column_header_mistakes(tmp_path):
+    cases = {
+        "timestamp;a;is_anomaly\n0;1.0;0\n1;2.0;1\n": "the file is ';'-separated: save it with ',' between values",
+        ",timestamp,a,is_anomaly\n0,0,1.0,0\n1,1,2.0,1\n": "the first column has no name: an index column was written",
+        "timestamp, a, is_anomaly\n0,1.0,0\n1,2.0,1\n": "column names have spaces around them",
+        "timestamp,a,is_anomaly,\n0,1.0,0,\n1,2.0,1,\n": "every line ends with a comma (an empty last column)",
+        "timestamp,is_anomaly,a\n0,0,1.0\n1,1,2.0\n": "is_anomaly must be the last column: move it there",
+        "timestamp,a,label\n0,1.0,0\n1,2.0,1\n": "the label column must be named is_anomaly",
+    }
+    for text, advice in cases.items():
+        path = _timeeval(tmp_path / "t.csv", text=text)
+        with pytest.raises(DataError, match=r"t\.csv: expected the TimeEval columns .*: " + re.escape(advice)):
+            _preprocess_custom(tmp_path, {"test": str(path)})
+
+
+@row
+def parquet_custom_file(tmp_path):
+    import pandas as pd
+
+    frame = pd.read_csv(_timeeval(tmp_path / "t.csv", n=200, anomalies=[(150, 160)]))
+    frame.to_parquet(tmp_path / "t.parquet")  # pyarrow is installed by the setup: the claim holds
+    card = resolve_card("mine", REPO / "datasets", {"mine": {"test": str(tmp_path / "t.parquet")}})
+    preprocess_entity(card, "mine", tmp_path / "mine.npz")
+    assert load_entity(tmp_path / "mine.npz").labels.sum() == 10
+
+
+@row
+def labels_not_binary_in_metrics(tmp_path):
+    with pytest.raises(ValueError, match=r"labels of e: test scores must be 0/1: found 2 at index 3 \(1 value\(s\)"):
+        from tsad_models.metrics.panel import EntityScores
+
+        EntityScores("e", np.ones(5), np.array([0, 1, 0, 2, 0]))
+    np.save(tmp_path / "s.npy", np.ones(5))
+    np.save(tmp_path / "l.npy", np.array([0, 1, 0, 2, 0]))
+    done = _cli("evaluate", "--scores", tmp_path / "s.npy", "--labels", tmp_path / "l.npy")
+    assert done.returncode != 0 and "l.npy must hold 0/1: found 2 at position 3 (1 value(s) other" in done.stderr
+
+
+@row
+def protocol_typo(tmp_path):
+    np.save(tmp_path / "s.npy", np.ones(5))
+    np.save(tmp_path / "l.npy", np.array([0, 1, 0, 0, 0]))
+    done = _cli("evaluate", "--scores", tmp_path / "s.npy", "--labels", tmp_path / "l.npy", "--protocols", "oracel")
+    assert done.returncode != 0 and "unknown protocol(s) ['oracel'] in --protocols; known: oracle" in done.stderr
+    assert "need --val-scores" not in done.stderr
+
+
 # --- metrics --------------------------------------------------------------------------------------
 
 
@@ -541,14 +920,18 @@ def cli_bad_vus_settings(tmp_path):
 @pytest.mark.parametrize("name", sorted(ROWS))
 def test_bad_input(name, tmp_path, request):
     function = ROWS[name]
-    if "processed_ucr135" in function.__code__.co_varnames[: function.__code__.co_argcount]:
-        function(tmp_path, request.getfixturevalue("processed_ucr135"))
-    else:
-        function(tmp_path)
+    arguments = function.__code__.co_varnames[1 : function.__code__.co_argcount]  # fixtures after tmp_path
+    function(tmp_path, *(request.getfixturevalue(a) for a in arguments))
 
 
 WORKFLOW_ROWS = {"custom_dataset_not_listed", "custom_file_missing_at_parse", "test_split_without_anomaly"}
-KILL_ROWS = {"kill_leaves_a_lock", "kill_leaves_tmp_files", "kill_loses_a_remade_file"}
+KILL_ROWS = {
+    "kill_leaves_a_lock",
+    "kill_leaves_tmp_files",
+    "kill_loses_a_remade_file",
+    "kill_during_a_forced_rerun",
+    "second_run_while_one_runs",
+}
 
 
 def test_the_docs_table_lists_exactly_these_rows():

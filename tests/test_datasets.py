@@ -52,6 +52,7 @@ def test_smd_from_the_mirror(tmp_path):
 @needs_mirror
 def test_smd_missing_files_name_every_file_and_the_fix(tmp_path):
     card = load_card(REPO / "datasets", "smd")
+    (tmp_path / "empty-mirror").mkdir()
     with pytest.raises(DataError, match=r"could not be obtained.*machine-1-1\.txt.*config key `mirror`.*`entities`"):
         download_dataset(card, ["machine-1-1"], tmp_path / "raw", str(tmp_path / "empty-mirror"))
 

@@ -354,9 +354,31 @@ def test_a_lost_score_file_is_remade_by_the_rerun(tmp_path):
     assert final_results(work.path) == reference
 
 
+@pytest.mark.parametrize("rule, lost", [("evaluate", "results/metrics"), ("report", "report")])
+def test_a_killed_forced_rerun_is_completed_by_the_plain_rerun(tmp_path, rule, lost):
+    """`--forcerun evaluate` (or `report`) deletes its outputs before remaking them; killed then, the
+    plain rerun must remake every one of them (the metrics files are targets of `all` themselves)."""
+    work = Workdir(tmp_path / "work", KILL_CONFIG)
+    rc, log = work.run()
+    assert rc == 0, log[-3000:]
+    reference = final_results(work.path)
+    outputs = sorted(p for p in (work.path / lost).rglob("*") if p.is_file())
+    proc, _ = work.start("--forcerun", rule)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None and all(p.exists() for p in outputs):
+        time.sleep(0.01)
+    kill_group(proc)
+    assert not all(p.exists() for p in outputs), "the kill must land after the forced rerun deleted an output"
+    rc, log = work.run()
+    assert rc == 0, log[-3000:]
+    assert all(p.exists() for p in outputs), [str(p) for p in outputs if not p.exists()]
+    assert final_results(work.path) == reference and leftovers(work.path) == []
+
+
 def test_a_live_run_keeps_its_lock(tmp_path):
-    """A second Snakemake started while one runs still stops with LockException; the first
-    completes; and after the first is killed, the lock is judged stale (a dry run says so)."""
+    """A second Snakemake started while one runs stops, naming the run that holds the folder and never
+    advising --unlock (which is refused while that run lives); a dry run is not stopped; the first run is
+    untouched; and after the first is killed, the lock is judged stale (a dry run says so)."""
     work = Workdir(tmp_path / "work", KILL_CONFIG)
     first, first_log = work.start()
     owner = None
@@ -368,8 +390,14 @@ def test_a_live_run_keeps_its_lock(tmp_path):
         time.sleep(0.05)
     assert owner is not None and owner["pid"] == first.pid, first_log.read_text()[-3000:]
     rc, second = work.run()
-    assert rc != 0 and "LockException" in second, second[-3000:]
+    assert rc != 0 and f"another run is still running in this folder (pid {first.pid} on " in second, second[-3000:]
+    assert "wait for it to finish (do not run `snakemake --unlock` while it runs" in second
+    assert "LockException" not in second and "It can be removed with the --unlock argument" not in second
     assert "removed the stale lock" not in second
+    rc, unlock = work.run("--unlock")
+    assert rc != 0 and "--unlock is refused while it runs: it would let two runs write the same files" in unlock
+    rc, dry = work.run("-n")  # looking is always allowed
+    assert rc == 0 and "another run is still running" not in dry, dry[-3000:]
     assert first.poll() is None, "the first run must still be running"
     assert set(lock_files(work.path)) == {"0.input.lock", "0.output.lock"}
     kill_group(first)

@@ -22,12 +22,16 @@ def scored_series(draw):
     return scores, labels
 
 
+# short series: VUS buffers of at most 2 points (a vus_window longer than the series is refused)
+SHORT = EvalSettings(vus_window=2)
+
+
 @settings(max_examples=300, deadline=None)
 @given(scored_series())
 def test_oracle_equals_brute_force(series):
     scores, labels = series
-    result = evaluate(scores, labels)
-    if labels.sum() == 0:
+    result = evaluate(scores, labels, settings=SHORT)
+    if labels.sum() in (0, len(labels)):  # no anomaly, or nothing but anomalies: undefined
         assert math.isnan(result["f1@oracle"])
         return
     expected = ref.brute_force_oracle_all(scores, labels)
@@ -49,7 +53,7 @@ def test_counts_at_any_threshold_equal_brute_force(series, threshold):
 @given(scored_series())
 def test_ranking_metrics_equal_scikit_learn(series):
     scores, labels = series
-    result = evaluate(scores, labels)
+    result = evaluate(scores, labels, settings=SHORT)
     if 0 < labels.sum() < len(labels):
         assert result["auc_pr"] == pytest.approx(average_precision_score(labels, scores), abs=1e-12)
         assert result["auc_roc"] == pytest.approx(roc_auc_score(labels, scores), abs=1e-12)
@@ -95,16 +99,23 @@ def test_tadpak_float_rounding_differs_from_the_exact_rule():
 
 
 def test_no_anomaly_gives_nan_with_a_reason_not_zero():
-    result = evaluate_entities([EntityScores("e", np.arange(10.0), np.zeros(10), np.arange(5.0))])
+    result = evaluate_entities([EntityScores("e", np.arange(10.0), np.zeros(10), np.arange(5.0))], SHORT)
     metrics, notes = result["aggregate"]["metrics"], result["aggregate"]["notes"]
     assert math.isnan(metrics["f1@oracle"]) and math.isnan(metrics["f1@val-quantile"]) and math.isnan(metrics["auc_pr"])
     assert "no anomaly in the test labels" in notes["f1@oracle"]
 
 
 def test_all_points_anomalous_and_constant_scores():
-    result = evaluate(np.ones(10), np.ones(10))
-    assert result["f1@oracle"] == 1.0 and math.isnan(result["auc_roc"])
-    constant = evaluate(np.zeros(10), np.array([0, 0, 1, 1, 0, 0, 0, 0, 0, 0]))
+    # every point anomalous: any scores would get F1 1.0 and AUC-PR 1.0; undefined, with the reason
+    result = evaluate_entities([EntityScores("e", np.random.default_rng(0).random(10), np.ones(10))], SHORT)
+    metrics, notes = result["aggregate"]["metrics"], result["aggregate"]["notes"]
+    assert all(math.isnan(metrics[k]) for k in ("f1@oracle", "auc_pr", "auc_roc", "vus_pr", "f1_pa@val-quantile"))
+    assert (
+        notes["f1@oracle"]
+        == notes["auc_pr"]
+        == "every test point is anomalous: no normal point to tell apart, every metric is undefined"
+    )
+    constant = evaluate(np.zeros(10), np.array([0, 0, 1, 1, 0, 0, 0, 0, 0, 0]), settings=SHORT)
     assert constant["f1@oracle"] == pytest.approx(2 * 2 / (2 * 2 + 8))  # everything flagged
     assert constant["auc_roc"] == 0.5
 
@@ -144,7 +155,8 @@ def test_entities_aggregate_by_adding_counts():
     b_labels = np.array([0, 0, 1, 1, 1, 0, 0, 0], np.int8)
     a, b = rng.integers(0, 5, 8) / 4, rng.integers(0, 5, 8) / 4
     result = evaluate_entities(
-        [EntityScores("a", a, a_labels), EntityScores("b", b, b_labels)], EvalSettings(protocols=("oracle",))
+        [EntityScores("a", a, a_labels), EntityScores("b", b, b_labels)],
+        EvalSettings(protocols=("oracle",), vus_window=8),
     )
     expected = ref.brute_force_oracle(np.concatenate([a, b]), np.concatenate([a_labels, b_labels]))
     for name, value in expected.items():
@@ -183,10 +195,12 @@ def test_range_metrics_at_every_threshold_equal_the_definition(series, alpha_r, 
 @given(scored_series(), st.floats(0.05, 0.95))
 def test_every_fixed_threshold_protocol_equals_the_definition(series, q):
     scores, labels = series
-    if labels.sum() == 0:
+    if labels.sum() in (0, len(labels)):  # undefined: no anomaly, or nothing but anomalies
         return
     val = np.linspace(0, 3, 11)
-    result = evaluate(scores, labels, val, EvalSettings(protocols=("val-quantile", "prior-ratio"), val_quantile=q))
+    result = evaluate(
+        scores, labels, val, EvalSettings(protocols=("val-quantile", "prior-ratio"), val_quantile=q, vus_window=2)
+    )
     for protocol, t in (
         ("val-quantile", np.quantile(val, q)),
         ("prior-ratio", np.percentile(np.concatenate([val, scores]), 100 - 100 * labels.mean())),
@@ -221,7 +235,7 @@ def test_pot_threshold_matches_the_gpd_quantile():
 def test_pot_with_too_few_exceedances_is_nan_with_a_reason():
     result = evaluate_entities(
         [EntityScores("e", np.arange(20.0), np.r_[np.zeros(15), np.ones(5)], np.arange(30.0))],
-        EvalSettings(protocols=("pot",), pot_level=0.98),
+        EvalSettings(protocols=("pot",), pot_level=0.98, vus_window=2),
     )
     assert math.isnan(result["aggregate"]["metrics"]["f1@pot"])
     assert "validation scores above the 0.98 quantile" in result["aggregate"]["notes"]["f1@pot"]
@@ -243,7 +257,7 @@ def test_prior_ratio_is_tagged_and_reads_labels():
 
 
 def test_without_validation_scores_only_oracle_is_reported():
-    result = evaluate(np.arange(10.0), np.array([0, 0, 1, 1, 0, 0, 0, 0, 0, 0]))
+    result = evaluate(np.arange(10.0), np.array([0, 0, 1, 1, 0, 0, 0, 0, 0, 0]), settings=SHORT)
     assert "f1@oracle" in result and not any(k.endswith(("@val-quantile", "@pot", "@prior-ratio")) for k in result)
     assert {"vus_roc", "vus_pr", "auc_roc", "auc_pr", "range_f1@oracle", "event_f1@oracle"} <= set(result)
 
@@ -273,12 +287,14 @@ def test_affiliation_at_every_threshold_equals_numerical_integration():
 @given(scored_series())
 def test_affiliation_and_range_oracles_are_the_best_fixed_threshold(series):
     scores, labels = series
-    if labels.sum() == 0:
+    if labels.sum() in (0, len(labels)):
         return
-    oracle = evaluate(scores, labels)
+    oracle = evaluate(scores, labels, settings=SHORT)
     best = {"range_f1": 0.0, "affiliation_f1": 0.0}
     for t in np.unique(scores):
-        fixed = evaluate(scores, labels, np.array([t, t]), EvalSettings(protocols=("val-quantile",), val_quantile=0.5))
+        fixed = evaluate(
+            scores, labels, np.array([t, t]), EvalSettings(protocols=("val-quantile",), val_quantile=0.5, vus_window=2)
+        )
         for name in best:
             best[name] = max(best[name], fixed[f"{name}@val-quantile"])
     for name, value in best.items():

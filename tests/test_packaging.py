@@ -25,8 +25,9 @@ def test_dependency_lists_agree():
     workflow_extra = {d.replace(" ", "") for d in extras["workflow"]}
     test_extra = {d.replace(" ", "") for d in extras["test"]}
     assert _pip_entries(REPO / "environment.yml") == runtime | workflow_extra | test_extra
-    # the rules' environment: runtime + data packages (snakemake itself runs the rules)
-    assert _pip_entries(REPO / "workflow/envs/tsad.yaml") == runtime | {"aeon==1.6.0", "timeeval-gutentag==1.5.0"}
+    # the rules' environment: runtime + data packages and readers (snakemake itself runs the rules)
+    data = {"aeon==1.6.0", "timeeval-gutentag==1.5.0", "pyarrow>=14"}
+    assert _pip_entries(REPO / "workflow/envs/tsad.yaml") == runtime | data
 
 
 def test_torch_pin_admits_the_tested_version_and_nothing_newer_than_2_14_1():

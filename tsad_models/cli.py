@@ -28,7 +28,17 @@ def _load_vector(path: str, what: str) -> np.ndarray:
     if not file.is_file():
         raise SystemExit(f"tsad-bench: {what} file {path} does not exist")
     try:
-        if file.suffix == ".npy":
+        if file.suffix == ".npz":  # e.g. a job's stored scores (results/scores/...): its `test` array
+            with np.load(file, allow_pickle=False) as archive:
+                names = list(archive.files)
+                name = "test" if "test" in names else (names[0] if len(names) == 1 else None)
+                if name is None:
+                    raise SystemExit(
+                        f"tsad-bench: {what} file {path} is an .npz archive of {len(names)} arrays "
+                        f"({', '.join(names)}) and none is named `test`: save the one to use as .npy (numpy.save)"
+                    )
+                values = archive[name]
+        elif file.suffix == ".npy":
             values = np.load(file, allow_pickle=False)
         else:
             values = np.loadtxt(file, delimiter="," if file.suffix == ".csv" else None, ndmin=1)
@@ -39,16 +49,33 @@ def _load_vector(path: str, what: str) -> np.ndarray:
         values = values.squeeze()
     if values.ndim != 1:
         raise SystemExit(f"tsad-bench: {what} file {path} must hold one value per timestamp, got shape {values.shape}")
+    if len(values) < 2:
+        raise SystemExit(f"tsad-bench: {what} file {path} holds {len(values)} value(s); a series needs at least 2")
     return values
 
 
 def _evaluate(args) -> int:
-    from .metrics.panel import EvalSettings, evaluate
+    from .metrics.panel import ALL_PROTOCOLS, EvalSettings, evaluate
 
+    protocols = tuple(p.strip() for p in args.protocols.split(",")) if args.protocols else None
+    unknown = sorted(set(protocols or ()) - set(ALL_PROTOCOLS))
+    if unknown:
+        raise SystemExit(f"tsad-bench: unknown protocol(s) {unknown} in --protocols; known: {', '.join(ALL_PROTOCOLS)}")
     scores = _load_vector(args.scores, "scores")
     labels = _load_vector(args.labels, "labels")
     val = _load_vector(args.val_scores, "validation scores") if args.val_scores else None
-    protocols = tuple(args.protocols.split(",")) if args.protocols else None
+    other = np.flatnonzero(~np.isin(labels, (0, 1)))
+    if other.size:
+        raise SystemExit(
+            f"tsad-bench: labels file {args.labels} must hold 0/1: found {labels[other[0]].item()!r} at position "
+            f"{int(other[0])} ({other.size} value(s) other than 0/1)"
+        )
+    if len(labels) == len(scores) and labels.min() == labels.max():
+        kind = "no anomaly (every label 0)" if labels.max() == 0 else "only anomalies (every label 1)"
+        raise SystemExit(
+            f"tsad-bench: the labels in {args.labels} hold {kind}: every metric is undefined on such a series "
+            "(there is nothing to tell apart); evaluate a series with both normal and anomalous points"
+        )
     if protocols is None:
         protocols = ("oracle", "val-quantile", "pot") if val is not None else ("oracle",)
     if val is None and any(p != "oracle" for p in protocols):

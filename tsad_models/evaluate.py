@@ -20,7 +20,7 @@ from .common.errors import DataError
 from .common.npz import RERUN_FIT_SCORE, load_npz
 from .common.provenance import file_sha256
 from .data.entity import load_entity
-from .metrics import window_classification
+from .metrics import kernels, window_classification
 from .metrics.diagnosis import hit_rate
 from .metrics.panel import EntityScores, EvalSettings, evaluate_entities
 
@@ -43,7 +43,8 @@ def evaluate_job(processed: dict[str, str], scores: dict[str, str], settings: Ev
             "normalise": info.get("normalise", info.get("config", {}).get("normalise", "train")),
         }
         recorded = {axis: tags[entity][axis] for axis in ("split", "fit", "normalise")}
-        provenance[entity] = {**provenance[entity], **recorded}
+        # the C and NumPy engines agree to ~3e-14, not bit for bit: say which computed these numbers
+        provenance[entity] = {**provenance[entity], **recorded, "metrics_engine": kernels.engine()}
         fitted_on = provenance[entity].get("data_sha256")
         if fitted_on and fitted_on != file_sha256(processed[entity]):
             raise DataError(
@@ -75,7 +76,7 @@ def evaluate_job(processed: dict[str, str], scores: dict[str, str], settings: Ev
         for entity, values in flags.items():
             result["per_entity"][entity]["metrics"][key] = values.get(key, float("nan"))
         result["aggregate"]["metrics"][key] = float(np.nanmean([v.get(key, np.nan) for v in flags.values()]))
-    settings_record = {**settings.__dict__, "protocols": list(settings.protocols)}
+    settings_record = {**settings.__dict__, "protocols": list(settings.protocols), "engine": kernels.engine()}
     axes = {tuple(sorted(t.items())) for t in tags.values()}
     if len(axes) > 1:
         raise DataError(f"{ids}: entities of one job differ in split or fit mode: {sorted(axes)}; rerun the workflow")

@@ -11,6 +11,7 @@ live writer holds is never touched."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -111,19 +112,36 @@ def atomic_path(path: str | Path) -> Iterator[str]:
     renamed to ``path`` when the block ends, deleted when it raises.  Any writer may use it
     (a copy, a download) to get the same clean-up after a kill."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_abandoned_temporaries(path.parent, path.name)  # left by a killed earlier write of this file
-    fd, tmp = _locked_temporary(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remove_abandoned_temporaries(path.parent, path.name)  # left by a killed earlier write of this file
+        fd, tmp = _locked_temporary(path)
+    except OSError as exc:
+        raise _named_os_error(exc, path) from None
     try:
         yield tmp
         os.chmod(tmp, _FILE_MODE)  # results and reports are for others to read, as any written file
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS):
+            raise _named_os_error(exc, path) from None
         raise
     finally:
         os.close(fd)  # releases the lock, after the rename
+
+
+def _named_os_error(exc: OSError, path: Path) -> OSError:
+    """The same OSError, saying which file could not be written and what to do (nothing half-written is left)."""
+    fixes = {
+        errno.ENOSPC: "the disk is full: free space there and rerun (finished results are kept)",
+        errno.EDQUOT: "the disk quota is exhausted: free space there and rerun (finished results are kept)",
+        errno.EACCES: f"no permission to write in {path.parent}: make it writable and rerun",
+        errno.EROFS: f"{path.parent} is on a read-only file system: write the results elsewhere",
+    }
+    fix = fixes.get(exc.errno, "check the folder and rerun")
+    return OSError(exc.errno, f"cannot write {path} ({exc.strerror}): {fix}")
 
 
 def _atomic_write(path: Path, write) -> None:

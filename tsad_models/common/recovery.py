@@ -165,6 +165,7 @@ class LockReport:
     removed: list[Path] = field(default_factory=list)  # stale locks deleted
     owners: list[dict] = field(default_factory=list)  # the dead owners they belonged to
     live: list[Path] = field(default_factory=list)  # kept: their owner runs
+    live_owners: list[dict] = field(default_factory=list)  # the records of those running owners
     unknown: list[Path] = field(default_factory=list)  # kept: no record, or one this machine cannot judge
 
 
@@ -233,6 +234,9 @@ def remove_stale_locks(lock_dir: str | Path) -> LockReport:
         still_needed.update(p for p, _ in candidates)
         if any(v is True for v in verdict):
             report.live.append(path)
+            for (_, record), v in zip(candidates, verdict, strict=True):
+                if v is True and record not in report.live_owners:
+                    report.live_owners.append(record)
         else:
             report.unknown.append(path)
     # the records of dead processes go with their locks, or at once when they may own none (a run
@@ -263,3 +267,10 @@ def sweep_temporaries(roots) -> list[Path]:
                 if is_temporary(name) and remove_if_abandoned(os.path.join(folder, name)):
                     removed.append(Path(folder) / name)
     return removed
+
+
+def describe_owner(record: dict) -> str:
+    """``pid N on HOST, started at TIME`` for a message."""
+    started = record.get("time")
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)) if isinstance(started, (int, float)) else "?"
+    return f"pid {record.get('pid')} on {record.get('host')}, started at {when}"

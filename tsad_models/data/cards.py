@@ -62,7 +62,15 @@ def load_card(cards_dir: str | Path, name: str) -> DatasetCard:
             f"config key datasets: unknown dataset {name!r} (no card {path}); available: {', '.join(available)}"
         )
     with open(path) as handle:
-        fields = yaml.safe_load(handle) or {}
+        try:
+            fields = yaml.safe_load(handle) or {}
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(exc, "problem", None) or type(exc).__name__
+            raise DataError(f"{path}: not valid YAML{where} ({problem}); fix the dataset card") from None
+    if not isinstance(fields, dict):
+        raise DataError(f"{path}: a dataset card is a YAML mapping (key: value lines), got {type(fields).__name__}")
     missing = [k for k in REQUIRED_KEYS if k not in fields]
     if missing:
         raise DataError(f"{path}: dataset card lacks key(s) {missing}")
@@ -80,6 +88,11 @@ def custom_card(name: str, spec: dict) -> DatasetCard:
         raise ConfigError(
             f"config key custom_datasets.{name}: needs `test` (and optionally `train`, `train_fraction`, "
             f"`allow_train_anomalies`); unknown keys: {unknown}"
+        )
+    if spec.get("train") and "train_fraction" in spec:
+        raise ConfigError(
+            f"config key custom_datasets.{name}: `train` and `train_fraction` together; `train_fraction` cuts the "
+            "test file when there is no train file, so one of them would be ignored: keep one"
         )
     for part in ("test", "train"):
         if spec.get(part) and not Path(spec[part]).is_file():
@@ -104,5 +117,10 @@ def custom_card(name: str, spec: dict) -> DatasetCard:
 def resolve_card(name: str, cards_dir: str | Path, custom_datasets: dict | None = None) -> DatasetCard:
     """The card of a configured dataset: your own files (``custom_datasets``) or ``<cards_dir>/<name>.yaml``."""
     if custom_datasets and name in custom_datasets:
+        if (Path(cards_dir) / f"{name}.yaml").is_file():
+            raise ConfigError(
+                f"config key custom_datasets.{name}: {name!r} is the name of a dataset card ({Path(cards_dir) / name}"
+                ".yaml); your data would be published under that dataset's name: rename your entry (and in `datasets`)"
+            )
         return custom_card(name, custom_datasets[name])
     return load_card(cards_dir, name)

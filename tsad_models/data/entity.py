@@ -59,17 +59,31 @@ class Entity:
                 "the label file does not match the test file"
             )
         for split, values in (("train", self.train), ("test", self.test)):
+            if len(values) < 2:
+                raise DataError(
+                    f"{where}: the {split} split has {len(values)} row(s); a series needs at least 2 (and a window "
+                    f"model at least one window): give the {split} part more rows"
+                )
+        for split, values in (("train", self.train), ("test", self.test)):
             # a float64 sum is finite iff every value is (finite float32/float64 data of any
             # realistic size cannot overflow it): no mask unless there is something to locate
-            if np.isfinite(values.sum(dtype=np.float64)):
-                continue
-            bad = ~np.isfinite(values)
-            if bad.any():
+            bad = None if np.isfinite(values.sum(dtype=np.float64)) else ~np.isfinite(values)
+            if bad is not None and bad.any():
                 row, col = np.argwhere(bad)[0]
                 rows = int(bad.any(axis=1).sum())
                 raise DataError(
                     f"{where}: {int(bad.sum())} NaN/inf values on {rows} row(s) of the {split} split, the first at "
                     f"{self._where_row(split, int(row))}, channel {self.channels[col]!r}; fix or impute the source file"
+                )
+            limit = float(np.finfo(np.float32).max)
+            if values.dtype != np.float32 and values.size and np.nanmax(np.abs(values)) > limit:
+                # the processed files hold float32: a larger value would become inf there
+                big = np.abs(values) > limit
+                row, col = np.argwhere(big)[0]
+                raise DataError(
+                    f"{where}: value {values[row, col]:.3g} at {self._where_row(split, int(row))}, channel "
+                    f"{self.channels[col]!r}, exceeds the float32 range (±{limit:.3g}) of the processed files; "
+                    f"rescale that channel in the source file ({int(big.sum())} such value(s))"
                 )
         valid = np.isin(self.labels, (0, 1))
         if not valid.all():

@@ -55,6 +55,11 @@ def check_mirror(mirror: str | None) -> None:
             https_only(mirror, "the config key `mirror`")
         except DataError as exc:
             raise ConfigError(str(exc)) from None
+    elif mirror and not Path(mirror).is_dir():  # a typo would otherwise send every file to the internet
+        raise ConfigError(
+            f"config key mirror: no folder {mirror} (relative paths start at the working directory, {Path.cwd()}); "
+            "fix the path, or leave the key out to download from the canonical URLs"
+        )
 
 
 class _HttpsOnlyRedirects(urllib.request.HTTPRedirectHandler):

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..common.errors import DataError
+from ..common.logs import listed
 from .datacard import entity_statistics
 from .download import verify_raw
 from .entity import Entity, save_entity
@@ -43,7 +44,7 @@ def normalise(entity: Entity, constant_channels: str = "keep") -> Entity:
     train, test = entity.train, entity.test
     if constant.any():
         names = [c for c, is_const in zip(channels, constant, strict=True) if is_const]
-        message = f"{entity.name}: {len(names)} channel(s) constant in the training split: {names[:8]}"
+        message = f"{entity.name}: {len(names)} channel(s) constant in the training split: {listed(names)}"
         if constant_channels == "drop":
             log.warning("%s; dropped (constant_channels: drop)", message)
             warnings.warn(message + "; dropped", stacklevel=2)

@@ -18,7 +18,7 @@ AXES = ["split", "split_of", "fit", "normalise"]
 RANKED_APART = ["fit", "normalise"]
 LEADERBOARD_COLUMNS = ["dataset", "model", "variant", "seed", "entity", "metric", "protocol", "value", "note", *AXES]
 PROVENANCE_COLUMNS = ["dataset", "model", "variant", "seed", "entity", "git_commit", "config_sha256", "data_sha256",
-                      "device", "packages", "split", "fit", "normalise"]  # fmt: skip
+                      "device", "packages", "split", "fit", "normalise", "metrics_engine"]  # fmt: skip
 
 
 # what a result made before the axes were recorded was: the paper split of its own dataset, fitted on train,

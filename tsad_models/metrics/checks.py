@@ -19,7 +19,11 @@ def check_scores_labels(scores, labels, name: str = "scores") -> tuple[np.ndarra
             "a model must return finite scores"
         )
     if labels.size and not _zero_one(labels):
-        raise ValueError("labels must be 0/1")
+        bad = np.flatnonzero(~np.isin(labels, (0, 1)))
+        raise ValueError(
+            f"labels of {name} must be 0/1: found {labels[bad[0]].item()!r} at index {int(bad[0])} "
+            f"({bad.size} value(s) other than 0/1)"
+        )
     return scores, labels.astype(np.int8, copy=False)
 
 

@@ -286,7 +286,21 @@ def _run_parts(parts: dict) -> dict:
     return {name: compute() for name, compute in parts.items()}
 
 
+def check_vus_window(pieces: list[EntityScores], settings: EvalSettings) -> None:
+    """A VUS buffer as long as the series covers most of it and lifts even constant scores (docs/protocol.md,
+    VUS): refuse a ``vus_window`` longer than the shortest test series."""
+    shortest = min(pieces, key=lambda p: len(p.scores))
+    if settings.vus_window > len(shortest.scores):
+        raise ValueError(
+            f"vus_window (config key evaluation.vus_window, or --vus-window) is {settings.vus_window}, more than the "
+            f"{len(shortest.scores)} points of the test series {shortest.name}: buffers that wide cover the series "
+            f"and give even constant scores a high VUS-PR; the largest valid value here is {len(shortest.scores)} "
+            "(docs/protocol.md recommends far less)"
+        )
+
+
 def _evaluate_pieces(pieces: list[EntityScores], settings: EvalSettings) -> dict:
+    check_vus_window(pieces, settings)
     scores = np.concatenate([p.scores for p in pieces]) if len(pieces) > 1 else pieces[0].scores
     labels = np.concatenate([p.labels for p in pieces]) if len(pieces) > 1 else pieces[0].labels
     segments = np.concatenate(
@@ -300,12 +314,12 @@ def _evaluate_pieces(pieces: list[EntityScores], settings: EvalSettings) -> dict
     if kernels.compiled is not None:
         kernels.compiled.retain_freed_memory()
     table = score_table(scores, labels)
-    parts = _panel_parts(pieces, settings, table) if n_pos else {}
+    parts = _panel_parts(pieces, settings, table) if 0 < n_pos < len(labels) else {}
     beside = kernels.beside(_run_parts, {name: part for name, part in parts.items() if name in SECOND_THREAD})
     result["metrics"]["auc_roc"], result["metrics"]["auc_pr"] = ranking_metrics(scores, labels, table)
     result["metrics"]["vus_roc"], result["metrics"]["vus_pr"] = (
         vus(scores, labels, segments, settings.vus_window, settings.vus_thresholds, table)
-        if n_pos
+        if 0 < n_pos < len(labels)
         else (math.nan, math.nan)
     )
     if n_pos == 0:
@@ -317,9 +331,12 @@ def _evaluate_pieces(pieces: list[EntityScores], settings: EvalSettings) -> dict
         for name in THRESHOLD_FREE:
             result["notes"][name] = reason
         return result
-    if n_pos == len(labels):
-        for name in ("auc_roc", "vus_roc", "vus_pr"):
-            result["notes"][name] = "every test point is anomalous: undefined"
+    if n_pos == len(labels):  # any scores flag every anomaly: F1 1.0 and AUC-PR 1.0 would say nothing
+        reason = "every test point is anomalous: no normal point to tell apart, every metric is undefined"
+        for name in (*THRESHOLD_FREE, *(f"{m}@{p}" for p in settings.protocols for m in THRESHOLDED)):
+            result["metrics"][name] = math.nan
+            result["notes"][name] = reason
+        return result
     done = _run_parts({name: part for name, part in parts.items() if name not in SECOND_THREAD})
     done.update(beside.result())
     for name in parts:

@@ -17,6 +17,11 @@ class KNNConfig(FitModeConfig):
     # stride of the reference (training) windows; >1 trades exactness for speed on long series
     train_stride: int = 1
 
+    def __post_init__(self):
+        super().__post_init__()
+        if self.k < 1 or self.train_stride < 1:
+            raise ValueError(f"k and train_stride must be >= 1, got k={self.k}, train_stride={self.train_stride}")
+
 
 @register_model("knn", config=KNNConfig)
 class KNNDetector(WindowDetector):
@@ -24,6 +29,11 @@ class KNNDetector(WindowDetector):
         from sklearn.neighbors import NearestNeighbors
 
         reference = sliding_windows(train, self.config.window, self.config.train_stride)
+        if self.config.k > len(reference):
+            raise ValueError(
+                f"knn: k ({self.config.k}) exceeds the {len(reference)} training windows (window {self.config.window}, "
+                f"train_stride {self.config.train_stride}); lower k or train_stride"
+            )
         self.index_ = NearestNeighbors(n_neighbors=self.config.k).fit(reference.reshape(len(reference), -1))
         return self
 

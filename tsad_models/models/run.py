@@ -13,12 +13,14 @@ from __future__ import annotations
 import json
 import logging
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from ..common.errors import ConfigError, DataError
 from ..common.files import save_json_atomic, save_npz_atomic
+from ..common.logs import listed
 from ..common.provenance import job_provenance
 from ..data.entity import load_entity
 from .config import config_to_dict
@@ -49,6 +51,32 @@ NORMALISATION_SAYS = {
     "test": "test series z-scored with its own statistics, and the model's own input map (e.g. min-max) fitted "
     "on it; training and validation splits with the training split's",
 }
+
+
+def held_for_early_stopping(fit_split: np.ndarray, val_split: np.ndarray, channels, entity_path) -> np.ndarray:
+    """The validation split early stopping reads: a channel constant in the part of the training split the model
+    is fitted on, but moving in the validation tail, is held at its fitted value there (with a warning naming it).
+    The model learnt nothing about such a channel, and its validation error (on z-scores of a channel whose
+    training spread is all in the tail) would dominate the loss and pick an arbitrary epoch.  The validation
+    *scores* (label-free thresholds) still see the real tail (docs/protocol.md, Training)."""
+    if not len(val_split) or not len(fit_split):
+        return val_split
+    fit = np.asarray(fit_split, dtype=np.float64)
+    flat = (fit.max(axis=0) - fit.min(axis=0)) == 0
+    moving = np.ptp(np.asarray(val_split, dtype=np.float64), axis=0) > 0
+    held = flat & moving
+    if not held.any():
+        return val_split
+    names = [c for c, h in zip(channels, held, strict=True) if h]
+    message = (
+        f"{entity_path}: {len(names)} channel(s) constant in the part of the training split the model is fitted on "
+        f"but moving in its validation tail: {listed(names)}; early stopping reads them held at their fitted value"
+    )
+    log.warning(message)
+    warnings.warn(message, stacklevel=2)
+    out = np.array(val_split, copy=True)
+    out[:, held] = fit_split[0, held]
+    return out
 
 
 def check_lengths(detector, config_key: str, entity_path, fit_split, val_split, test, val_fraction: float) -> None:
@@ -112,8 +140,13 @@ def fit_and_score(
     # fit mode (a protocol axis): the training split, or the unlabelled test series itself
     fit_mode = getattr(model_config, "fit", "train")
     fit_on = test if fit_mode == "transductive" else fit_split
+    stopping_val = (
+        val_split
+        if fit_mode == "transductive"
+        else held_for_early_stopping(fit_split, val_split, entity.channels, entity_path)
+    )
     start = time.perf_counter()
-    detector.fit(fit_on, val_split)
+    detector.fit(fit_on, stopping_val)
     fit_seconds = time.perf_counter() - start
 
     start = time.perf_counter()

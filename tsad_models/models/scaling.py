@@ -18,12 +18,14 @@ class MinMaxScaling:
 
     @classmethod
     def fit(cls, train: np.ndarray, epsilon: float = 0.0) -> MinMaxScaling:
-        """``epsilon`` 0: a constant channel is shifted, not scaled (sklearn's MinMaxScaler);
-        ``epsilon`` > 0: every span is widened by it (TranAD's ``normalize3``)."""
+        """``epsilon`` > 0: every span is widened by it (TranAD's ``normalize3``).  A channel constant in
+        ``train`` is shifted, never scaled (sklearn's MinMaxScaler), with or without ``epsilon``: dividing by
+        ``epsilon`` alone would multiply its later values by 1 / epsilon (10^4 for TranAD) and let that one
+        channel outweigh all others in every loss and score (docs/protocol.md)."""
         x = np.asarray(train, dtype=np.float64)
         low = x.min(axis=0)
         span = x.max(axis=0) - low
-        return cls(low, span + epsilon if epsilon > 0 else np.where(span > 0, span, 1.0))
+        return cls(low, np.where(span > 0, span + epsilon, 1.0))
 
     @classmethod
     def identity(cls, n_channels: int) -> MinMaxScaling:

@@ -103,6 +103,12 @@ def check_models(config: dict, base_dir: str = ".") -> dict[tuple[str, str], dic
             get_model_class(model).check_config(model_config)
         except ValueError as exc:
             raise ConfigError(f"config key models.{model}.variants.{variant}: {exc}") from None
+        if getattr(model_config, "epochs", None) == 0 and "untrained" not in variant:
+            raise ConfigError(
+                f"config key models.{model}.variants.{variant}: epochs 0 leaves the network at its seeded "
+                "initialisation, an untrained control; name the variant `untrained` (or `<name>_untrained`) so its "
+                "rows say so, or set epochs >= 1"
+            )
         resolved[(model, variant)] = config_to_dict(model_config)
     return resolved
 

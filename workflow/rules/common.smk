@@ -128,7 +128,9 @@ def kept_intermediates():
     scores = [
         f"results/scores/{d}/{m}/{v}/seed{s}/{e}.{suffix}" for d, m, v, s, e in fit_jobs() for suffix in ("npz", "json")
     ]
-    return processed + scores
+    # the metrics files and benchmark records too: a killed `--forcerun evaluate` deletes a metrics file,
+    # and without this the plain rerun would find the leaderboard up to date and leave it missing
+    return processed + scores + metric_files() + fit_benchmarks()
 
 
 def selection_embeddings(model):

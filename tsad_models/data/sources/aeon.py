@@ -46,6 +46,13 @@ def _read_timeeval_csv(path: Path, fix: str) -> tuple[np.ndarray, np.ndarray, li
 def _aeon_load(card: DatasetCard, entity: str, raw_dir: Path | None = None) -> Entity:
     root = _aeon_data_dir(card)
     fix = f"reinstall the package that ships it: pip install --force-reinstall '{card['package']}'"
+    for key in ("train_file", "test_file"):
+        if not (root / card[key]).is_file():  # a typo in the card, not a broken install
+            near = sorted(p.relative_to(root).as_posix() for p in (root / card[key]).parent.glob("*.csv"))[:8]
+            raise DataError(
+                f"{card.path}: {key} {card[key]!r} is not a file of {card['package']} ({root}); fix the card's "
+                f"{key} (CSV files beside it: {near or 'none'})"
+            )
     train, train_labels, channels = _read_timeeval_csv(root / card["train_file"], fix)
     test, labels, test_channels = _read_timeeval_csv(root / card["test_file"], fix)
     if card.get("test_contains_train", False):

@@ -35,12 +35,61 @@ def _read_table(path: Path) -> pd.DataFrame:
     return read_csv(path, fix=CUSTOM_FIX)
 
 
+def header_advice(columns: list[str]) -> str:
+    """What to change in a header that is not ``timestamp, <channels...>, is_anomaly`` (the likeliest cause first)."""
+    names = [str(c) for c in columns]
+    if len(names) == 1 and ";" in names[0]:
+        return "the file is ';'-separated: save it with ',' between values"
+    if names and (names[0] == "" or names[0].startswith("Unnamed:")):
+        return "the first column has no name: an index column was written (pandas: to_csv(index=False)); drop it"
+    if [n.strip() for n in names] != names:
+        return "column names have spaces around them: remove the spaces in the header line"
+    if names and names[-1].startswith("Unnamed:"):
+        return "every line ends with a comma (an empty last column): remove the trailing commas"
+    if "is_anomaly" in names and names[-1] != "is_anomaly":
+        return "is_anomaly must be the last column: move it there"
+    if "is_anomaly" not in names:
+        return "the label column must be named is_anomaly (0 = normal, 1 = anomaly), last"
+    if names[0] != "timestamp":
+        return "the first column must be named timestamp (the time of each row, increasing)"
+    return "a file needs timestamp, at least one channel and is_anomaly"
+
+
+def _plain(value):
+    """A NumPy scalar as the Python value it holds, for a message (``2``, not ``np.int64(2)``)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _check_time_order(path: Path, timestamps: pd.Series) -> None:
+    """Rows must be in time order, each timestamp once: a shuffled file would change every window silently."""
+    numeric = pd.to_numeric(timestamps, errors="coerce")
+    times = numeric if numeric.notna().all() else pd.to_datetime(timestamps, errors="coerce")
+    if times.isna().any():
+        row = int(times.isna().to_numpy().argmax())
+        raise DataError(
+            f"{path}: timestamp {_plain(timestamps.iloc[row])!r} on line {row + HEADER_LINES + 1} is neither a number "
+            f"nor a date; {CUSTOM_FIX}"
+        )
+    steps = np.diff(times.to_numpy())
+    zero = steps.dtype.type(0)
+    bad = np.flatnonzero(steps <= zero)
+    if bad.size:
+        row = int(bad[0]) + 1
+        what = "repeats the one before" if steps[bad[0]] == zero else "is earlier than the one before"
+        before = _plain(timestamps.iloc[row - 1])
+        raise DataError(
+            f"{path}: timestamp {_plain(timestamps.iloc[row])!r} on line {row + HEADER_LINES + 1} {what} (line "
+            f"{row + HEADER_LINES}: {before!r}); rows must be in time order, each timestamp once: sort the file by "
+            f"timestamp and remove duplicate rows ({bad.size} row(s) out of order or repeated)"
+        )
+
+
 def _timeeval_split(path: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
     frame = _read_table(path)
     if frame.shape[1] < 3 or frame.columns[0] != "timestamp" or frame.columns[-1] != "is_anomaly":
         raise DataError(
             f"{path}: expected the TimeEval columns 'timestamp, <channels...>, is_anomaly', "
-            f"got {list(frame.columns)[:6]}"
+            f"got {list(frame.columns)[:6]}: {header_advice(list(frame.columns))}"
         )
     if frame.empty:
         raise DataError(f"{path}: the header is there but no rows; {CUSTOM_FIX}")
@@ -54,15 +103,17 @@ def _timeeval_split(path: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
             f"{path}: non-numeric value {frame[column].iloc[row]!r} in column {column!r} on line "
             f"{row + HEADER_LINES + 1} ({exc}); {CUSTOM_FIX}"
         ) from None
-    labels = frame["is_anomaly"].to_numpy()
-    valid = np.isin(labels, (0, 1))
+    raw_labels = frame["is_anomaly"]
+    labels = pd.to_numeric(raw_labels.map(lambda v: v if not isinstance(v, bool) else None), errors="coerce")
+    valid = labels.isin((0, 1)).to_numpy()
     if not valid.all():
         row = int(np.flatnonzero(~valid)[0])
         raise DataError(
-            f"{path}: is_anomaly must be 0/1, found {labels[row].item()!r} on line {row + HEADER_LINES + 1}; "
-            + CUSTOM_FIX
+            f"{path}: is_anomaly must be 0/1, found {_plain(raw_labels.iloc[row])!r} on line {row + HEADER_LINES + 1} "
+            f"({int((~valid).sum())} such row(s)); write 0 (normal) or 1 (anomaly); {CUSTOM_FIX}"
         )
-    return values, labels.astype(np.int8), channels
+    _check_time_order(path, frame["timestamp"])
+    return values, labels.to_numpy().astype(np.int8), channels
 
 
 def _timeeval_load(card: DatasetCard, entity: str, raw_dir: Path | None = None) -> Entity:
