@@ -178,3 +178,47 @@ def test_leaderboard_in_headless_chromium(page, driver, tmp_path):
     screenshot = tmp_path / "leaderboard.png"
     assert driver.save_screenshot(str(screenshot))
     assert screenshot.is_file() and screenshot.stat().st_size > 10_000
+
+
+def test_every_filter_filters_the_rows(tmp_path, driver):
+    """Each select (dataset, fit, normalise, metric, protocol) keeps exactly the rows with its value; the
+    page opens on one fit mode and one normalisation, whose rows are one ranking."""
+    from itertools import product
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    columns = ["dataset", "split", "split_of", "fit", "normalise", "rank", "model", "metric", "protocol", "seeds",
+               "mean", "std", "ci_low", "ci_high", "flag"]  # fmt: skip
+    rows = []
+    for dataset, fit, normalise, (metric, protocol) in product(
+        ("smd", "msl"), ("train", "transductive"), ("train", "test"), (("vus_pr", "threshold-free"), ("f1", "pot"))
+    ):
+        for rank, model in enumerate(("pca", "iforest"), start=1):
+            rows.append((dataset, "paper", dataset, fit, normalise, rank, model, metric, protocol, 3,
+                         0.5, 0.1, 0.4, 0.6, ""))  # fmt: skip
+    table = pd.DataFrame(rows, columns=columns)
+    path = render_html(table, figures=[], provenance={}, title="filters", out_path=tmp_path / "filters.html")
+    driver.get(path.as_uri())
+
+    def shown():
+        return driver.execute_script(
+            "return Array.from(document.querySelectorAll('#leaderboard tbody tr')).map((tr) => "
+            "[tr.dataset.dataset, tr.dataset.fit, tr.dataset.normalise, tr.dataset.metric, tr.dataset.protocol]);"
+        )
+
+    def expected(**chosen):
+        keep = table
+        for column, value in chosen.items():
+            if value:
+                keep = keep[keep[column] == value]
+        return sorted(map(list, keep[["dataset", "fit", "normalise", "metric", "protocol"]].itertuples(index=False)))
+
+    chosen = {"dataset": "", "fit": "train", "normalise": "train", "metric": "vus_pr", "protocol": ""}
+    assert sorted(shown()) == expected(**chosen) and len(shown()) == 4  # one ranking per dataset: ranks 1, 2
+    for column, value in (("normalise", "test"), ("fit", "transductive"), ("dataset", "msl"), ("metric", "f1"),
+                          ("protocol", "pot"), ("fit", ""), ("normalise", "")):  # fmt: skip
+        Select(driver.find_element(By.ID, f"filter-{column}")).select_by_value(value)
+        chosen[column] = value
+        assert sorted(shown()) == expected(**chosen), (column, value)
+    assert driver.get_log("browser") == []

@@ -217,3 +217,19 @@ def test_the_mode_reaches_every_row_and_the_provenance(processed_ucr135, tmp_pat
     assert {r["normalise"] for r in tidy_rows(result)} == {"test"}
     assert [r["normalise"] for r in provenance_rows(result)] == ["test"]
     assert json.loads((tmp_path / "s.json").read_text())["config"]["normalise"] == "test"
+
+
+def test_a_stricter_split_is_never_a_block_beside_its_own_dataset(tmp_path):
+    """`d` and `d~entity` are the same series split two ways: a Friedman test across datasets takes one split."""
+    rows = []
+    for dataset, split in (("d", "paper"), ("e", "paper"), ("d~entity", "entity")):
+        for model, value in (("pca", 0.3), ("iforest", 0.2), ("knn", 0.1)):
+            for seed in (0, 1):
+                rows.append({"dataset": dataset, "split": split, "split_of": dataset.split("~")[0], "model": model,
+                             "variant": "default", "seed": seed, "metric": "vus_pr", "protocol": "threshold-free",
+                             "value": value + 0.01 * seed})  # fmt: skip
+    agg = aggregate(_tidy(rows).assign(split=[r["split"] for r in rows], split_of=[r["split_of"] for r in rows]))
+    _, sentences = cd_figures(agg, tmp_path)
+    across = [s for s in sentences if s.startswith("VUS-PR across datasets")]
+    assert [s.split(":")[0] for s in across] == ["VUS-PR across datasets (entity split)", "VUS-PR across datasets"]
+    assert "1 block(s) and 3 model(s)" in across[0] and "over 2 blocks and 3 models" in across[1]  # never 3 blocks

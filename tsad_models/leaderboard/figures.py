@@ -203,11 +203,11 @@ def cd_figures(agg: pd.DataFrame, out_dir: Path) -> tuple[list[str], list[str]]:
     sentences, paths = [], []
     tests, entity_tests = [], []
     metric, protocol, label = HEADLINE_METRIC
-    # one test per fit mode and normalisation: a test never ranks two modes together
-    for modes, part in with_axes(agg).groupby(RANKED_APART, sort=True):
-        fit, normalise = modes
-        said = "; ".join(text for mode, text in ((fit, "fitted on the test series"), (normalise,
-                         "test-normalised")) if mode != "train")  # fmt: skip
+    # one test per split, fit mode and normalisation: a test never ranks two of them together (a dataset
+    # and its stricter split, <dataset>~entity, are the same series, not two independent blocks)
+    for (split, fit, normalise), part in with_axes(agg).groupby(["split", *RANKED_APART], sort=True):
+        said = "; ".join(text for mode, text in ((split != "paper", f"{split} split"), (fit != "train",
+                         "fitted on the test series"), (normalise != "train", "test-normalised")) if mode)  # fmt: skip
         said = f" ({said})" if said else ""
         tests += [friedman(block_values(part, m, p, "dataset"), f"{name} across datasets{said}")
                   for m, p, name in (HEADLINE_METRIC, LABEL_FREE_F1)]  # fmt: skip

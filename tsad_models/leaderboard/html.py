@@ -67,9 +67,10 @@ SCRIPT = """
   const table = document.getElementById("leaderboard");
   const headers = Array.from(table.tHead.rows[0].cells);
   const columns = headers.map((th) => th.dataset.column);
-  const filters = ["dataset", "metric", "protocol"].map((column) => [
-    column,
-    document.getElementById("filter-" + column),
+  // every select of the controls filters its column (filter-<column>)
+  const filters = Array.from(document.querySelectorAll(".controls select")).map((select) => [
+    select.id.slice("filter-".length),
+    select,
   ]);
   const numeric = new Set(columns.filter((column, i) => headers[i].classList.contains("num")));
   let sortColumn = null;

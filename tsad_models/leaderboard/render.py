@@ -248,7 +248,9 @@ def pick_traces(traces: list[dict], agg: pd.DataFrame, top: int = 3) -> list[dic
     """Keep, per trace, the ``top`` best-ranked model variants of its dataset and the random model."""
     picked = []
     for trace in traces:
-        ranked = agg[(agg.dataset == trace["dataset"]) & (agg.entity == "all") & agg["rank"].notna()]
+        ranked = with_axes(agg)
+        ranked = ranked[(ranked.dataset == trace["dataset"]) & (ranked.entity == "all") & ranked["rank"].notna()]
+        ranked = ranked[(ranked.fit == "train") & (ranked.normalise == "train")]  # one ranking: the papers' mode
         order = ranked.drop_duplicates(["model", "variant"]).sort_values("rank")
         names = [model_name(m, v) for m, v in zip(order.model, order.variant, strict=True)][:top]
         names += [n for n in trace["scores"] if n == "random" and n not in names]
