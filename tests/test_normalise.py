@@ -233,3 +233,32 @@ def test_a_stricter_split_is_never_a_block_beside_its_own_dataset(tmp_path):
     across = [s for s in sentences if s.startswith("VUS-PR across datasets")]
     assert [s.split(":")[0] for s in across] == ["VUS-PR across datasets (entity split)", "VUS-PR across datasets"]
     assert "1 block(s) and 3 model(s)" in across[0] and "over 2 blocks and 3 models" in across[1]  # never 3 blocks
+
+
+def test_single_entity_datasets_say_why_no_test_ran_and_cd_ranks_are_printed_exactly(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from tsad_models.leaderboard.statistics import cd_diagram, friedman
+
+    rows = []
+    for dataset in ("d", "e"):
+        for i, model in enumerate("abcd"):
+            for seed in (0, 1):
+                rows.append({"dataset": dataset, "model": model, "variant": "default", "normalise": "train",
+                             "seed": seed, "metric": "vus_pr", "protocol": "threshold-free", "value": 0.1 * i})  # fmt: skip
+    _, sentences = cd_figures(aggregate(_tidy(rows)), tmp_path)
+    assert "VUS-PR across the entities of d: no test (d has a single entity: a test across entities needs >= 2)." in (
+        sentences
+    )
+    # blocks where b and c tie: their mean rank is 2.5, which two significant digits would print as "2"
+    values = pd.DataFrame({"a": [4.0, 4.0, 4.0], "b": [2.0, 2.0, 2.0], "c": [2.0, 2.0, 2.0], "d": [1.0, 1.0, 1.0]})
+    result = friedman(values, "t")
+    assert result.mean_ranks["b"] == 2.5
+    fig, ax = plt.subplots()
+    cd_diagram(result, ax)
+    labels = [text.get_text() for text in ax.texts]
+    plt.close(fig)
+    assert any("(2.50)" in label for label in labels) and not any(label.endswith("(2)") for label in labels)

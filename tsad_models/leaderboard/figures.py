@@ -14,7 +14,7 @@ from ..models.variants import TEST_NORMALISED
 from .aggregate import bootstrap_interval
 from .collect import RANKED_APART, with_axes
 from .splits import SPLIT_ORDER, split_table
-from .statistics import block_values, cd_diagram, friedman
+from .statistics import FriedmanResult, block_values, cd_diagram, friedman
 from .tables import HEADLINE, labelled, row_label
 
 FIGURES = [
@@ -211,11 +211,14 @@ def cd_figures(agg: pd.DataFrame, out_dir: Path) -> tuple[list[str], list[str]]:
         said = f" ({said})" if said else ""
         tests += [friedman(block_values(part, m, p, "dataset"), f"{name} across datasets{said}")
                   for m, p, name in (HEADLINE_METRIC, LABEL_FREE_F1)]  # fmt: skip
-        entity_tests += [
-            friedman(block_values(part[part.dataset == d], metric, protocol, "entity"),
-                     f"{label} across the entities of {d}{said}")
-            for d in sorted(part.dataset.unique())
-        ]  # fmt: skip
+        for d in sorted(part.dataset.unique()):
+            title = f"{label} across the entities of {d}{said}"
+            entities = part[(part.dataset == d) & (part.entity != "all")].entity.nunique()
+            if entities < 2:  # a single-entity dataset has only its "all" rows
+                entity_tests.append(FriedmanResult(title, reason=f"{d} has a single entity: a test across entities "
+                                                   "needs >= 2"))  # fmt: skip
+                continue
+            entity_tests.append(friedman(block_values(part[part.dataset == d], metric, protocol, "entity"), title))
     for name, results in (("cd_datasets", tests), ("cd_entities", entity_tests)):
         sentences += [r.sentence() for r in results]
         ran = [r for r in results if r.ran]

@@ -72,7 +72,14 @@ def cd_diagram(result: FriedmanResult, ax) -> None:
     Nemenyi test finds no significant difference (p >= 0.05)."""
     import scikit_posthocs
 
-    scikit_posthocs.critical_difference_diagram(result.mean_ranks, result.nemenyi, ax=ax)
+    # mean ranks printed exactly (the default 2 significant digits shows 17.5 as 18)
+    scikit_posthocs.critical_difference_diagram(
+        result.mean_ranks,
+        result.nemenyi,
+        ax=ax,
+        label_fmt_left="{label} ({rank:.2f})",
+        label_fmt_right="({rank:.2f}) {label}",
+    )
     ax.set_title(f"{result.title} (Friedman p = {result.pvalue:.3g}; rank 1 = best)", fontsize=10)
 
 
