@@ -178,3 +178,19 @@ def test_a_study_is_published_small_and_rebuilt_without_its_scores(tmp_path):
     )
     board = pd.read_csv(study / "leaderboard.csv")
     assert set(board.model) == {"good", "tied", "novus"} and (study / "leaderboard.html").stat().st_size > 2000
+
+
+def test_an_interval_is_named_by_what_it_is():
+    """A bootstrap 95 % interval only from >= 5 seeds; with fewer, the seeds' range, called so."""
+    from tsad_models.leaderboard.aggregate import MIN_BOOTSTRAP, seed_interval
+
+    assert MIN_BOOTSTRAP == 5
+    assert seed_interval([0.2, 0.6, 0.4]) == (0.2, 0.6, "range of 3 seeds")
+    assert seed_interval([0.3]) == (0.3, 0.3, "range of 1 seed")
+    five = [0.1, 0.2, 0.3, 0.4, 0.9]
+    low, high, what = seed_interval(five)
+    assert what == "bootstrap 95 %" and (low, high) == bootstrap_interval(five) and 0.1 <= low < high <= 0.9
+    rows = [{"dataset": "d", "model": "m", "variant": "default", "seed": s, "entity": "all", "metric": "vus_pr",
+             "protocol": "threshold-free", "value": v, "note": ""} for s, v in enumerate([0.2, 0.6, 0.4])]  # fmt: skip
+    agg = aggregate(pd.DataFrame(rows))
+    assert agg[["ci_low", "ci_high", "interval"]].iloc[0].tolist() == [0.2, 0.6, "range of 3 seeds"]

@@ -1,10 +1,10 @@
-"""Seeds -> one row per (dataset, model, variant, entity, metric, protocol): mean, std, a bootstrap 95 %
-interval, the headline rank, and a flag where a label-free threshold is degenerate.
+"""Seeds -> one row per (dataset, model, variant, entity, metric, protocol): mean, std, an interval named by
+what it is, the headline rank, and a flag where a label-free threshold is degenerate.
 
-- The interval is the percentile bootstrap of the mean over seeds (``RESAMPLES`` resamples, seeded, so
-  the report is reproducible).  A mean of values in a metric's range stays in that range, and so do the
-  percentiles of resampled means: intervals never leave [0, 1] the way mean ± sd bars do.  With one
-  seed the interval is that seed's value; with two it can only span them.
+- The interval (``interval`` says which): with at least ``MIN_BOOTSTRAP`` seeds, the percentile bootstrap
+  95 % interval of the mean over seeds (``RESAMPLES`` resamples, seeded, so the report is reproducible; it
+  stays in the metric's range, as mean ± sd bars do not); with fewer, the range (min, max) of the seeds,
+  called "range of n seeds": resampling 2 or 3 values gives an "interval" that is their span anyway.
 - Rank: per dataset, entity, fit mode and normalisation (``RANKED_APART``: two modes never together), by the headline
   (``RANK_BY``: VUS-PR, then F1 under the label-free ``val-quantile`` threshold to break ties), best
   first; models without a headline value come last unranked.
@@ -23,11 +23,12 @@ import pandas as pd
 from .collect import AXES, RANKED_APART, THRESHOLD_FREE_PROTOCOL, with_axes
 
 RESAMPLES = 2000
+MIN_BOOTSTRAP = 5  # seeds needed before an interval is called a bootstrap 95 % interval
 RANK_BY = [("vus_pr", THRESHOLD_FREE_PROTOCOL), ("f1", "val-quantile")]
 LABEL_FREE = ("val-quantile", "pot")
 DEGENERATE_SHARE = 0.95
 KEYS = ["dataset", "model", "variant", "entity", "metric", "protocol", *AXES]
-COLUMNS = [*KEYS, "seeds", "mean", "std", "ci_low", "ci_high", "rank", "flag"]
+COLUMNS = [*KEYS, "seeds", "mean", "std", "ci_low", "ci_high", "interval", "rank", "flag"]
 
 
 def bootstrap_interval(
@@ -43,6 +44,18 @@ def bootstrap_interval(
     means = values[_draws(len(values), resamples, seed)].mean(axis=1)
     tail = (1 - level) / 2
     return float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail))
+
+
+def seed_interval(values) -> tuple[float, float, str]:
+    """(low, high, what it is): the bootstrap 95 % interval of the mean with >= MIN_BOOTSTRAP finite values,
+    else their range; (nan, nan, "") when none is finite."""
+    values = np.asarray(values, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    if len(values) == 0:
+        return float("nan"), float("nan"), ""
+    if len(values) >= MIN_BOOTSTRAP:
+        return (*bootstrap_interval(values), "bootstrap 95 %")
+    return float(values.min()), float(values.max()), f"range of {len(values)} seed{'s' if len(values) > 1 else ''}"
 
 
 @functools.cache
@@ -73,11 +86,11 @@ def aggregate(table: pd.DataFrame) -> pd.DataFrame:
             (
                 float(finite.mean()) if len(finite) else np.nan,
                 float(finite.std(ddof=1)) if len(finite) > 1 else np.nan,
-                *bootstrap_interval(finite),
+                *seed_interval(finite),
             )
         )
     out = grouped.drop(columns="values")
-    out[["mean", "std", "ci_low", "ci_high"]] = pd.DataFrame(stats, index=out.index)
+    out[["mean", "std", "ci_low", "ci_high", "interval"]] = pd.DataFrame(stats, index=out.index)
     reasons = _degenerate(table)
     scope = zip(out.dataset, out.model, out.variant, out.entity, out.protocol, strict=True)
     out["flag"] = [reasons.get(key, "") for key in scope]

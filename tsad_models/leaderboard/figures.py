@@ -1,7 +1,8 @@
 """The report's figures (matplotlib + seaborn), every one written on every run (a figure with nothing to
 show says why): headline metrics, F1-PA%K curves, seed spread, ablation deltas, runtime and memory,
-score traces, critical-difference diagrams.  Error bars are bootstrap 95 % intervals over seeds, which
-stay inside a metric's range."""
+score traces, critical-difference diagrams.  Error bars are the seeds' range, or with at least
+``MIN_BOOTSTRAP`` seeds bootstrap 95 % intervals of the mean (both stay inside a metric's range); each axis
+says which."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..models.variants import TEST_NORMALISED
-from .aggregate import bootstrap_interval
+from .aggregate import MIN_BOOTSTRAP, seed_interval
 from .collect import RANKED_APART, with_axes
 from .splits import SPLIT_ORDER, split_table
 from .statistics import FriedmanResult, block_values, cd_diagram, friedman
@@ -28,7 +29,17 @@ FIGURES = [
     "cd_datasets",
     "cd_entities",
 ]
-CI = ("ci", 95)  # seaborn's bootstrap interval of the mean over seeds
+
+
+def _error_bars(table: pd.DataFrame) -> tuple[tuple, str]:
+    """seaborn's errorbar for these rows and its name: a bootstrap 95 % interval with >= MIN_BOOTSTRAP seeds,
+    else the range of the seeds (a bootstrap of 2 or 3 values is their span anyway)."""
+    seeds = int(table.seed.nunique()) if "seed" in table and len(table) else 0
+    if seeds >= MIN_BOOTSTRAP:
+        return ("ci", 95), "95 % bootstrap interval"
+    return ("pi", 100), f"range of {seeds} seeds"
+
+
 HEADLINE_METRIC = ("vus_pr", "threshold-free", "VUS-PR")
 LABEL_FREE_F1 = ("f1", "val-quantile", "F1 [val-quantile]")
 
@@ -70,9 +81,10 @@ def headline_figure(table: pd.DataFrame, path: Path) -> str:
     picks = {(m, p): h for m, p, h in HEADLINE if m in ("f1", "f1_pa", "auc_pr", "vus_pr")}
     agg = agg.assign(metric_protocol=[picks.get(k) for k in zip(agg.metric, agg.protocol, strict=True)])
     agg = agg.dropna(subset=["metric_protocol"])
+    errorbar, said = _error_bars(agg)
     grid = sns.catplot(data=agg, kind="bar", x="model_variant", y="value", hue="metric_protocol", col="dataset",
-                       errorbar=CI, seed=0, height=3.6, aspect=1.3, sharey=True)  # fmt: skip
-    grid.set_axis_labels("", "score (mean, 95 % bootstrap interval)")
+                       errorbar=errorbar, seed=0, height=3.6, aspect=1.3, sharey=True)  # fmt: skip
+    grid.set_axis_labels("", f"score (mean, {said})")
     grid.set_xticklabels(rotation=30, ha="right")
     grid.legend.set_title("metric [protocol]")
     return _save(grid.figure, path)
@@ -108,7 +120,8 @@ def seed_spread_figure(table: pd.DataFrame, path: Path) -> str:
 
 def ablation_deltas(table: pd.DataFrame) -> pd.DataFrame:
     """Each non-default variant minus its model's default variant, paired by seed, per dataset and headline
-    metric: mean difference and its bootstrap 95 % interval (a difference of values in [0, 1] lies in [-1, 1])."""
+    metric: mean difference and its interval (``seed_interval``: a bootstrap 95 % interval with >= 5 seeds, else
+    the range of the seed-paired differences)."""
     rows = []
     table = with_axes(table[table.entity == "all"])
     table = table.assign(base=table.variant.str.removesuffix(TEST_NORMALISED))  # within one normalisation mode
@@ -121,7 +134,7 @@ def ablation_deltas(table: pd.DataFrame) -> pd.DataFrame:
             for variant in by_variant.columns.drop("default"):
                 delta = (by_variant[variant] - by_variant["default"]).dropna().to_numpy()
                 if len(delta):
-                    low, high = bootstrap_interval(delta)
+                    low, high, _ = seed_interval(delta)
                     rows.append({"dataset": dataset, "ablation": row_label(model, variant, *modes), "metric": label,
                                  "delta": delta.mean(), "low": low, "high": high, "seeds": len(delta)})  # fmt: skip
     return pd.DataFrame(rows, columns=["dataset", "ablation", "metric", "delta", "low", "high", "seeds"])
@@ -145,7 +158,7 @@ def ablation_figure(table: pd.DataFrame, path: Path) -> str:
             ax.set_yticks(y, part.ablation, fontsize=8)
             ax.set_title(f"{dataset}: {metric}", fontsize=9)
     for ax in axes[-1]:
-        ax.set_xlabel("variant - default (95 % bootstrap interval over seeds)")
+        ax.set_xlabel(f"variant - default (range of the seeds; bootstrap 95 % with >= {MIN_BOOTSTRAP})")
     fig.tight_layout()
     return _save(fig, path)
 

@@ -25,11 +25,11 @@ COLUMNS = [
     ("seeds", "seeds"),
     ("mean", "mean"),
     ("std", "std"),
-    ("ci_low", "95 % interval"),
+    ("ci_low", "interval"),  # [low, high] and what it is: a bootstrap 95 % interval, or the range of the seeds
     ("flag", "flag"),
 ]
 NUMERIC = {"rank", "seeds", "mean", "std", "ci_low"}  # sorted numerically, right-aligned
-DATA_COLUMNS = [name for name, _ in COLUMNS] + ["ci_high"]
+DATA_COLUMNS = [name for name, _ in COLUMNS] + ["ci_high", "interval"]
 FILTERS = ["dataset", "fit", "normalise", "metric", "protocol"]
 HEADLINE_METRIC = "vus_pr"
 
@@ -88,7 +88,8 @@ SCRIPT = """
     if (column === "mean" || column === "std") return fixed(row[column]);
     if (column === "ci_low") {
       if (missing(row.ci_low) || missing(row.ci_high)) return "n/a";
-      return "[" + fixed(row.ci_low) + ", " + fixed(row.ci_high) + "]";
+      const what = missing(row.interval) ? "" : " (" + row.interval + ")";
+      return "[" + fixed(row.ci_low) + ", " + fixed(row.ci_high) + "]" + what;
     }
     return missing(row[column]) ? "" : String(row[column]);
   }
@@ -163,6 +164,8 @@ def render_html(
 ) -> Path:
     """Write the leaderboard page to ``out_path``; ``figures`` are paths relative to it. Returns the path."""
     table = with_axes(table)  # a table from before the protocol axes: the paper split, fitted on train
+    if "interval" not in table:  # a table from before intervals were named
+        table = table.assign(interval="")
     table = table[DATA_COLUMNS].assign(flag=table["flag"].fillna(""))
     distinct = {column: sorted(table[column].dropna().astype(str).unique()) for column in FILTERS}
     metrics = distinct["metric"]
@@ -199,7 +202,8 @@ def render_html(
 <body>
 <header>
 <h1>{html.escape(title)}</h1>
-<p>Rows are ranked per dataset by the headline metric. The 95 % interval is a bootstrap over seeds.
+<p>Rows are ranked per dataset by the headline metric. The interval is a bootstrap 95 % interval of the mean
+where a row has at least 5 seeds, else the range of its seeds (each row says which).
 <code>oracle</code> rows read the test labels and are shown only to compare with papers.
 Click a column header to sort; click it again to reverse.</p>
 </header>

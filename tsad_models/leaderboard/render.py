@@ -63,7 +63,9 @@ def render_report(
         "`val-quantile` = a quantile of the model's scores on the validation split; `pot` = a generalised Pareto tail "
         "fitted on those scores (both label-free: the honest headline). `prior-ratio`, where shown, reads the test "
         "anomaly ratio (label-leaking, for comparison with papers). "
-        "Values are the mean over seeds and, in brackets, its bootstrap 95 % interval (the standard deviation is in "
+        "Values are the mean over seeds and, in brackets, the interval the `interval` column names: the bootstrap "
+        "95 % interval of the mean where a row has >= 5 seeds, else the range (min, max) of its seeds (the "
+        "standard deviation is in "
         "`leaderboard.csv`), on all test points of a dataset's entities together. "
         "† marks a label-free threshold that flags >= 95 % of the test points, or none: its F1 is that of "
         "flagging everything (or nothing), not the detector's. "
@@ -118,7 +120,7 @@ def render_report(
         lines += [
             "The papers' numbers (`tsad_models/leaderboard/paper_numbers.csv`: table, citation and where each was "
             "read; `not retrievable` where a table could not be read) beside ours under the same metric and "
-            "protocol (our default variant, mean [95 % interval] over seeds). `prior-ratio` reads the test anomaly "
+            "protocol (our default variant, mean [interval] over seeds). `prior-ratio` reads the test anomaly "
             "ratio and point adjustment inflates F1: neither is our headline. Our numbers come from this run's "
             "settings and entities (its config): a difference is a failed reproduction only where those match the "
             "paper's.",
@@ -267,7 +269,8 @@ def latex_tables(summary: pd.DataFrame) -> str:
     for dataset, group in summary.groupby("dataset", sort=True):
         group = group.loc[:, [c for c in headers if c in group.columns and not (group[c] == "n/a").all()]]
         body = tabulate(group, headers="keys", tablefmt="latex_booktabs", showindex=False).replace("†", "$^\\dagger$")
-        caption = f"\\caption{{{dataset}: mean [bootstrap 95 \\% interval] over seeds}}"
+        interval = "bootstrap 95 \\% with >= 5 seeds, else their range"
+        caption = f"\\caption{{{dataset}: mean [interval] over seeds ({interval})}}"
         parts.append(f"% {dataset}\n\\begin{{table}}\n{caption}\n{body}\n\\end{{table}}\n")
     return "\n".join(parts)
 

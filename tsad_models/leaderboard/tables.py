@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..models.variants import TEST_NORMALISED
+from .aggregate import seed_interval
 from .collect import RANKED_APART, THRESHOLD_FREE_PROTOCOL, with_axes
 
 # the report's headline columns: (metric, protocol, header)
@@ -37,7 +38,8 @@ def _mean_std(values: pd.Series) -> str:
 
 
 def interval_cell(mean: float, low: float, high: float, seeds: int, flag: str = "") -> str:
-    """``mean [low, high]`` (the bootstrap 95 % interval over seeds), ``†`` after a degenerate threshold's value."""
+    """``mean [low, high]`` (the row's ``interval``: a bootstrap 95 % interval or the seeds' range), ``†`` after a
+    degenerate threshold's value."""
     if pd.isna(mean):
         return "n/a"
     cell = f"{mean:.3f}" if seeds < 2 else f"{mean:.3f} [{low:.3f}, {high:.3f}]"
@@ -69,7 +71,7 @@ def labelled(frame: pd.DataFrame, column: str = "model_variant") -> pd.DataFrame
 
 def summary_table(agg: pd.DataFrame) -> pd.DataFrame:
     """The ranked headline table: per dataset, every model variant by its headline rank (all entities together),
-    each headline column as mean [bootstrap 95 % interval] over seeds."""
+    each headline column as mean [interval] over seeds (``interval`` says which: ``aggregate.seed_interval``)."""
     agg = agg[agg.entity == "all"]
     cells = {(m, p): h for m, p, h in HEADLINE}
     out = []
@@ -85,6 +87,7 @@ def summary_table(agg: pd.DataFrame) -> pd.DataFrame:
             "model": row_label(model, variant, fit, normalise),
         }
         row["seeds"] = int(group.seeds.max())
+        row["interval"] = seed_interval(range(row["seeds"]))[2] or "n/a"  # what the brackets hold, for these seeds
         row.update({header: "n/a" for header in cells.values()})
         for r in group.itertuples():
             header = cells.get((r.metric, r.protocol))
