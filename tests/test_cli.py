@@ -89,3 +89,14 @@ def test_evaluate_verbose_names_the_engine_and_the_numbers_do_not_depend_on_it(f
     assert ours.keys() == reference.keys()
     for key, value in reference.items():
         assert (value is None and ours[key] is None) or ours[key] == pytest.approx(value, abs=1e-12), key
+
+
+def test_help_is_plain_text_with_descriptions_and_defaults():
+    top = cli("--help")
+    assert top.returncode == 0 and "``" not in top.stdout and "evaluate your own scores" in top.stdout
+    evaluate = cli("evaluate", "--help").stdout
+    for default in ("(default: 0.99)", "(default: 0.001)", "(default: 0.98)", "(default: 100)", "(default: 250)"):
+        assert default in evaluate, default
+    assert "at most the series length" in evaluate
+    assert "Copy a finished run's tidy results" in cli("publish", "--help").stdout
+    assert "without its scores or any retraining" in cli("render-published", "--help").stdout

@@ -131,9 +131,21 @@ def _render_published(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="tsad-bench", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="tsad-bench",
+        description="tsad-bench command-line tools: evaluate your own scores, publish a finished run as a study, "
+        "rebuild a published study's leaderboard. `tsad-bench <command> --help` for each.",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    ev = sub.add_parser("evaluate", help="the metric panel on your own scores (JSON to stdout)")
+    defaults = argparse.ArgumentDefaultsHelpFormatter
+    ev = sub.add_parser(
+        "evaluate",
+        help="the metric panel on your own scores (JSON to stdout)",
+        description="Every metric of the panel (docs/protocol.md) on one series of per-timestamp scores and 0/1 "
+        "labels, printed as one JSON object: <metric>@<protocol> for thresholded metrics, <metric> for the "
+        "threshold-free ones (null where undefined).",
+        formatter_class=defaults,
+    )
     ev.add_argument("--scores", required=True, help="per-timestamp test scores (.npy, .csv or text)")
     ev.add_argument("--labels", required=True, help="per-timestamp 0/1 test labels")
     ev.add_argument("--val-scores", help="scores on validation data (enables label-free protocols)")
@@ -142,15 +154,24 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated: oracle,val-quantile,pot,prior-ratio "
         "(default: oracle, plus val-quantile,pot with --val-scores)",
     )
-    ev.add_argument("--val-quantile", type=float, default=0.99)
-    ev.add_argument("--pot-risk", type=float, default=1e-3)
-    ev.add_argument("--pot-level", type=float, default=0.98)
-    ev.add_argument("--vus-window", type=int, default=100)
-    ev.add_argument("--vus-thresholds", type=int, default=250, help="0 = every distinct score")
+    ev.add_argument("--val-quantile", type=float, default=0.99,
+                    help="val-quantile: the threshold is this quantile of the validation scores")  # fmt: skip
+    ev.add_argument("--pot-risk", type=float, default=1e-3, help="pot: the tail probability of the threshold")
+    ev.add_argument("--pot-level", type=float, default=0.98,
+                    help="pot: the validation scores' quantile above which the Pareto tail is fitted")  # fmt: skip
+    ev.add_argument("--vus-window", type=int, default=100,
+                    help="VUS: the largest buffer width (at most the series length)")  # fmt: skip
+    ev.add_argument("--vus-thresholds", type=int, default=250, help="VUS: thresholds on the curve (0 = every score)")
     ev.add_argument("--pretty", action="store_true", help="indent the JSON")
     ev.add_argument("--verbose", action="store_true", help="say on stderr which metrics engine ran (compiled or NumPy)")
     ev.set_defaults(run=_evaluate)
-    pub = sub.add_parser("publish", help="keep a finished run's results (no scores) as a published study")
+    pub = sub.add_parser(
+        "publish",
+        help="keep a finished run's results (no scores) as a published study",
+        description="Copy a finished run's tidy results, provenance, runtimes and job records (no score files) to "
+        "<published>/<study>/ with its config, commit and a note, and render its leaderboard there.",
+        formatter_class=defaults,
+    )
     pub.add_argument("--study", required=True, help="the study's name: report/published/<study>/")
     pub.add_argument("--config", required=True, help="the config file the run used (kept in study.json)")
     pub.add_argument("--results", default="results", help="the run's results folder")
@@ -160,8 +181,13 @@ def main(argv: list[str] | None = None) -> int:
     pub.add_argument("--processed", help="for such a run: its processed data folder (sha256 stated at publishing)")
     pub.add_argument("--note", default="", help="a sentence about how the results were made (kept in study.json)")
     pub.set_defaults(run=_publish)
-    ren = sub.add_parser("render-published", help="rebuild a published study's leaderboard from its files")
-    ren.add_argument("study_dir")
+    ren = sub.add_parser(
+        "render-published",
+        help="rebuild a published study's leaderboard from its files",
+        description="Rebuild the leaderboard (markdown, page, figures) of a published study from the files "
+        "`tsad-bench publish` kept, without its scores or any retraining.",
+    )
+    ren.add_argument("study_dir", help="the study's folder, e.g. report/published/peers_cpu")
     ren.set_defaults(run=_render_published)
     args = parser.parse_args(argv)
     return args.run(args)
