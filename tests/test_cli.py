@@ -94,7 +94,8 @@ def test_evaluate_verbose_names_the_engine_and_the_numbers_do_not_depend_on_it(f
 def test_help_is_plain_text_with_descriptions_and_defaults():
     top = cli("--help")
     assert top.returncode == 0 and "``" not in top.stdout and "evaluate your own scores" in top.stdout
-    evaluate = cli("evaluate", "--help").stdout
+    evaluate = " ".join(cli("evaluate", "--help").stdout.split())
+    assert "(default: None)" not in evaluate and "(default: False)" not in evaluate
     for default in ("(default: 0.99)", "(default: 0.001)", "(default: 0.98)", "(default: 100)", "(default: 250)"):
         assert default in evaluate, default
     assert "at most the series length" in evaluate

@@ -248,7 +248,8 @@ def test_single_entity_datasets_say_why_no_test_ran_and_cd_ranks_are_printed_exa
         for i, model in enumerate("abcd"):
             for seed in (0, 1):
                 rows.append({"dataset": dataset, "model": model, "variant": "default", "normalise": "train",
-                             "seed": seed, "metric": "vus_pr", "protocol": "threshold-free", "value": 0.1 * i})  # fmt: skip
+                             "seed": seed, "metric": "vus_pr", "protocol": "threshold-free",
+                             "value": 0.1 * i})  # fmt: skip
     _, sentences = cd_figures(aggregate(_tidy(rows)), tmp_path)
     assert "VUS-PR across the entities of d: no test (d has a single entity: a test across entities needs >= 2)." in (
         sentences

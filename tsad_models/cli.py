@@ -130,6 +130,16 @@ def _render_published(args) -> int:
     return 0
 
 
+class _WithDefaults(argparse.HelpFormatter):
+    """Help that states an option's default where it has one (not None or False)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if action.default not in (None, False, argparse.SUPPRESS) and "%(default)" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="tsad-bench",
@@ -137,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         "rebuild a published study's leaderboard. `tsad-bench <command> --help` for each.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    defaults = argparse.ArgumentDefaultsHelpFormatter
+    defaults = _WithDefaults
     ev = sub.add_parser(
         "evaluate",
         help="the metric panel on your own scores (JSON to stdout)",
