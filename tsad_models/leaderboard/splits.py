@@ -24,7 +24,7 @@ SPLIT_METRICS = [
 ]
 NORMALISE_SAYS = {
     "train": "Test series normalised with the training split's statistics.",
-    "test": "Test series normalised with its own statistics (TSB-AD's deep models' mode): ranked on their own, "
+    "test": "Test series normalised with its own statistics (OmniAnomaly's code's mode): ranked on their own, "
     "never with the models whose test series is normalised with training statistics.",
 }
 FIT_SAYS = {

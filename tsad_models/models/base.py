@@ -74,7 +74,7 @@ class DetectorConfig:
     ``train``: every series the model sees is normalised with statistics of the training split (the processed
     files' z-score; a model's own input map, e.g. TranAD's min-max, fitted on the training split).  ``test``:
     the test series is normalised with its own statistics instead (z-score, then the model's own input map
-    fitted on the test series), as TSB-AD's deep models and several public codes do.  The leaderboard tags
+    fitted on the test series), as OmniAnomaly's public code does.  The leaderboard tags
     every row with it and never ranks the two modes together."""
 
     normalise: Literal["train", "test"] = "train"
