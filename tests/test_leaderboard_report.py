@@ -194,3 +194,42 @@ def test_an_interval_is_named_by_what_it_is():
              "protocol": "threshold-free", "value": v, "note": ""} for s, v in enumerate([0.2, 0.6, 0.4])]  # fmt: skip
     agg = aggregate(pd.DataFrame(rows))
     assert agg[["ci_low", "ci_high", "interval"]].iloc[0].tolist() == [0.2, 0.6, "range of 3 seeds"]
+
+
+def test_a_degenerate_threshold_is_flagged_per_seed_and_left_out_of_every_statistic():
+    """Near-none counts as none (3 of 18,160 points); the tidy rows carry the flag; the F1 [val-quantile]
+    Friedman test and the ablation deltas leave a degenerate value out and say so."""
+    from tsad_models.leaderboard.collect import degenerate_reason, tidy_rows
+    from tsad_models.leaderboard.statistics import block_values
+
+    assert degenerate_reason(3 / 18160) == "degenerate: the threshold flags < 0.1 % of the test points"
+    assert degenerate_reason(0.0) == "degenerate: the threshold flags no test point"
+    assert degenerate_reason(0.97).startswith("degenerate: the threshold flags >= 95 %")
+    assert degenerate_reason(0.01) == "" and degenerate_reason(float("nan")) == ""
+    result = {"dataset": "d", "model": "m", "variant": "default", "seed": 0,
+              "aggregate": {"metrics": {"f1@val-quantile": 0.3, "flagged_fraction@val-quantile": 3 / 18160,
+                                        "f1@oracle": 0.5, "vus_pr": 0.4}, "notes": {}},
+              "per_entity": {"e": {}}}  # fmt: skip
+    rows = {(r["metric"], r["protocol"]): r["flag"] for r in tidy_rows(result)}
+    assert rows[("f1", "val-quantile")].startswith("degenerate") and rows[("f1", "oracle")] == rows[("vus_pr",
+           "threshold-free")] == ""  # fmt: skip
+
+    table = []
+    for dataset in ("d1", "d2", "d3"):
+        for seed in (0, 1):
+            for model, f1, share in (("a", 0.6, 0.01), ("b", 0.5, 0.02), ("c", 0.4, 0.03), ("lazy", 0.9, 1.0)):
+                for metric, value in (("f1", f1), ("flagged_fraction", share)):
+                    table.append({"dataset": dataset, "model": model, "variant": "default", "seed": seed,
+                                  "entity": "all", "metric": metric, "protocol": "val-quantile", "value": value,
+                                  "note": "", "flag": degenerate_reason(share)})  # fmt: skip
+    agg = aggregate(pd.DataFrame(table))
+    values = block_values(agg, "f1", "val-quantile", "dataset")
+    assert values["lazy"].isna().all() and values[["a", "b", "c"]].notna().all().all()
+    test = friedman(values, "F1 [val-quantile] across datasets")
+    assert test.left_out == ["lazy"] and "left out (no value, or a degenerate threshold, in a block): lazy" in (
+        test.sentence()
+    )
+    # an ablation whose seeds are degenerate on one side has no evidence: no delta is reported
+    ablated = pd.DataFrame(table).query("model == 'lazy'").assign(model="a", variant="lazy")
+    deltas = ablation_deltas(pd.concat([pd.DataFrame(table).query("model == 'a'"), ablated]))
+    assert deltas.empty

@@ -9,8 +9,10 @@ what it is, the headline rank, and a flag where a label-free threshold is degene
   (``RANK_BY``: VUS-PR, then F1 under the label-free ``val-quantile`` threshold to break ties), best
   first; models without a headline value come last unranked.
 - A label-free threshold (``val-quantile``, ``pot``) that flags at least ``DEGENERATE_SHARE`` of the test
-  points, or none, is marked ``degenerate`` on every metric of that protocol: its F1 is then the
-  flag-everything (or flag-nothing) F1, not a detector's (the job's ``flagged_fraction`` tells).
+  points, or fewer than ``NEAR_NONE_SHARE`` (none or almost none), is marked ``degenerate`` on every metric
+  of that protocol (``collect.degenerate_reason``; the tidy per-seed rows carry the flag too): its F1 is
+  then the flag-everything (or flag-nothing) F1, not a detector's.  Statistics leave such values out
+  (``statistics.block_values``, ``figures.ablation_deltas``), saying how many.
 """
 
 from __future__ import annotations
@@ -20,13 +22,11 @@ import functools
 import numpy as np
 import pandas as pd
 
-from .collect import AXES, RANKED_APART, THRESHOLD_FREE_PROTOCOL, with_axes
+from .collect import AXES, LABEL_FREE, RANKED_APART, THRESHOLD_FREE_PROTOCOL, degenerate_reason, with_axes
 
 RESAMPLES = 2000
 MIN_BOOTSTRAP = 5  # seeds needed before an interval is called a bootstrap 95 % interval
 RANK_BY = [("vus_pr", THRESHOLD_FREE_PROTOCOL), ("f1", "val-quantile")]
-LABEL_FREE = ("val-quantile", "pot")
-DEGENERATE_SHARE = 0.95
 KEYS = ["dataset", "model", "variant", "entity", "metric", "protocol", *AXES]
 COLUMNS = [*KEYS, "seeds", "mean", "std", "ci_low", "ci_high", "interval", "rank", "flag"]
 
@@ -64,14 +64,15 @@ def _draws(n: int, resamples: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, n, size=(resamples, n))
 
 
-def _degenerate(table: pd.DataFrame) -> pd.Series:
-    """(dataset, model, variant, entity, protocol) -> why a label-free threshold is degenerate (flags ~all or none)."""
+DEGENERATE_KEYS = ["dataset", "model", "variant", "entity", "protocol", *AXES]
+
+
+def _degenerate(table: pd.DataFrame) -> dict:
+    """DEGENERATE_KEYS -> why a label-free threshold is degenerate (its mean share over seeds flags ~all or ~none)."""
     shares = table[(table.metric == "flagged_fraction") & table.protocol.isin(LABEL_FREE)]
-    mean = shares.groupby(["dataset", "model", "variant", "entity", "protocol"]).value.mean()
-    reasons = pd.Series("", index=mean.index, dtype=object)
-    reasons[mean >= DEGENERATE_SHARE] = "degenerate: the threshold flags >= 95 % of the test points"
-    reasons[mean <= 0] = "degenerate: the threshold flags no test point"
-    return reasons[reasons != ""]
+    mean = shares.groupby(DEGENERATE_KEYS).value.mean()
+    reasons = {key: degenerate_reason(share) for key, share in mean.items()}
+    return {key: reason for key, reason in reasons.items() if reason}
 
 
 def aggregate(table: pd.DataFrame) -> pd.DataFrame:
@@ -92,8 +93,7 @@ def aggregate(table: pd.DataFrame) -> pd.DataFrame:
     out = grouped.drop(columns="values")
     out[["mean", "std", "ci_low", "ci_high", "interval"]] = pd.DataFrame(stats, index=out.index)
     reasons = _degenerate(table)
-    scope = zip(out.dataset, out.model, out.variant, out.entity, out.protocol, strict=True)
-    out["flag"] = [reasons.get(key, "") for key in scope]
+    out["flag"] = [reasons.get(tuple(key), "") for key in out[DEGENERATE_KEYS].itertuples(index=False)]
     ranks = headline_ranks(out)
     scope = zip(out.dataset, out.entity, out.model, out.variant, strict=True)
     out["rank"] = pd.array([ranks.get(key) for key in scope], dtype="Int64")

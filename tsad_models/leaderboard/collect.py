@@ -16,7 +16,30 @@ THRESHOLD_FREE_PROTOCOL = "threshold-free"
 AXES = ["split", "split_of", "fit", "normalise"]
 # the axes whose values are never ranked, tested or compared together within a dataset (a split is a dataset)
 RANKED_APART = ["fit", "normalise"]
-LEADERBOARD_COLUMNS = ["dataset", "model", "variant", "seed", "entity", "metric", "protocol", "value", "note", *AXES]
+LEADERBOARD_COLUMNS = ["dataset", "model", "variant", "seed", "entity", "metric", "protocol", "value", "note", "flag",
+                       *AXES]  # fmt: skip
+# a label-free threshold that flags (almost) every test point, or (almost) none, is degenerate: its F1 is that of
+# flagging everything or nothing, not a detector's
+LABEL_FREE = ("val-quantile", "pot")  # the label-free threshold protocols (metrics.protocols.LABEL_FREE)
+DEGENERATE_SHARE = 0.95  # flags at least this share of the test points
+NEAR_NONE_SHARE = 0.001  # flags fewer than this share (0.1 %: e.g. 3 of 18,160 points)
+
+
+def degenerate_reason(share: float) -> str:
+    """Why a label-free threshold that flags ``share`` of the test points is degenerate, or ""."""
+    if not share == share:  # NaN: no threshold (undefined), said by the row's note
+        return ""
+    if share >= DEGENERATE_SHARE:
+        return "degenerate: the threshold flags >= 95 % of the test points"
+    if share < NEAR_NONE_SHARE:
+        return (
+            "degenerate: the threshold flags no test point"
+            if share <= 0
+            else ("degenerate: the threshold flags < 0.1 % of the test points")
+        )
+    return ""
+
+
 PROVENANCE_COLUMNS = ["dataset", "model", "variant", "seed", "entity", "git_commit", "config_sha256", "data_sha256",
                       "device", "packages", "split", "fit", "normalise", "metrics_engine"]  # fmt: skip
 
@@ -53,6 +76,7 @@ def tidy_rows(result: dict) -> list[dict]:
     if len(result["per_entity"]) == 1:
         scopes = scopes[:1]
     for entity, block in scopes:
+        flags = {p: degenerate_reason(block["metrics"].get(f"flagged_fraction@{p}", float("nan"))) for p in LABEL_FREE}
         for key, value in block["metrics"].items():
             metric, protocol = _split_key(key)
             rows.append(
@@ -63,6 +87,7 @@ def tidy_rows(result: dict) -> list[dict]:
                     "protocol": protocol,
                     "value": value,
                     "note": block["notes"].get(key, ""),
+                    "flag": flags.get(protocol, ""),
                 }
             )
     return rows

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..models.variants import TEST_NORMALISED
+from ..common.axes import TEST_NORMALISED
 from .aggregate import MIN_BOOTSTRAP, seed_interval
 from .collect import RANKED_APART, with_axes
 from .splits import SPLIT_ORDER, split_table
@@ -127,6 +127,8 @@ def ablation_deltas(table: pd.DataFrame) -> pd.DataFrame:
     table = table.assign(base=table.variant.str.removesuffix(TEST_NORMALISED))  # within one normalisation mode
     for metric, protocol, label in (HEADLINE_METRIC, LABEL_FREE_F1):
         part = table[(table.metric == metric) & (table.protocol == protocol)]
+        if "flag" in part:  # a degenerate threshold's seed is no evidence about a variant: left out of the pair
+            part = part.assign(value=part.value.where(part.flag.fillna("") == ""))
         for (dataset, model, *modes), group in part.groupby(["dataset", "model", *RANKED_APART], sort=True):
             by_variant = group.pivot_table(index="seed", columns="base", values="value", aggfunc="first")
             if "default" not in by_variant or by_variant.shape[1] < 2:

@@ -35,7 +35,8 @@ class FriedmanResult:
         if not self.ran:
             return f"{self.title}: no test ({self.reason})."
         best = self.mean_ranks.idxmin()
-        dropped = f"; left out (missing in a block): {', '.join(self.left_out)}" if self.left_out else ""
+        why = "; left out (no value, or a degenerate threshold, in a block): "
+        dropped = why + ", ".join(self.left_out) if self.left_out else ""
         verdict = "differ significantly" if self.pvalue < 0.05 else "do not differ significantly"
         return (
             f"{self.title}: Friedman chi2 = {self.statistic:.2f}, p = {self.pvalue:.3g} over {self.blocks} blocks "
@@ -88,5 +89,8 @@ def block_values(agg: pd.DataFrame, metric: str, protocol: str, by: str) -> pd.D
     ``by="entity"`` (the entities of whatever datasets ``agg`` holds)."""
     rows = agg[(agg.metric == metric) & (agg.protocol == protocol)]
     rows = rows[rows.entity == "all"] if by == "dataset" else rows[rows.entity != "all"]
+    # a degenerate label-free threshold's value is that of flagging everything (or nothing), not the model's:
+    # left out, so the model is left out of the test (FriedmanResult.left_out names it)
+    rows = rows.assign(mean=rows["mean"].where(rows.get("flag", pd.Series("", index=rows.index)).fillna("") == ""))
     name = [m if v == "default" else f"{m}/{v}" for m, v in zip(rows.model, rows.variant, strict=True)]
-    return rows.assign(name=name).pivot_table(index=by, columns="name", values="mean", aggfunc="first")
+    return rows.assign(name=name).pivot_table(index=by, columns="name", values="mean", aggfunc="first", dropna=False)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..models.variants import TEST_NORMALISED
+from ..common.axes import TEST_NORMALISED
 from .aggregate import seed_interval
 from .collect import RANKED_APART, THRESHOLD_FREE_PROTOCOL, with_axes
 

@@ -20,11 +20,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..common.axes import TEST_NORMALISED
 from ..common.errors import ConfigError
 from .config import build_config, config_to_dict
 from .registry import get_model_class, load_model_files, model_config_class
-
-TEST_NORMALISED = "~testnorm"  # the name suffix of a variant run with normalise: test from the config level
 
 
 def config_normalise_modes(config: dict) -> list[str]:
