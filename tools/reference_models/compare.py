@@ -13,8 +13,8 @@ protocol, the settings of ``config/peers_cpu.yaml``) and writes ``results.csv`` 
 training seconds per epoch with the ratio ours / TSB-AD).
 
     OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 nice -n 10 .venv/bin/python tools/reference_models/compare.py \
-        --processed /work/refrun/processed/smd/machine-1-2.npz --models USAD,PCA --seeds 0 1 2 \
-        --out /work/refrun/compare
+        --processed results/reference_models/processed/smd/machine-1-2.npz --models USAD,PCA --seeds 0 1 2 \
+        --out results/reference_models/compare
 
 Score files go to ``<out>/scores/<implementation>/<model>/<entity>/seed<k>.npz``; a file already there is
 not recomputed (``--rerun`` recomputes), so an interrupted comparison resumes where it stopped.
@@ -377,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--processed", nargs="+", required=True, type=Path, help="processed entity files (.npz)")
     ap.add_argument("--models", default=",".join(MODELS), help=f"comma-separated TSB-AD names (of {', '.join(MODELS)})")
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    ap.add_argument("--out", type=Path, default=Path("/work/refrun/compare"))
+    ap.add_argument("--out", type=Path, default=Path("results/reference_models/compare"))
     ap.add_argument("--config", type=Path, default=ROOT / "config" / "peers_cpu.yaml")
     ap.add_argument("--normalise", choices=("train", "test"), default="train")
     ap.add_argument("--fit", choices=("train", "transductive"), default="train", help="classical models only")
