@@ -126,7 +126,7 @@ def test_leaderboard_in_headless_chromium(page, driver, tmp_path):
     headers = [th.get_attribute("data-column") for th in driver.find_elements(By.CSS_SELECTOR, "#leaderboard th")]
     assert headers == [
         "dataset", "split", "fit", "normalise", "rank", "model", "metric", "protocol", "seeds", "mean", "std",
-        "ci_low", "flag",
+        "ci_low", "flag", "note",
     ]  # fmt: skip
     for axis in ("fit", "normalise"):  # rows from before the axes: train, train
         select = driver.find_element(By.ID, f"filter-{axis}")
@@ -222,3 +222,27 @@ def test_every_filter_filters_the_rows(tmp_path, driver):
         chosen[column] = value
         assert sorted(shown()) == expected(**chosen), (column, value)
     assert driver.get_log("browser") == []
+
+
+def test_the_rank_shown_is_the_selected_metrics_and_n_a_says_why(tmp_path, driver):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    columns = ["dataset", "rank", "metric_rank", "model", "metric", "protocol", "seeds", "mean", "std", "ci_low",
+               "ci_high", "flag", "note"]  # fmt: skip
+    rows = [
+        ("d", 1, 1, "a", "vus_pr", "threshold-free", 3, 0.6, 0.1, 0.5, 0.7, "", ""),
+        ("d", 2, 2, "b", "vus_pr", "threshold-free", 3, 0.4, 0.1, 0.3, 0.5, "", ""),
+        ("d", 1, 2, "a", "f1", "pot", 3, 0.2, 0.1, 0.1, 0.3, "", ""),
+        ("d", 2, 1, "b", "f1", "pot", 3, 0.5, 0.1, 0.4, 0.6, "", ""),
+        ("d", 1, NAN, "a", "f1", "oracle", 3, NAN, NAN, NAN, NAN, "", "no anomaly in the test labels"),
+    ]
+    path = render_html(pd.DataFrame(rows, columns=columns), figures=[], provenance={}, title="ranks",
+                       out_path=tmp_path / "ranks.html")  # fmt: skip
+    driver.get(path.as_uri())
+    Select(driver.find_element(By.ID, "filter-metric")).select_by_value("f1")
+    Select(driver.find_element(By.ID, "filter-protocol")).select_by_value("pot")
+    shown = dict(zip(visible(driver, "model"), visible(driver, "rank"), strict=True))
+    assert shown == {"a": "2", "b": "1"}  # by F1 [pot], not by the headline (VUS-PR) rank
+    Select(driver.find_element(By.ID, "filter-protocol")).select_by_value("oracle")
+    assert visible(driver, "note") == ["no anomaly in the test labels"] and visible(driver, "mean") == ["n/a"]

@@ -233,3 +233,20 @@ def test_a_degenerate_threshold_is_flagged_per_seed_and_left_out_of_every_statis
     ablated = pd.DataFrame(table).query("model == 'lazy'").assign(model="a", variant="lazy")
     deltas = ablation_deltas(pd.concat([pd.DataFrame(table).query("model == 'a'"), ablated]))
     assert deltas.empty
+
+
+def test_flags_sit_beside_the_rank():
+    rows = []
+    for seed in (0, 1):
+        for model, vus, collapsed in (("latad", 0.6, 1.0), ("pca", 0.5, None)):
+            rows.append({"dataset": "d", "model": model, "variant": "default", "seed": seed, "entity": "all",
+                         "metric": "vus_pr", "protocol": "threshold-free", "value": vus, "note": ""})  # fmt: skip
+            if collapsed is not None:
+                rows.append({"dataset": "d", "model": model, "variant": "default", "seed": seed, "entity": "all",
+                             "metric": "collapsed", "protocol": "training", "value": collapsed,
+                             "note": ""})  # fmt: skip
+        rows.append({"dataset": "d", "model": "novus", "variant": "default", "seed": seed, "entity": "all",
+                     "metric": "f1", "protocol": "oracle", "value": 0.3, "note": ""})  # fmt: skip
+    summary = summary_table(aggregate(pd.DataFrame(rows))).set_index("model")
+    assert summary.loc["latad", ["rank", "flags"]].tolist() == [1, "collapsed on 100% of entities"]
+    assert summary.loc["pca", "flags"] == "" and summary.loc["novus", "flags"] == "unranked: no VUS-PR"

@@ -28,7 +28,9 @@ RESAMPLES = 2000
 MIN_BOOTSTRAP = 5  # seeds needed before an interval is called a bootstrap 95 % interval
 RANK_BY = [("vus_pr", THRESHOLD_FREE_PROTOCOL), ("f1", "val-quantile")]
 KEYS = ["dataset", "model", "variant", "entity", "metric", "protocol", *AXES]
-COLUMNS = [*KEYS, "seeds", "mean", "std", "ci_low", "ci_high", "interval", "rank", "flag"]
+COLUMNS = [*KEYS, "seeds", "mean", "std", "ci_low", "ci_high", "interval", "rank", "metric_rank", "flag", "note"]
+# metrics where a rank means nothing (a share of flagged points, a training flag): no metric_rank
+NOT_RANKED = ("flagged_fraction", "collapsed")
 
 
 def bootstrap_interval(
@@ -78,7 +80,14 @@ def _degenerate(table: pd.DataFrame) -> dict:
 def aggregate(table: pd.DataFrame) -> pd.DataFrame:
     """The tidy per-seed leaderboard -> one row per KEYS with seeds, mean, std, ci_low, ci_high, rank, flag."""
     table = with_axes(table)
-    grouped = table.groupby(KEYS, sort=True).agg(values=("value", list), seeds=("seed", "nunique")).reset_index()
+    if "note" not in table:
+        table = table.assign(note="")
+    first_note = lambda notes: next((n for n in notes.fillna("") if n), "")  # noqa: E731  # why a value is n/a
+    grouped = (
+        table.groupby(KEYS, sort=True)
+        .agg(values=("value", list), seeds=("seed", "nunique"), note=("note", first_note))
+        .reset_index()
+    )
     stats = []
     for values in grouped["values"]:
         finite = np.asarray(values, dtype=np.float64)
@@ -95,20 +104,26 @@ def aggregate(table: pd.DataFrame) -> pd.DataFrame:
     reasons = _degenerate(table)
     out["flag"] = [reasons.get(tuple(key), "") for key in out[DEGENERATE_KEYS].itertuples(index=False)]
     ranks = headline_ranks(out)
-    scope = zip(out.dataset, out.entity, out.model, out.variant, strict=True)
-    out["rank"] = pd.array([ranks.get(key) for key in scope], dtype="Int64")
+    scope = out[["dataset", "entity", "model", "variant", *RANKED_APART]].itertuples(index=False)
+    out["rank"] = pd.array([ranks.get(tuple(key)) for key in scope], dtype="Int64")
+    # the rank by each row's own metric and protocol (the page shows it beside whichever metric is selected);
+    # within one dataset, entity, fit mode and normalisation, as the headline rank
+    rankable = ~out.metric.isin(NOT_RANKED)
+    within = out[rankable].groupby(["dataset", "entity", "metric", "protocol", *RANKED_APART])["mean"]
+    out["metric_rank"] = pd.array(within.rank(ascending=False, method="min").reindex(out.index), dtype="Int64")
     return out[COLUMNS]
 
 
-def headline_ranks(agg: pd.DataFrame) -> dict[tuple[str, str, str, str], int]:
-    """(dataset, entity, model, variant) -> rank by RANK_BY (1 = best); rows without the first headline are unranked.
+def headline_ranks(agg: pd.DataFrame) -> dict[tuple, int]:
+    """(dataset, entity, model, variant, fit, normalise) -> rank by RANK_BY (1 = best); rows without the first
+    headline are unranked.
 
     Models fitted on the training split and on the test series (``fit``), and test series normalised with
     training and with their own statistics (``normalise``), are ranked apart: their numbers answer different
     questions, so rank 1 exists once per combination of RANKED_APART."""
     ranks = {}
     agg = with_axes(agg)
-    for (dataset, entity, *_), group in agg.groupby(["dataset", "entity", *RANKED_APART], sort=True):
+    for (dataset, entity, *modes), group in agg.groupby(["dataset", "entity", *RANKED_APART], sort=True):
         keys = []
         for metric, protocol in RANK_BY:
             picked = group[(group.metric == metric) & (group.protocol == protocol)]
@@ -116,5 +131,5 @@ def headline_ranks(agg: pd.DataFrame) -> dict[tuple[str, str, str, str], int]:
         order = pd.concat(keys, axis=1).dropna(subset=[keys[0].name])
         order = order.sort_values([k.name for k in keys], ascending=False, na_position="last")
         for position, (model, variant) in enumerate(order.index, start=1):
-            ranks[(dataset, entity, model, variant)] = position
+            ranks[(dataset, entity, model, variant, *modes)] = position
     return ranks

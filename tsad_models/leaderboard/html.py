@@ -27,6 +27,7 @@ COLUMNS = [
     ("std", "std"),
     ("ci_low", "interval"),  # [low, high] and what it is: a bootstrap 95 % interval, or the range of the seeds
     ("flag", "flag"),
+    ("note", "why n/a"),
 ]
 NUMERIC = {"rank", "seeds", "mean", "std", "ci_low"}  # sorted numerically, right-aligned
 DATA_COLUMNS = [name for name, _ in COLUMNS] + ["ci_high", "interval"]
@@ -164,9 +165,12 @@ def render_html(
 ) -> Path:
     """Write the leaderboard page to ``out_path``; ``figures`` are paths relative to it. Returns the path."""
     table = with_axes(table)  # a table from before the protocol axes: the paper split, fitted on train
-    if "interval" not in table:  # a table from before intervals were named
-        table = table.assign(interval="")
-    table = table[DATA_COLUMNS].assign(flag=table["flag"].fillna(""))
+    for column in ("interval", "note"):  # a table from before these were kept
+        if column not in table:
+            table = table.assign(**{column: ""})
+    if "metric_rank" in table:  # the rank by each row's own metric and protocol, not always the headline's
+        table = table.assign(rank=table["metric_rank"])
+    table = table[DATA_COLUMNS].assign(flag=table["flag"].fillna(""), note=table["note"].fillna(""))
     distinct = {column: sorted(table[column].dropna().astype(str).unique()) for column in FILTERS}
     metrics = distinct["metric"]
     default_metric = HEADLINE_METRIC if HEADLINE_METRIC in metrics else next(iter(metrics), "")
@@ -202,8 +206,9 @@ def render_html(
 <body>
 <header>
 <h1>{html.escape(title)}</h1>
-<p>Rows are ranked per dataset by the headline metric. The interval is a bootstrap 95 % interval of the mean
-where a row has at least 5 seeds, else the range of its seeds (each row says which).
+<p>A row's rank is by its own metric and protocol, within its dataset, fit mode and normalisation (pick one of
+each to read one ranking); the markdown report ranks by the headline, VUS-PR. The interval is a bootstrap
+95 % interval of the mean where a row has at least 5 seeds, else the range of its seeds (each row says which).
 <code>oracle</code> rows read the test labels and are shown only to compare with papers.
 Click a column header to sort; click it again to reverse.</p>
 </header>

@@ -69,13 +69,17 @@ def render_report(
         "`leaderboard.csv`), on all test points of a dataset's entities together. "
         "† marks a label-free threshold that flags >= 95 % of the test points, or none: its F1 is that of "
         "flagging everything (or nothing), not the detector's. "
-        "`random` is the sanity floor: under point adjustment (F1-PA) it often looks strong.",
+        "`random` is the sanity floor: under point adjustment (F1-PA) it often looks strong. "
+        "`flags` beside a rank: `collapsed on x of entities` is `collapsed [training]`, the share of the model's "
+        "entities on which its own training check found the representation collapsed (LATAD raises it, "
+        "docs/results/latad_smd_cpu.md; n/a for models without such a check): its rank is then a collapsed "
+        "model's; `unranked` has no VUS-PR; `†` names the protocols whose threshold is degenerate.",
         "",
     ]
     splits = with_axes(table).groupby("dataset").first()
     for (dataset, fit, normalise), group in summary.groupby(["dataset", "fit", "normalise"], sort=True):
         group = group.drop(columns=["dataset", "fit", "normalise"])
-        group = group.loc[:, [c for c in group.columns if not (group[c] == "n/a").all()]]  # e.g. no diagnosis labels
+        group = group.loc[:, [c for c in group.columns if not group[c].isin(["n/a", ""]).all()]]  # e.g. no flags
         ranked = tabulate(group, headers="keys", tablefmt="github", showindex=False, disable_numparse=True)
         split = splits.loc[dataset]
         departures = [text for mode, text in ((fit, "fitted on the test series"), (normalise,
@@ -235,7 +239,7 @@ def render_report(
     page = page.assign(
         model=[row_label(*r) for r in zip(page.model, page.variant, page.fit, page.normalise, strict=True)]
     )
-    page = page.sort_values(["dataset", "metric", "protocol", "rank", "model"], na_position="last")  # ranked at first
+    page = page.sort_values(["dataset", "metric", "protocol", "metric_rank", "model"], na_position="last")
     render_html(
         page.drop(columns=["variant", "entity"]),
         figures=[f"figures/{Path(f).name}" for f in figures],

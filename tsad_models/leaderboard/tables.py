@@ -84,6 +84,7 @@ def summary_table(agg: pd.DataFrame) -> pd.DataFrame:
             "fit": fit,
             "normalise": normalise,
             "rank": group["rank"].dropna().min(),
+            "flags": _rank_flags(group),
             "model": row_label(model, variant, fit, normalise),
         }
         row["seeds"] = int(group.seeds.max())
@@ -100,6 +101,21 @@ def summary_table(agg: pd.DataFrame) -> pd.DataFrame:
     table["rank"] = table["rank"].astype("Int64")
     order = ["dataset", *RANKED_APART, "rank", "model"]
     return table.sort_values(order, na_position="last", kind="stable").reset_index(drop=True)
+
+
+def _rank_flags(group: pd.DataFrame) -> str:
+    """What a reader must know beside a model's rank: its training collapsed, it has no headline value, or a
+    label-free threshold of its is degenerate (†)."""
+    flags = []
+    collapsed = group[(group.metric == "collapsed") & (group.protocol == "training")]["mean"]
+    if len(collapsed) and collapsed.iloc[0] > 0:
+        flags.append(f"collapsed on {collapsed.iloc[0]:.0%} of entities")
+    if group["rank"].isna().all():
+        flags.append("unranked: no VUS-PR")
+    degenerate = sorted({p for p, f in zip(group.protocol, group.flag.fillna(""), strict=True) if f})
+    if degenerate:
+        flags.append(f"† degenerate threshold ({', '.join(degenerate)})")
+    return "; ".join(flags)
 
 
 def random_ratio_table(table: pd.DataFrame) -> pd.DataFrame:
