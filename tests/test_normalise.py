@@ -263,3 +263,12 @@ def test_single_entity_datasets_say_why_no_test_ran_and_cd_ranks_are_printed_exa
     labels = [text.get_text() for text in ax.texts]
     plt.close(fig)
     assert any("(2.50)" in label for label in labels) and not any(label.endswith("(2)") for label in labels)
+
+
+def test_a_fit_mode_is_not_an_ablation():
+    rows = []
+    for seed in (0, 1):
+        for variant, fit, value in (("default", "train", 0.3), ("transductive", "transductive", 0.6)):
+            rows.append({"dataset": "d", "model": "pca", "variant": variant, "fit": fit, "seed": seed,
+                         "metric": "vus_pr", "protocol": "threshold-free", "value": value})  # fmt: skip
+    assert ablation_deltas(_tidy(rows)).empty  # pca/transductive is pca fitted elsewhere, not an ablation of it
