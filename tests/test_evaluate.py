@@ -29,6 +29,15 @@ def test_training_flags_reach_the_leaderboard_under_their_own_protocol(processed
     rows = [r for r in tidy_rows(result) if r["metric"] == "collapsed"]
     axes = {"split": "paper", "split_of": "ucr135", "fit": "train", "normalise": "train"}  # from the data and the job
     assert rows == [
-        {**ids, **axes, "entity": "all", "metric": "collapsed", "protocol": "training", "value": 1.0, "note": ""}
+        {
+            **ids,
+            **axes,
+            "entity": "all",
+            "metric": "collapsed",
+            "protocol": "training",
+            "value": 1.0,
+            "note": "",
+            "flag": "",
+        }
     ]
     assert np.isfinite(result["aggregate"]["metrics"]["auc_pr"])

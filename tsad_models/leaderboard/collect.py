@@ -155,14 +155,21 @@ def collect(
 
 
 def collect_runtimes(benchmark_paths: list[str], out_csv: str) -> None:
-    """Snakemake benchmark TSVs of the fit jobs -> one CSV.
+    """Snakemake benchmark TSVs of the fit jobs -> one CSV, with each job's own peak RSS (``job_peak_rss_mb``,
+    measured in the job: Snakemake's sampler, ``max_rss_mb``, misses jobs shorter than its first sample).
 
-    A TSV's path names its job: benchmarks/fit/<dataset>/<model>/<variant>/seed<k>/<entity>.tsv."""
+    A TSV's path names its job: benchmarks/fit/<dataset>/<model>/<variant>/seed<k>/<entity>.tsv; the job's
+    record is results/scores/<dataset>/<model>/<variant>/seed<k>/<entity>.json beside benchmarks/."""
     rows = []
     for path in benchmark_paths:
         parts = Path(path).with_suffix("").parts
         dataset, model, variant, seed, entity = parts[-5:]
         bench = pd.read_csv(path, sep="\t")
+        record = Path(*parts[:-7], "results", "scores", dataset, model, variant, seed, f"{entity}.json")
+        try:
+            job_peak = json.loads(record.read_text()).get("peak_rss_mb")
+        except (OSError, ValueError):
+            job_peak = None
         rows.append(
             {
                 "dataset": dataset,
@@ -172,11 +179,8 @@ def collect_runtimes(benchmark_paths: list[str], out_csv: str) -> None:
                 "entity": entity,
                 "seconds": float(bench["s"].iloc[0]),
                 "max_rss_mb": float(bench["max_rss"].iloc[0]),
+                "job_peak_rss_mb": float(job_peak) if job_peak is not None else float("nan"),
             }
         )
-    save_text_atomic(
-        out_csv,
-        pd.DataFrame(rows, columns=["dataset", "model", "variant", "seed", "entity", "seconds", "max_rss_mb"]).to_csv(
-            index=False
-        ),
-    )
+    columns = ["dataset", "model", "variant", "seed", "entity", "seconds", "max_rss_mb", "job_peak_rss_mb"]
+    save_text_atomic(out_csv, pd.DataFrame(rows, columns=columns).to_csv(index=False))

@@ -166,16 +166,20 @@ def ablation_figure(table: pd.DataFrame, path: Path) -> str:
 
 
 def runtime_figure(runtimes: pd.DataFrame, path: Path) -> str:
-    """Seconds and peak memory (max RSS) of every fit + score job, from Snakemake's benchmark records."""
+    """Seconds (Snakemake's benchmark records) and peak memory of every fit + score job: measured in the job
+    (``job_peak_rss_mb``) where recorded, else Snakemake's sampled max RSS (which misses sub-second jobs)."""
     import seaborn as sns
 
     if runtimes.empty:
         return _nothing(path, "No benchmark records of fit jobs.")
     plt = _plt()
     rows = _named(runtimes)
+    measured = "job_peak_rss_mb" in rows and rows.job_peak_rss_mb.notna().all()
+    memory = ("job_peak_rss_mb", "peak RSS, measured in the job (MB)") if measured else (
+        "max_rss_mb", "peak RSS, Snakemake's sampler (MB; misses sub-second jobs)")  # fmt: skip
     order = rows.groupby("model_variant").seconds.median().sort_values().index
     fig, axes = plt.subplots(1, 2, figsize=(11, 0.8 + 0.27 * len(order)), sharey=True)
-    for ax, column, label in ((axes[0], "seconds", "wall time per job (s)"), (axes[1], "max_rss_mb", "peak RSS (MB)")):
+    for ax, column, label in ((axes[0], "seconds", "wall time per job (s)"), (axes[1], *memory)):
         sns.stripplot(data=rows, y="model_variant", x=column, hue="dataset", order=order, ax=ax, size=3, jitter=0.2)
         ax.set_xscale("log")
         ax.set_xlabel(label)

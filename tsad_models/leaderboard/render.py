@@ -182,13 +182,20 @@ def render_report(
         lines += ["## Data", "", tabulate(pd.DataFrame(cards), headers="keys", tablefmt="github", showindex=False), ""]
     runtime = pd.read_csv(runtimes) if runtimes and Path(runtimes).is_file() else pd.DataFrame()
     if not runtime.empty:
+        memory = {"sampled_max_rss_mb": ("max_rss_mb", "max")}
+        if "job_peak_rss_mb" in runtime and runtime.job_peak_rss_mb.notna().any():
+            memory["job_peak_rss_mb"] = ("job_peak_rss_mb", "max")
         r = (
             runtime.groupby(["dataset", "model", "variant"])
-            .agg(jobs=("seconds", "size"), mean_s=("seconds", "mean"), max_rss_mb=("max_rss_mb", "max"))
+            .agg(jobs=("seconds", "size"), mean_s=("seconds", "mean"), **memory)
             .reset_index()
         )
         lines += [
-            "## Runtime (fit + score jobs, Snakemake benchmark)",
+            "## Runtime (fit + score jobs)",
+            "",
+            "Seconds from Snakemake's benchmark records; `job_peak_rss_mb` is each job's own peak resident memory "
+            "(measured in the job), `sampled_max_rss_mb` Snakemake's sampled figure, which misses jobs shorter "
+            "than its first sample.",
             "",
             tabulate(r, headers="keys", tablefmt="github", showindex=False, floatfmt=".2f"),
             "",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -34,6 +35,16 @@ def split_train(train: np.ndarray, val_fraction: float) -> tuple[np.ndarray, np.
         raise ValueError(f"val_fraction must lie in [0, 1), got {val_fraction}")
     n_val = int(round(len(train) * val_fraction))
     return train[: len(train) - n_val], train[len(train) - n_val :]
+
+
+def _peak_rss_mb() -> float | None:
+    """This process's peak resident set size so far, in MB (None where the platform does not say)."""
+    try:
+        import resource
+    except ImportError:  # not POSIX
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1024 / 1024 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KB on Linux
 
 
 def own_statistics(series: np.ndarray) -> np.ndarray:
@@ -197,6 +208,8 @@ def fit_and_score(
         "test_points": len(entity.test),
         "fit_seconds": fit_seconds,
         "score_seconds": score_seconds,
+        # the job's own peak resident memory (Snakemake's sampler misses jobs shorter than its first sample)
+        "peak_rss_mb": _peak_rss_mb(),
         "fit_info": detector.fit_info,
         "provenance": job_provenance(
             data_path=entity_path, config=job, device=str(detector.fit_info.get("device", "cpu"))
