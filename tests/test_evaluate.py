@@ -41,3 +41,24 @@ def test_training_flags_reach_the_leaderboard_under_their_own_protocol(processed
         }
     ]
     assert np.isfinite(result["aggregate"]["metrics"]["auc_pr"])
+
+
+def test_a_job_records_its_own_peak_memory_and_the_runtimes_carry_it(processed_ucr135, tmp_path):
+    import json
+
+    import pandas as pd
+
+    from tsad_models.leaderboard.collect import collect_runtimes
+
+    job = tmp_path / "results/scores/ucr135/random/default/seed0"
+    job.mkdir(parents=True)
+    info = run_job(processed_ucr135, "random", build_config(model_config_class("random"), {}, "random"), job)
+    assert info["peak_rss_mb"] > 20  # a Python process with NumPy loaded: tens of MB, never the sampler's 2-8
+    (job / "s.json").rename(job / "InternalBleeding16.json")
+    bench = tmp_path / "benchmarks/fit/ucr135/random/default/seed0/InternalBleeding16.tsv"
+    bench.parent.mkdir(parents=True)
+    bench.write_text("s\th:m:s\tmax_rss\n0.4\t0:00:00\t3.1\n")  # a short job: the sampler's figure is noise
+    collect_runtimes([str(bench)], str(tmp_path / "runtimes.csv"))
+    (row,) = pd.read_csv(tmp_path / "runtimes.csv").to_dict("records")
+    assert row["max_rss_mb"] == 3.1
+    assert row["job_peak_rss_mb"] == json.loads((job / "InternalBleeding16.json").read_text())["peak_rss_mb"]
