@@ -122,7 +122,9 @@ def test_end_to_end_then_incremental(workflow_copy):
     assert (ranked.ci_low.dropna() >= 0).all() and (ranked.ci_high.dropna() <= 1).all()
     assert len(yaml.safe_load((workflow_copy / "report/leaderboard.json").read_text())["rows"]) == len(ranked)
     assert "\\begin{table}" in (workflow_copy / "report/leaderboard.tex").read_text()
-    assert 'id="leaderboard-data"' in (workflow_copy / "report/leaderboard.html").read_text()
+    page = (workflow_copy / "report/leaderboard.html").read_text()
+    assert 'id="leaderboard-data"' in page
+    assert page.count('<img src="data:image/png;base64,') >= 9  # figures embedded: the page stays whole when moved
     provenance = pd.read_csv(workflow_copy / "results/provenance.csv")
     assert len(provenance) == 4 and provenance.data_sha256.str.len().eq(64).all()
     # Snakemake's own HTML report, a caption for every table and figure

@@ -146,6 +146,17 @@ SCRIPT = """
 """
 
 
+def _image_source(folder: Path, path: str) -> str:
+    """A figure embedded as a data URI (the page stays whole when moved alone, e.g. into `snakemake --report`),
+    or its relative path when the file is not there yet."""
+    import base64
+
+    file = folder / path
+    if file.is_file():
+        return "data:image/png;base64," + base64.b64encode(file.read_bytes()).decode("ascii")
+    return quote(path)
+
+
 def _script_json(table: pd.DataFrame) -> str:
     """The rows as JSON (NaN -> null) that cannot close or comment out the <script> element holding it."""
     text = table.to_json(orient="records")
@@ -184,8 +195,9 @@ def render_html(
         f'<button type="button">{html.escape(label)}</button></th>'
         for name, label in COLUMNS
     )
+    out_path = Path(out_path)
     figure_items = "".join(
-        f'<figure><img src="{html.escape(quote(path))}" alt="{html.escape(Path(path).stem)}">'
+        f'<figure><img src="{html.escape(_image_source(out_path.parent, path))}" alt="{html.escape(Path(path).stem)}">'
         f"<figcaption>{html.escape(Path(path).stem)}</figcaption></figure>"
         for path in figures
     )
@@ -233,6 +245,5 @@ Click a column header to sort; click it again to reverse.</p>
 </body>
 </html>
 """
-    out_path = Path(out_path)
     save_text_atomic(out_path, page)
     return out_path

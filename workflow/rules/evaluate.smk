@@ -31,8 +31,8 @@ rule leaderboard:
     output:
         leaderboard="results/leaderboard.csv",
         curves="results/pak_curves.csv",
-        runtimes="results/runtimes.csv",
-        provenance="results/provenance.csv",
+        runtimes=report("results/runtimes.csv", caption="../report/runtimes_csv.rst", category="Provenance"),
+        provenance=report("results/provenance.csv", caption="../report/provenance_csv.rst", category="Provenance"),
     log:
         "logs/leaderboard.log",
     conda:

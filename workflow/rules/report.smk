@@ -20,8 +20,8 @@ rule report:
         markdown=report(f"{REPORT_DIR}/leaderboard.md", caption="../report/leaderboard_md.rst", category="Leaderboard"),
         html=report(f"{REPORT_DIR}/leaderboard.html", caption="../report/leaderboard_html.rst", category="Leaderboard"),
         csv=report(f"{REPORT_DIR}/leaderboard.csv", caption="../report/leaderboard_csv.rst", category="Leaderboard"),
-        json=f"{REPORT_DIR}/leaderboard.json",
-        tex=f"{REPORT_DIR}/leaderboard.tex",
+        json=report(f"{REPORT_DIR}/leaderboard.json", caption="../report/leaderboard_json.rst", category="Leaderboard"),
+        tex=report(f"{REPORT_DIR}/leaderboard.tex", caption="../report/leaderboard_tex.rst", category="Leaderboard"),
         figures=[
             report(f"{REPORT_DIR}/figures/{name}.png", caption=f"../report/{name}.rst", category="Figures")
             for name in REPORT_FIGURES
