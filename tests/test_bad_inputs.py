@@ -726,6 +726,23 @@ def card_with_invalid_yaml(tmp_path):
 
 
 @row
+def config_key_given_twice(tmp_path):
+    from tsad_models.common.yamlfiles import load_yaml
+
+    path = tmp_path / "my.yaml"
+    path.write_text("datasets: [ucr135]\nmodels:\n  pca: {}\nseeds: [0]\nmodels:\n  mine: {}\n")
+    with pytest.raises(
+        ConfigError,
+        match=r"my\.yaml: line 5: key 'models' is given twice in one mapping \(first on line "
+        r"2\); YAML would keep only the later one, silently: merge the two",
+    ):
+        load_yaml(path, "config file")
+    (tmp_path / "mine.yaml").write_text("name: mine\nsource: timeeval\nname: other\n")
+    with pytest.raises(DataError, match=r"mine\.yaml: line 3: key 'name' is given twice"):
+        load_card(tmp_path, "mine")
+
+
+@row
 def npz_given_as_scores(tmp_path):
     labels = np.zeros(200, np.int8)
     labels[50:60] = 1

@@ -328,3 +328,14 @@ def test_both_normalisations_through_the_workflow(workflow_copy):
     assert "'toy' cannot run test-normalised ('default~testnorm'): its config class has no `normalise` field" in (
         result.stdout + result.stderr
     )
+
+
+def test_a_config_key_given_twice_stops_the_parse(workflow_copy):
+    """`models:` pasted a second time into a config (README, "Adding a model") would drop every other model."""
+    text = (workflow_copy / ".test/config/config.yaml").read_text() + "models:\n  pca:\n    variants: {default: {}}\n"
+    (workflow_copy / "twice.yaml").write_text(text)
+    result = snakemake(workflow_copy, "-n", "--configfile", "twice.yaml", check=False)
+    assert result.returncode != 0
+    assert "twice.yaml: line" in result.stdout + result.stderr and "key 'models' is given twice" in (
+        result.stdout + result.stderr
+    )

@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..common.errors import ConfigError, DataError
+from ..common.yamlfiles import load_yaml
 from .source import get_source
 
 # a name becomes a folder name: it starts with a letter or digit (never `.` or `..`)
@@ -61,14 +60,10 @@ def load_card(cards_dir: str | Path, name: str) -> DatasetCard:
         raise ConfigError(
             f"config key datasets: unknown dataset {name!r} (no card {path}); available: {', '.join(available)}"
         )
-    with open(path) as handle:
-        try:
-            fields = yaml.safe_load(handle) or {}
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            problem = getattr(exc, "problem", None) or type(exc).__name__
-            raise DataError(f"{path}: not valid YAML{where} ({problem}); fix the dataset card") from None
+    try:
+        fields = load_yaml(path, "dataset card") or {}
+    except ConfigError as exc:
+        raise DataError(str(exc)) from None
     if not isinstance(fields, dict):
         raise DataError(f"{path}: a dataset card is a YAML mapping (key: value lines), got {type(fields).__name__}")
     missing = [k for k in REQUIRED_KEYS if k not in fields]

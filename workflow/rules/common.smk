@@ -27,6 +27,13 @@ from tsad_models.models.registry import get_model_class, user_model_file
 from tsad_models.models.variants import check_models, check_selection
 
 
+# a key given twice in a config file (e.g. a pasted second `models:` block) would silently drop the first
+from tsad_models.common.yamlfiles import load_yaml
+
+for configfile_path in workflow.overwrite_configfiles or [Path("config/config.yaml")]:
+    if Path(configfile_path).is_file():
+        load_yaml(configfile_path, "config file")
+
 validate(config, "../schemas/config.schema.yaml")
 
 RESOLVED = check_models(config)  # {(model, variant): resolved config dict}
