@@ -85,7 +85,7 @@ TOY_MODEL = textwrap.dedent('''
 
     @dataclass
     class ToyConfig:
-        scale: float = 1.0
+        power: float = 1.0
 
 
     @register_model("toy", config=ToyConfig)
@@ -95,7 +95,7 @@ TOY_MODEL = textwrap.dedent('''
             return self
 
         def score(self, series):
-            return self.config.scale * np.abs(series - self.mean_).sum(axis=1)
+            return (np.abs(series - self.mean_) ** self.config.power).sum(axis=1)
 ''')
 
 
@@ -154,15 +154,17 @@ def test_end_to_end_then_incremental(workflow_copy):
     (workflow_copy / "my_models/toy.py").write_text(TOY_MODEL)
     config["seeds"] = [0]
     config["model_files"] = ["my_models/toy.py"]
-    config["models"]["toy"] = {"variants": {"default": {}, "double": {"scale": 2.0}}}
+    config["models"]["toy"] = {"variants": {"default": {}, "squared": {"power": 2.0}}}
     with_toy = write_config(workflow_copy / "with_toy.yaml", config)
     jobs = planned_jobs(workflow_copy, "--configfile", with_toy)
     assert {w["model"] for rule, w in jobs if rule in ("fit_score", "evaluate")} == {"toy"}
-    assert sorted(w["variant"] for rule, w in jobs if rule == "fit_score") == ["default", "double"]
+    assert sorted(w["variant"] for rule, w in jobs if rule == "fit_score") == ["default", "squared"]
     assert {rule for rule, _ in jobs} == {"fit_score", "evaluate", "leaderboard", "report", "default"}
     snakemake(workflow_copy, "--configfile", with_toy)
     board = pd.read_csv(workflow_copy / "results/leaderboard.csv")
-    assert {"toy"} <= set(board.model) and set(board[board.model == "toy"].variant) == {"default", "double"}
+    assert {"toy"} <= set(board.model) and set(board[board.model == "toy"].variant) == {"default", "squared"}
+    toy = board[(board.model == "toy") & (board.entity == "all") & (board.metric == "vus_pr")]
+    assert toy.value.nunique() == 2  # the README's example variant changes the ranking of points, so the numbers
 
 
 def edited(path, old, new):
