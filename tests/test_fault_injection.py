@@ -151,7 +151,7 @@ def lock_files(root: Path) -> list[str]:
     return sorted(p.name for p in locks.glob("*.lock")) if locks.is_dir() else []
 
 
-TIMING = re.compile(r".*_seconds$")
+TIMING = re.compile(r".*_seconds$|^peak_rss_mb$")  # measurements of a run, not its results
 
 
 def without_timings(obj):
