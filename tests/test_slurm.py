@@ -88,7 +88,11 @@ def run_snakemake(cwd, *args, timeout):
 def without_timings(info):
     """A score file's info record without its wall-clock entries (they differ between any two runs)."""
     if isinstance(info, dict):
-        return {key: without_timings(value) for key, value in info.items() if "seconds" not in key}
+        return {
+            key: without_timings(value)
+            for key, value in info.items()
+            if "seconds" not in key and key != "peak_rss_mb"  # measurements of the run, not its results
+        }
     if isinstance(info, list):
         return [without_timings(value) for value in info]
     return info

@@ -87,5 +87,5 @@ def test_min_max_scaling_uses_the_training_range_unclipped_and_shifts_a_constant
     np.testing.assert_array_equal(scaling(train), [[0.0, 0.0], [0.5, 0.0], [1.0, 0.0]])
     np.testing.assert_array_equal(scaling(np.array([[8.0, 7.0]])), [[2.0, 2.0]])  # beyond the range: kept
     assert scaling(None) is None and scaling(train).dtype == np.float32
-    widened = MinMaxScaling.fit(train, epsilon=1e-4)  # TranAD's normalize3: every span widened
-    np.testing.assert_allclose(widened.span, [4.0001, 1e-4])
+    widened = MinMaxScaling.fit(train, epsilon=1e-4)  # TranAD's normalize3: every moving channel's span widened
+    np.testing.assert_allclose(widened.span, [4.0001, 1.0])  # a constant one only shifted: never x 10^4

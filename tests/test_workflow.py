@@ -85,7 +85,7 @@ TOY_MODEL = textwrap.dedent('''
 
     @dataclass
     class ToyConfig:
-        power: float = 1.0
+        smooth: int = 1
 
 
     @register_model("toy", config=ToyConfig)
@@ -95,7 +95,8 @@ TOY_MODEL = textwrap.dedent('''
             return self
 
         def score(self, series):
-            return (np.abs(series - self.mean_) ** self.config.power).sum(axis=1)
+            distance = np.abs(series - self.mean_).sum(axis=1)
+            return np.convolve(distance, np.ones(self.config.smooth) / self.config.smooth, mode="same")
 ''')
 
 
@@ -154,15 +155,15 @@ def test_end_to_end_then_incremental(workflow_copy):
     (workflow_copy / "my_models/toy.py").write_text(TOY_MODEL)
     config["seeds"] = [0]
     config["model_files"] = ["my_models/toy.py"]
-    config["models"]["toy"] = {"variants": {"default": {}, "squared": {"power": 2.0}}}
+    config["models"]["toy"] = {"variants": {"default": {}, "smoothed": {"smooth": 25}}}
     with_toy = write_config(workflow_copy / "with_toy.yaml", config)
     jobs = planned_jobs(workflow_copy, "--configfile", with_toy)
     assert {w["model"] for rule, w in jobs if rule in ("fit_score", "evaluate")} == {"toy"}
-    assert sorted(w["variant"] for rule, w in jobs if rule == "fit_score") == ["default", "squared"]
+    assert sorted(w["variant"] for rule, w in jobs if rule == "fit_score") == ["default", "smoothed"]
     assert {rule for rule, _ in jobs} == {"fit_score", "evaluate", "leaderboard", "report", "default"}
     snakemake(workflow_copy, "--configfile", with_toy)
     board = pd.read_csv(workflow_copy / "results/leaderboard.csv")
-    assert {"toy"} <= set(board.model) and set(board[board.model == "toy"].variant) == {"default", "squared"}
+    assert {"toy"} <= set(board.model) and set(board[board.model == "toy"].variant) == {"default", "smoothed"}
     toy = board[(board.model == "toy") & (board.entity == "all") & (board.metric == "vus_pr")]
     assert toy.value.nunique() == 2  # the README's example variant changes the ranking of points, so the numbers
 
