@@ -146,13 +146,13 @@ SCRIPT = """
 """
 
 
-def _image_source(folder: Path, path: str) -> str:
+def _image_source(folder: Path, path: str, embed: bool = True) -> str:
     """A figure embedded as a data URI (the page stays whole when moved alone, e.g. into `snakemake --report`),
     or its relative path when the file is not there yet."""
     import base64
 
     file = folder / path
-    if file.is_file():
+    if embed and file.is_file():
         return "data:image/png;base64," + base64.b64encode(file.read_bytes()).decode("ascii")
     return quote(path)
 
@@ -172,9 +172,16 @@ def _select(column: str, values: list[str], default: str) -> str:
 
 
 def render_html(
-    table: pd.DataFrame, *, figures: list[str], provenance: dict[str, str], title: str, out_path: str | Path
+    table: pd.DataFrame,
+    *,
+    figures: list[str],
+    provenance: dict[str, str],
+    title: str,
+    out_path: str | Path,
+    embed_figures: bool = True,
 ) -> Path:
-    """Write the leaderboard page to ``out_path``; ``figures`` are paths relative to it. Returns the path."""
+    """Write the leaderboard page to ``out_path``; ``figures`` are paths relative to it (embedded as data URIs
+    with ``embed_figures``). Returns the path."""
     table = with_axes(table)  # a table from before the protocol axes: the paper split, fitted on train
     for column in ("interval", "note"):  # a table from before these were kept
         if column not in table:
@@ -196,8 +203,9 @@ def render_html(
         for name, label in COLUMNS
     )
     out_path = Path(out_path)
+    sources = {path: _image_source(out_path.parent, path, embed_figures) for path in figures}
     figure_items = "".join(
-        f'<figure><img src="{html.escape(_image_source(out_path.parent, path))}" alt="{html.escape(Path(path).stem)}">'
+        f'<figure><img src="{html.escape(sources[path])}" alt="{html.escape(Path(path).stem)}">'
         f"<figcaption>{html.escape(Path(path).stem)}</figcaption></figure>"
         for path in figures
     )

@@ -157,5 +157,6 @@ def render_published(study_dir: str | Path) -> list[str]:
         sections=sections,
         provenance_csv=str(study_dir / "provenance.csv"),
         title=f"tsad-bench leaderboard: {about['study']} (published {about['published'][:10]})",
+        embed_figures=False,  # the figures sit beside the page; git keeps them once
     )
     return written

@@ -39,8 +39,11 @@ def render_report(
     traces: list[dict] = (),
     title: str = "tsad-bench leaderboard",
     split_notes: dict[str, str] | None = None,
+    embed_figures: bool = True,
 ) -> list[str]:
     """``sections``: markdown files of the same report folder (e.g. ``selection.md``) added after the tables;
+    ``embed_figures``: the page carries its figures (it stays whole when moved, e.g. into ``snakemake --report``);
+    a published study's page links them instead (they sit beside it, and git keeps them once);
     ``provenance_csv``: what produced each job's scores (``collect``), stated in the report; ``traces``: one
     entity per dataset with its labels and every model's scores (``figures.traces_figure`` picks a few);
     ``split_notes``: per dataset, why a configured split could not run (e.g. one entity)."""
@@ -253,6 +256,7 @@ def render_report(
         provenance=stated,
         title=title,
         out_path=out_dir / "leaderboard.html",
+        embed_figures=embed_figures,
     )
     return [str(markdown), *figures]
 
