@@ -48,6 +48,13 @@ def bootstrap_interval(
     return float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail))
 
 
+def interval_name(seeds: int) -> str:
+    """What ``seed_interval`` gives for ``seeds`` finite values: a bootstrap 95 % interval, or their range."""
+    if seeds >= MIN_BOOTSTRAP:
+        return "bootstrap 95 %"
+    return f"range of {seeds} seed{'s' if seeds != 1 else ''}" if seeds else ""
+
+
 def seed_interval(values) -> tuple[float, float, str]:
     """(low, high, what it is): the bootstrap 95 % interval of the mean with >= MIN_BOOTSTRAP finite values,
     else their range; (nan, nan, "") when none is finite."""
@@ -56,8 +63,8 @@ def seed_interval(values) -> tuple[float, float, str]:
     if len(values) == 0:
         return float("nan"), float("nan"), ""
     if len(values) >= MIN_BOOTSTRAP:
-        return (*bootstrap_interval(values), "bootstrap 95 %")
-    return float(values.min()), float(values.max()), f"range of {len(values)} seed{'s' if len(values) > 1 else ''}"
+        return (*bootstrap_interval(values), interval_name(len(values)))
+    return float(values.min()), float(values.max()), interval_name(len(values))
 
 
 @functools.cache

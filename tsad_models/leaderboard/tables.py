@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..common.axes import TEST_NORMALISED
-from .aggregate import seed_interval
+from .aggregate import interval_name
 from .collect import RANKED_APART, THRESHOLD_FREE_PROTOCOL, with_axes
 
 # the report's headline columns: (metric, protocol, header)
@@ -88,7 +88,7 @@ def summary_table(agg: pd.DataFrame) -> pd.DataFrame:
             "model": row_label(model, variant, fit, normalise),
         }
         row["seeds"] = int(group.seeds.max())
-        row["interval"] = seed_interval(range(row["seeds"]))[2] or "n/a"  # what the brackets hold, for these seeds
+        row["interval"] = interval_name(row["seeds"]) or "n/a"  # what the brackets hold, for these seeds
         row.update({header: "n/a" for header in cells.values()})
         for r in group.itertuples():
             header = cells.get((r.metric, r.protocol))

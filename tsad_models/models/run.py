@@ -72,10 +72,7 @@ def held_for_early_stopping(fit_split: np.ndarray, val_split: np.ndarray, channe
     *scores* (label-free thresholds) still see the real tail (docs/protocol.md, Training)."""
     if not len(val_split) or not len(fit_split):
         return val_split
-    fit = np.asarray(fit_split, dtype=np.float64)
-    flat = (fit.max(axis=0) - fit.min(axis=0)) == 0
-    moving = np.ptp(np.asarray(val_split, dtype=np.float64), axis=0) > 0
-    held = flat & moving
+    held = (np.ptp(fit_split, axis=0) == 0) & (np.ptp(val_split, axis=0) > 0)
     if not held.any():
         return val_split
     names = [c for c, h in zip(channels, held, strict=True) if h]
@@ -162,8 +159,15 @@ def fit_and_score(
 
     start = time.perf_counter()
     val_scores = np.asarray(detector.score(val_split), dtype=np.float64) if len(val_split) else np.zeros(0)
+    if normalise == "test" and hasattr(detector, "fit_preparation"):
+        detector.fit_preparation(test)  # the model's own input map (e.g. min-max) from the test series too
+    test_scores = np.asarray(detector.score(test), dtype=np.float64)
+    score_seconds = time.perf_counter() - start
+    # per-channel attributions, where the model gives them and the data can grade them
     extra = {}
-    if embeddings is not None:  # training-split normalisation only (check_selection)
+    if hasattr(detector, "attributions") and entity.meta.get("root_causes"):
+        extra["attributions"] = np.asarray(detector.attributions(test), dtype=np.float32)
+    if embeddings is not None:  # never with normalise: test (check_selection), so the map is the training one
         extra.update(
             detector.selection_embeddings(
                 fit_split,
@@ -172,13 +176,6 @@ def fit_and_score(
                 max_windows=int(embeddings["max_windows"]),
             )
         )
-    if normalise == "test" and hasattr(detector, "fit_preparation"):
-        detector.fit_preparation(test)  # the model's own input map (e.g. min-max) from the test series too
-    test_scores = np.asarray(detector.score(test), dtype=np.float64)
-    score_seconds = time.perf_counter() - start
-    # per-channel attributions, where the model gives them and the data can grade them
-    if hasattr(detector, "attributions") and entity.meta.get("root_causes"):
-        extra["attributions"] = np.asarray(detector.attributions(test), dtype=np.float32)
 
     for split, scores, expected in (
         ("test", test_scores, len(entity.test)),
