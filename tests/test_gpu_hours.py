@@ -254,3 +254,23 @@ def test_series_lengths_prefer_the_processed_files(tool, tmp_path):
     assert lengths[("ucr135", UCR)] == (500, 7, "processed data")
     assert lengths[("ecg3", ECG)] == (ECG_TRAIN, 10000, "embedded source")
     assert tool.series_lengths(plan, [], None)[("ucr135", UCR)] == (UCR_TRAIN, UCR_TEST, "embedded source")
+
+
+def test_a_study_a_user_publishes_is_not_counted_unless_named(tool, tmp_path, capsys):
+    """The default records are the project's studies; a user's study beside them is named and left out."""
+    import shutil
+
+    published = tmp_path / "published"
+    for name in ("tranad_lag_cpu", "my_laptop_study"):
+        (published / name).mkdir(parents=True)
+        shutil.copy(REPO / "report" / "published" / "tranad_lag_cpu" / "jobs.json.gz", published / name)
+        shutil.copy(REPO / "report" / "published" / "tranad_lag_cpu" / "runtimes.csv", published / name)
+    chosen = tool.project_studies(published)
+    assert [p.name for p in chosen] == ["tranad_lag_cpu"]
+    assert "my_laptop_study" in capsys.readouterr().err
+    # named with --records it counts, as the project's study does
+    mine, _ = tool.read_records([published / "my_laptop_study"])
+    ours, _ = tool.read_records(chosen)
+    assert len(mine) == len(ours) > 0
+    # every project study named in the tool is one the repository publishes
+    assert set(tool.PROJECT_STUDIES) <= {p.name for p in (REPO / "report" / "published").iterdir()}

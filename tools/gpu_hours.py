@@ -17,7 +17,8 @@ is "not measured" on a GPU (``--scale-cpu`` divides its CPU rate by the CPU/GPU 
 both, shown as scaled). Models that are not deep (PCA, kNN, ...) cost CPU time, estimated per series point.
 
 Records: the GPU study of docs/results/latad_smd_gpu.md (its numbers are written below, with their source),
-the published studies under report/published/ (job records and benchmark records; all ran on a CPU) and each
+the project's published studies under report/published/ (``PROJECT_STUDIES``: job records and benchmark records;
+all ran on a CPU; a study published there by a user is named and left out unless given with ``--records``) and each
 ``--records`` folder: a run's benchmarks/fit/<dataset>/<model>/<variant>/seed<k>/<entity>.tsv (Snakemake's
 ``benchmark:``: wall seconds ``s``, ``max_rss``) with the job's results/scores/.../<entity>.json (device,
 resolved config, epoch seconds, peak CUDA memory), or a published study folder (jobs.json.gz, runtimes.csv).
@@ -56,6 +57,12 @@ from tsad_models.models.windows import window_starts  # noqa: E402
 NEUTRAL_KEYS = ("epochs", "patience", "step", "lr", "weight_decay", "shuffle")
 GPU_MEMORY_GIB = {"an 80 GB GPU (H100, A100 80GB)": 80, "a 141 GB GPU (H200)": 141}
 PUBLISHED = REPO / "report" / "published"
+# the project's own measured studies (report/published/README.md lists how each was run); a study a user
+# publishes beside them is not a measurement of this project's machines until it is named with --records
+PROJECT_STUDIES = (
+    "amad_cpu", "amsl_dsads_cpu", "amsl_dsads_split_cpu", "amsl_smd_cpu", "augmentation_study", "latad_smd_cpu",
+    "normalise_cpu", "peers_cpu", "splits_cpu", "tranad_lag_cpu",
+)  # fmt: skip
 PROCESSED = REPO / "resources" / "processed"
 OVERHEAD_SECONDS = 10  # the per-job start-up and scoring time of the sensitivity line (not measured on a GPU)
 
@@ -304,6 +311,17 @@ def read_run_folder(folder: Path) -> tuple[list[Record], list[str]]:
             read_benchmark_tsv(path)  # still refuse a malformed one
             unused.append(str(path))
     return records, unused
+
+
+def project_studies(published: Path, say=print) -> list[Path]:
+    """The default records: the project's studies under ``published``; any other study there is named and left
+    out (a user's published run may come from another machine or settings: count it with ``--records``)."""
+    folders = sorted(p for p in published.iterdir() if (p / "jobs.json.gz").is_file()) if published.is_dir() else []
+    others = [p.name for p in folders if p.name not in PROJECT_STUDIES]
+    if others:
+        say(f"note: left out of the default records (not one of the project's studies; add --records "
+            f"{published}/<name> to count one): {', '.join(others)}", file=sys.stderr)  # fmt: skip
+    return [p for p in folders if p.name in PROJECT_STUDIES]
 
 
 def read_records(folders: list[Path]) -> tuple[list[Record], list[str]]:
@@ -930,7 +948,7 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--no-default-records",
         action="store_true",
-        help=f"leave out the GPU study ({_STUDY_DOC}) and the published studies (report/published/*)",
+        help=f"leave out the GPU study ({_STUDY_DOC}) and the project's published studies (PROJECT_STUDIES)",
     )
     parser.add_argument(
         "--processed", default=str(PROCESSED), help="processed data folder for series lengths (resources/processed)"
@@ -951,8 +969,7 @@ def main(argv=None) -> int:
         records, unused = read_records([Path(p) for p in args.records])
         if not args.no_default_records:
             records = gpu_study_records() + records
-            defaults, _ = read_records(sorted(p for p in PUBLISHED.iterdir() if (p / "jobs.json.gz").is_file()))
-            records += defaults
+            records += read_records(project_studies(PUBLISHED))[0]
     except RecordError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

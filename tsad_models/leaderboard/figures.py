@@ -16,7 +16,7 @@ from .aggregate import MIN_BOOTSTRAP, seed_interval
 from .collect import RANKED_APART, with_axes
 from .splits import SPLIT_ORDER, split_table
 from .statistics import FriedmanResult, block_values, cd_diagram, friedman
-from .tables import HEADLINE, labelled, row_label
+from .tables import labelled, row_label
 
 FIGURES = [
     "headline_metrics",
@@ -29,15 +29,6 @@ FIGURES = [
     "cd_datasets",
     "cd_entities",
 ]
-
-
-def _error_bars(table: pd.DataFrame) -> tuple[tuple, str]:
-    """seaborn's errorbar for these rows and its name: a bootstrap 95 % interval with >= MIN_BOOTSTRAP seeds,
-    else the range of the seeds (a bootstrap of 2 or 3 values is their span anyway)."""
-    seeds = int(table.seed.nunique()) if "seed" in table and len(table) else 0
-    if seeds >= MIN_BOOTSTRAP:
-        return ("ci", 95), "95 % bootstrap interval"
-    return ("pi", 100), f"range of {seeds} seeds"
 
 
 HEADLINE_METRIC = ("vus_pr", "threshold-free", "VUS-PR")
@@ -74,48 +65,202 @@ def _named(frame: pd.DataFrame) -> pd.DataFrame:
     return labelled(frame)
 
 
-def headline_figure(table: pd.DataFrame, path: Path) -> str:
-    import seaborn as sns
-
-    agg = _named(table[table.entity == "all"])
-    picks = {(m, p): h for m, p, h in HEADLINE if m in ("f1", "f1_pa", "auc_pr", "vus_pr")}
-    agg = agg.assign(metric_protocol=[picks.get(k) for k in zip(agg.metric, agg.protocol, strict=True)])
-    agg = agg.dropna(subset=["metric_protocol"])
-    errorbar, said = _error_bars(agg)
-    grid = sns.catplot(data=agg, kind="bar", x="model_variant", y="value", hue="metric_protocol", col="dataset",
-                       errorbar=errorbar, seed=0, height=3.6, aspect=1.3, sharey=True)  # fmt: skip
-    grid.set_axis_labels("", f"score (mean, {said})")
-    grid.set_xticklabels(rotation=30, ha="right")
-    grid.legend.set_title("metric [protocol]")
-    return _save(grid.figure, path)
+# the panels of the headline figure: the headline, the other threshold-free metric, a label-free F1 and the
+# label-leaking point-adjusted F1 the papers report (tagged [oracle]: it reads the test labels)
+HEADLINE_PANELS = [
+    HEADLINE_METRIC,
+    ("auc_pr", "threshold-free", "AUC-PR"),
+    LABEL_FREE_F1,
+    ("f1_pa", "oracle", "F1-PA [oracle]"),
+]
+REFERENCE = "random"  # drawn as a reference line, not as a row
 
 
-def curves_figure(curves: pd.DataFrame, path: Path) -> str:
-    import seaborn as sns
+def _mode_order(frame: pd.DataFrame) -> pd.Series:
+    """0 for the papers' mode (fit on train, train-normalised), then the other modes: rows of one mode stay
+    together, so a sorted order never interleaves two modes."""
+    frame = with_axes(frame)
+    return (frame.fit != "train").astype(int) * 2 + (frame.normalise != "train").astype(int)
 
+
+def model_order(agg: pd.DataFrame, dataset: str) -> list[str]:
+    """The row labels of one dataset, best headline mean first within each fit x normalisation mode (the papers'
+    mode first); the random model is left out (it is the reference line)."""
+    rows = labelled(agg[(agg.dataset == dataset) & (agg.entity == "all")])
+    rows = rows.assign(mode=_mode_order(rows).to_numpy())
+    metric, protocol, _ = HEADLINE_METRIC
+    head = rows[(rows.metric == metric) & (rows.protocol == protocol)]
+    head = head.assign(sort=head["mean"].fillna(-np.inf)).sort_values(["mode", "sort"], ascending=[True, False])
+    order = list(dict.fromkeys(head.model_variant))
+    order += [n for n in dict.fromkeys(rows.sort_values("mode").model_variant) if n not in order]
+    return [n for n in order if n != REFERENCE]
+
+
+MODE_NAMES = {1: "test-normalised", 2: "fitted on the test series", 3: "fitted on the test series, test-normalised"}
+
+
+def _mode_breaks(ax, frame: pd.DataFrame, order: list[str]) -> None:
+    """A line and the mode's name above the first row of each mode after the papers' (rows of one mode together)."""
+    frame = labelled(frame)
+    mode = dict(zip(frame.model_variant, _mode_order(frame), strict=True))
+    for k, name in enumerate(order):
+        if k and mode.get(name, 0) != mode.get(order[k - 1], 0):
+            ax.axhline(k - 0.5, color="0.4", lw=0.8)
+            ax.text(0.99, k - 0.55, MODE_NAMES.get(mode.get(name, 0), ""), transform=ax.get_yaxis_transform(),
+                    ha="right", va="bottom", fontsize=7, color="0.3")  # fmt: skip
+
+
+def _reference_line(ax, value: float, *, vertical: bool = True) -> None:
+    if np.isfinite(value):
+        line = ax.axvline if vertical else ax.axhline
+        line(value, color="black", ls="--", lw=1.0, zorder=1, label=f"{REFERENCE} (mean)")
+
+
+def _reference_value(rows: pd.DataFrame) -> float:
+    """The random model's mean in the papers' mode (its values in other modes are the same draw)."""
+    ref = with_axes(rows[rows.model == REFERENCE])
+    ref = ref[(ref.fit == "train") & (ref.normalise == "train")]
+    return float(ref["mean"].mean()) if len(ref) else float("nan")
+
+
+def headline_figure(agg: pd.DataFrame, path: Path) -> str:
+    """Small multiples: one row of panels per dataset, one column per metric; each model variant a dot at its
+    mean with its seeds' interval (the ``interval`` column names it), sorted by the headline within each mode;
+    the random model is the dashed reference line; a flagged value (degenerate threshold) is drawn hollow."""
+    plt = _plt()
+    rows = labelled(agg[agg.entity == "all"])
+    datasets = sorted(rows.dataset.unique())
+    if rows.empty or not datasets:
+        return _nothing(path, "No aggregated results to show.")
+    orders = {d: model_order(agg, d) for d in datasets}
+    heights = [0.9 + 0.21 * max(len(orders[d]), 1) for d in datasets]
+    fig, axes = plt.subplots(len(datasets), len(HEADLINE_PANELS), figsize=(3.1 * len(HEADLINE_PANELS) + 2.2,
+                             sum(heights)), squeeze=False, height_ratios=heights, sharex="col")  # fmt: skip
+    intervals = set()
+    for i, dataset in enumerate(datasets):
+        order = orders[dataset]
+        y = {name: k for k, name in enumerate(order)}
+        for j, (metric, protocol, label) in enumerate(HEADLINE_PANELS):
+            ax = axes[i][j]
+            part = rows[(rows.dataset == dataset) & (rows.metric == metric) & (rows.protocol == protocol)]
+            _reference_line(ax, _reference_value(part))
+            _mode_breaks(ax, rows[rows.dataset == dataset], order)
+            part = part[part.model_variant.isin(y)].dropna(subset=["mean"])
+            flagged = part.flag.fillna("").astype(str) != "" if "flag" in part else pd.Series(False, index=part.index)
+            for hollow, group in part.groupby(flagged.to_numpy()):
+                ys = group.model_variant.map(y).to_numpy()
+                err = [
+                    group["mean"] - group.ci_low.fillna(group["mean"]),
+                    group.ci_high.fillna(group["mean"]) - group["mean"],
+                ]
+                ax.errorbar(group["mean"], ys, xerr=np.clip(err, 0, None), fmt="o", ms=4, capsize=2, lw=1,
+                            color="tab:blue", mfc="white" if hollow else "tab:blue", zorder=3)  # fmt: skip
+            intervals |= set(part["interval"].dropna()) if "interval" in part else set()
+            ax.set_yticks(range(len(order)), order if j == 0 else [""] * len(order), fontsize=8)
+            ax.set_ylim(len(order) - 0.5, -0.5)
+            ax.set_xlim(-0.03, 1.03)
+            ax.grid(axis="x", alpha=0.3)
+            ax.set_title(f"{dataset}: {label}", fontsize=9)
+            if i == len(datasets) - 1:
+                ax.set_xlabel("mean over seeds", fontsize=8)
+    handles = [plt.Line2D([], [], color="black", ls="--", label=f"{REFERENCE} (mean)"),
+               plt.Line2D([], [], color="tab:blue", marker="o", ls="", label="model variant (mean)"),
+               plt.Line2D([], [], color="tab:blue", marker="o", mfc="white", ls="",
+                          label="hollow: a degenerate label-free threshold (†: flags ~all or ~none)")]  # fmt: skip
+    named = "; ".join(sorted(intervals)) or "none"
+    fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=8, frameon=False,
+               title=f"bars: the seeds' interval ({named}); rows sorted by VUS-PR within each fit x normalisation mode",
+               title_fontsize=8, bbox_to_anchor=(0.5, 1.0))  # fmt: skip
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def curves_figure(curves: pd.DataFrame, path: Path, highlight: int = 5) -> str:
+    """F1-PA%K against K, one panel per dataset and protocol: the ``highlight`` best curves (mean over K and
+    seeds, within each fit x normalisation mode) in distinct colours, the random model as a black dashed line,
+    every other model in light grey (named in the table, not in the legend)."""
     if curves.empty:
         return _nothing(path, "No F1-PA%K curves: no test split with an anomaly (thresholded metrics undefined).")
-    # the band is the range over seeds (a bootstrap at each of 101 K values per line would take minutes)
-    grid = sns.relplot(data=_named(curves), kind="line", x="K", y="f1_pa_k", hue="model_variant", col="dataset",
-                       row="protocol", errorbar=("pi", 100), height=3.0, aspect=1.4)  # fmt: skip
-    grid.set_axis_labels("K (% of a segment that must be flagged)", "F1-PA%K")
-    return _save(grid.figure, path)
+    plt = _plt()
+    frame = labelled(curves)
+    frame = frame.assign(mode=_mode_order(frame).to_numpy())
+    datasets, protocols = sorted(frame.dataset.unique()), sorted(frame.protocol.unique())
+    fig, axes = plt.subplots(len(protocols), len(datasets), figsize=(4.4 * len(datasets), 3.0 * len(protocols)),
+                             squeeze=False, sharex=True, sharey=True)  # fmt: skip
+    colours = plt.get_cmap("tab10").colors
+    for i, protocol in enumerate(protocols):
+        for j, dataset in enumerate(datasets):
+            ax = axes[i][j]
+            part = frame[(frame.dataset == dataset) & (frame.protocol == protocol)]
+            mean = part.groupby(["model_variant", "mode", "K"]).f1_pa_k.mean().reset_index()
+            area = mean.groupby(["model_variant", "mode"]).f1_pa_k.mean().reset_index()
+            area = area[area.model_variant != REFERENCE].sort_values(["mode", "f1_pa_k"], ascending=[True, False])
+            best = list(area.groupby("mode").head(highlight).model_variant)
+            for name, line in mean.groupby("model_variant", sort=True):
+                if name == REFERENCE:
+                    ax.plot(line.K, line.f1_pa_k, color="black", ls="--", lw=1.4, label=REFERENCE, zorder=4)
+                elif name not in best:
+                    ax.plot(line.K, line.f1_pa_k, color="0.8", lw=0.7, zorder=1)
+            for k, name in enumerate(best):
+                line = mean[mean.model_variant == name]
+                ax.plot(line.K, line.f1_pa_k, color=colours[k % len(colours)], lw=1.5, label=name, zorder=3)
+            if part.empty:
+                ax.text(0.5, 0.5, "no curve (metric undefined)", ha="center", va="center", transform=ax.transAxes)
+            else:
+                others = area.model_variant.nunique() - len(best)
+                ax.plot([], [], color="0.8", label=f"{others} other(s)") if others > 0 else None
+                ax.legend(fontsize=6, loc="upper right", framealpha=0.85)
+            ax.set_title(f"{dataset} [{protocol}]", fontsize=9)
+            ax.grid(alpha=0.3)
+    for ax in axes[-1]:
+        ax.set_xlabel("K (% of a segment that must be flagged)")
+    for row in axes:
+        row[0].set_ylabel("F1-PA%K (mean over seeds)")
+    fig.tight_layout()
+    return _save(fig, path)
 
 
-def seed_spread_figure(table: pd.DataFrame, path: Path) -> str:
-    """Every seed's headline value per model: how much a single-seed number could mislead."""
-    import seaborn as sns
-
+def seed_spread_figure(table: pd.DataFrame, agg: pd.DataFrame, path: Path) -> str:
+    """Every seed's headline value per model variant, one panel per dataset (rows in the headline order): how much
+    a single-seed number could mislead. The random model's mean is the dashed reference line."""
+    plt = _plt()
     metric, protocol, label = HEADLINE_METRIC
-    rows = _named(table[(table.entity == "all") & (table.metric == metric) & (table.protocol == protocol)])
+    rows = labelled(table[(table.entity == "all") & (table.metric == metric) & (table.protocol == protocol)])
     rows = rows.dropna(subset=["value"])
     if rows.empty:
         return _nothing(path, f"No {label} values to show.")
-    grid = sns.catplot(data=rows, kind="strip", x="model_variant", y="value", hue="seed", col="dataset",
-                       height=3.4, aspect=1.3, jitter=0.15, palette="deep")  # fmt: skip
-    grid.set_axis_labels("", f"{label}, one dot per seed")
-    grid.set_xticklabels(rotation=30, ha="right")
-    return _save(grid.figure, path)
+    datasets = sorted(rows.dataset.unique())
+    orders = {d: model_order(agg, d) for d in datasets}
+    width = max(len(o) for o in orders.values())
+    columns = min(len(datasets), 3)
+    lines = -(-len(datasets) // columns)
+    fig, axes = plt.subplots(lines, columns, figsize=(4.6 * columns, (0.9 + 0.21 * width) * lines), squeeze=False)
+    seeds = sorted(rows.seed.unique())
+    colours = dict(zip(seeds, plt.get_cmap("tab10").colors * (1 + len(seeds) // 10), strict=False))
+    for ax, dataset in zip(axes.flat, datasets, strict=False):
+        order = orders[dataset]
+        y = {name: k for k, name in enumerate(order)}
+        part = rows[rows.dataset == dataset]
+        ref = part[(part.model_variant == REFERENCE)].value
+        _reference_line(ax, float(ref.mean()) if len(ref) else float("nan"))
+        _mode_breaks(ax, part, order)
+        for seed, group in part[part.model_variant.isin(y)].groupby("seed"):
+            jitter = (seeds.index(seed) - (len(seeds) - 1) / 2) * 0.12
+            ax.scatter(
+                group.value, group.model_variant.map(y) + jitter, s=14, color=colours[seed], label=f"seed {seed}"
+            )
+        ax.set_yticks(range(len(order)), order, fontsize=8)
+        ax.set_ylim(len(order) - 0.5, -0.5)
+        ax.grid(axis="x", alpha=0.3)  # the axis zooms on the values: the spread is the point
+        ax.set_title(dataset, fontsize=9)
+        ax.set_xlabel(f"{label}, one dot per seed", fontsize=8)
+    for ax in list(axes.flat)[len(datasets) :]:
+        ax.axis("off")
+    handles = dict(zip(*reversed(axes.flat[0].get_legend_handles_labels()), strict=True))
+    fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=min(len(handles), 6), fontsize=8,
+               frameon=False, bbox_to_anchor=(0.5, 1.0))  # fmt: skip
+    fig.tight_layout()
+    return _save(fig, path)
 
 
 def ablation_deltas(table: pd.DataFrame) -> pd.DataFrame:
@@ -159,57 +304,96 @@ def ablation_figure(table: pd.DataFrame, path: Path) -> str:
             ax.axvline(0, color="grey", lw=0.8)
             ax.set_yticks(y, part.ablation, fontsize=8)
             ax.set_title(f"{dataset}: {metric}", fontsize=9)
-    for ax in axes[-1]:
-        ax.set_xlabel(f"variant - default (range of the seeds; bootstrap 95 % with >= {MIN_BOOTSTRAP})")
+    fig.supxlabel(f"variant - default, paired by seed (bars: range of the seeds; bootstrap 95 % with >= "
+                  f"{MIN_BOOTSTRAP}); within one fit x normalisation mode", fontsize=9)  # fmt: skip
     fig.tight_layout()
     return _save(fig, path)
 
 
+SAMPLER_MIN_SECONDS = 2.0  # Snakemake samples RSS every 0.5 s (then every 30 s after 15 s): shorter jobs unseen
+
+
 def runtime_figure(runtimes: pd.DataFrame, path: Path) -> str:
-    """Seconds (Snakemake's benchmark records) and peak memory of every fit + score job: measured in the job
-    (``job_peak_rss_mb``) where recorded, else Snakemake's sampled max RSS (which misses sub-second jobs)."""
+    """Seconds (Snakemake's benchmark records) and peak memory of every fit + score job: the peak RSS measured in
+    the job (``job_peak_rss_mb``, filled dots) where recorded; else Snakemake's sampled max RSS (hollow dots, a
+    lower bound), kept only for jobs of at least ``SAMPLER_MIN_SECONDS`` (the sampler misses shorter ones)."""
+    import matplotlib.ticker as ticker
     import seaborn as sns
 
     if runtimes.empty:
         return _nothing(path, "No benchmark records of fit jobs.")
     plt = _plt()
     rows = _named(runtimes)
-    measured = "job_peak_rss_mb" in rows and rows.job_peak_rss_mb.notna().all()
-    memory = ("job_peak_rss_mb", "peak RSS, measured in the job (MB)") if measured else (
-        "max_rss_mb", "peak RSS, Snakemake's sampler (MB; misses sub-second jobs)")  # fmt: skip
+    measured = rows.job_peak_rss_mb if "job_peak_rss_mb" in rows else pd.Series(np.nan, index=rows.index)
+    sampled = rows.max_rss_mb.where(measured.isna() & (rows.seconds >= SAMPLER_MIN_SECONDS))
+    rows = rows.assign(measured_mb=measured, sampled_mb=sampled)
     order = rows.groupby("model_variant").seconds.median().sort_values().index
-    fig, axes = plt.subplots(1, 2, figsize=(11, 0.8 + 0.27 * len(order)), sharey=True)
-    for ax, column, label in ((axes[0], "seconds", "wall time per job (s)"), (axes[1], *memory)):
-        sns.stripplot(data=rows, y="model_variant", x=column, hue="dataset", order=order, ax=ax, size=3, jitter=0.2)
-        ax.set_xscale("log")
-        ax.set_xlabel(label)
+    palette = dict(zip(sorted(rows.dataset.unique()), plt.get_cmap("tab10").colors, strict=False))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 1.2 + 0.27 * len(order)), sharey=True)
+    sns.stripplot(data=rows, y="model_variant", x="seconds", hue="dataset", order=order, ax=axes[0], size=3.5,
+                  jitter=0.2, palette=palette)  # fmt: skip
+    y = {name: k for k, name in enumerate(order)}
+    jitter = np.random.default_rng(0).uniform(-0.2, 0.2, len(rows))
+    for column, hollow in (("measured_mb", False), ("sampled_mb", True)):
+        for dataset, part in rows.assign(jitter=jitter).dropna(subset=[column]).groupby("dataset"):
+            colour = palette[dataset]
+            axes[1].scatter(part[column], part.model_variant.map(y) + part.jitter, s=14, edgecolors=colour,
+                            facecolors="none" if hollow else colour, linewidths=0.9)  # fmt: skip
+    said = []
+    if rows.measured_mb.notna().any():
+        said.append("filled: measured in the job")
+    if rows.sampled_mb.notna().any():
+        said.append(f"hollow: Snakemake's sampler, a lower bound (jobs >= {SAMPLER_MIN_SECONDS:g} s)")
+    left_out = int((rows.measured_mb.isna() & rows.sampled_mb.isna()).sum())
+    if left_out:
+        said.append(f"{left_out} short job(s) without a measured peak left out")
+    axes[0].set_xlabel("wall time per job (s)")
+    axes[1].set_xlabel("peak RSS (MB)\n" + "; ".join(said or ["no memory record"]), fontsize=8)
+    for ax, values in ((axes[0], rows.seconds), (axes[1], rows[["measured_mb", "sampled_mb"]].stack())):
+        values = values[values > 0]
+        if len(values) and values.max() / values.min() > 10:  # a log axis only where the values span a decade
+            ax.set_xscale("log")
+            ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.xaxis.set_minor_formatter(ticker.NullFormatter())  # minor labels overprint on a narrow log range
+        else:
+            ax.set_xlim(left=0)  # a linear axis from zero: 513 vs 519 MB is not a difference to magnify
         ax.set_ylabel("")
-    if axes[1].get_legend():  # one legend (the left panel's) is enough
-        axes[1].get_legend().remove()
+        ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return _save(fig, path)
 
 
 def traces_figure(traces: list[dict], path: Path) -> str:
-    """Score traces of a few models on one entity per dataset, min-max scaled, with the true anomalous
-    segments shaded. ``traces``: {dataset, entity, labels, scores: {model name: array}}."""
+    """Score traces of a few models on one entity per dataset, each min-max scaled on its own row (named on the
+    axis), the true anomalous segments shaded in red across the panel and marked by a band under it; a segment
+    narrower than 0.4 % of the series is widened to that so that a one-point anomaly stays visible.
+    ``traces``: {dataset, entity, seed, labels, scores: {model name: array}}."""
     if not traces:
         return _nothing(path, "No score traces.")
     plt = _plt()
-    fig, axes = plt.subplots(len(traces), 1, figsize=(11, 2.3 * len(traces)), squeeze=False)
+    rows = [len(t["scores"]) for t in traces]
+    fig, axes = plt.subplots(len(traces), 1, figsize=(11, sum(0.9 + 0.55 * r for r in rows)), squeeze=False,
+                             height_ratios=[0.9 + 0.55 * r for r in rows])  # fmt: skip
     for ax, trace in zip(axes[:, 0], traces, strict=True):
         labels = np.asarray(trace["labels"]).astype(bool)
-        for offset, (name, scores) in enumerate(trace["scores"].items()):
+        names = list(trace["scores"])
+        colours = plt.get_cmap("tab10").colors
+        for offset, name in enumerate(names):
+            scores = np.asarray(trace["scores"][name], dtype=float)
             span = np.ptp(scores) or 1.0
-            ax.plot((scores - scores.min()) / span + 1.1 * offset, lw=0.7, label=name)
+            style = {"color": "0.5", "lw": 0.4} if name == REFERENCE else {"color": colours[offset % 10], "lw": 0.7}
+            ax.plot((scores - scores.min()) / span + 1.2 * (len(names) - 1 - offset), **style)
         edges = np.flatnonzero(np.diff(np.r_[0, labels.astype(int), 0]))
+        least = max(1.0, 0.004 * len(labels))
         for start, stop in zip(edges[::2], edges[1::2], strict=True):
-            ax.axvspan(start, max(stop - 0.5, start + 0.5), color="gold", alpha=0.45, lw=0)
-        ax.set_title(
-            f"{trace['dataset']} / {trace['entity']} (seed {trace['seed']}; shaded: true anomalies)", fontsize=9
-        )
-        ax.set_yticks([])
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+            middle, half = (start + stop) / 2, max(stop - start, least) / 2
+            ax.axvspan(middle - half, middle + half, color="tab:red", alpha=0.18, lw=0)
+            ax.axvspan(middle - half, middle + half, ymin=0, ymax=0.035, color="tab:red", alpha=0.9, lw=0)
+        ax.set_yticks([1.2 * (len(names) - 1 - k) + 0.5 for k in range(len(names))], names, fontsize=8)
+        ax.set_ylim(-0.15, 1.2 * len(names))
+        ax.set_xlim(0, len(labels))
+        ax.set_title(f"{trace['dataset']} / {trace['entity']} (seed {trace['seed']}): each score min-max scaled; "
+                     "red: true anomalous segments", fontsize=9)  # fmt: skip
     axes[-1, 0].set_xlabel("test timestamp")
     fig.tight_layout()
     return _save(fig, path)
@@ -290,9 +474,9 @@ def render_figures(
     """Every figure in FIGURES order, and the sentences of the statistical tests."""
     figures = out_dir / "figures"
     written = [
-        headline_figure(table, figures / "headline_metrics.png"),
+        headline_figure(agg, figures / "headline_metrics.png"),
         curves_figure(curves, figures / "f1_pa_k_curves.png"),
-        seed_spread_figure(table, figures / "seed_spread.png"),
+        seed_spread_figure(table, agg, figures / "seed_spread.png"),
         ablation_figure(table, figures / "ablation_deltas.png"),
         runtime_figure(runtimes, figures / "runtime_memory.png"),
         traces_figure(traces, figures / "score_traces.png"),
