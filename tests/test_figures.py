@@ -78,8 +78,9 @@ def curves() -> pd.DataFrame:
         for k, model in enumerate([*MODELS, "random"]):
             level = 0.05 if model == "random" else 0.1 + 0.03 * k
             for K in (0, 50, 100):
-                rows.append({"dataset": "d", "model": model, "variant": "default", "seed": seed, "protocol": "oracle",
-                             "K": K, "f1_pa_k": level * (1 - K / 200), "fit": "train", "normalise": "train"})  # fmt: skip
+                rows.append({"dataset": "d", "model": model, "variant": "default", "seed": seed,
+                             "protocol": "oracle", "K": K, "f1_pa_k": level * (1 - K / 200), "fit": "train",
+                             "normalise": "train"})  # fmt: skip
         for K in (0, 50, 100):  # another fit mode: its own best, never competing with the papers' mode
             rows.append({"dataset": "d", "model": "pca", "variant": "transductive", "seed": seed, "protocol": "oracle",
                          "K": K, "f1_pa_k": 0.01, "fit": "test", "normalise": "train"})  # fmt: skip
