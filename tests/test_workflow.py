@@ -334,7 +334,7 @@ def test_both_normalisations_through_the_workflow(workflow_copy):
 
 
 def test_a_config_key_given_twice_stops_the_parse(workflow_copy):
-    """`models:` pasted a second time into a config (README, "Adding a model") would drop every other model."""
+    """`models:` pasted a second time into a config (README, "Add a model") would drop every other model."""
     text = (workflow_copy / ".test/config/config.yaml").read_text() + "models:\n  pca:\n    variants: {default: {}}\n"
     (workflow_copy / "twice.yaml").write_text(text)
     result = snakemake(workflow_copy, "-n", "--configfile", "twice.yaml", check=False)

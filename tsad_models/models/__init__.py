@@ -4,7 +4,7 @@ A model's module is imported the first time the model is asked for, so that a jo
 runs ``pca`` does not import torch.  To add a model to the package, add its file and one
 line here (a whole family of models, such as ``pyod:<Class>``, is one line of ``FAMILIES``);
 to add one without touching the package, use the workflow config key
-``model_files`` (see README, "Adding a model").
+``model_files`` (see README, "Add a model").
 """
 
 BUILTIN = {

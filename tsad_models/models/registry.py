@@ -84,7 +84,7 @@ def _entry(name: str) -> tuple[type, type]:
     except KeyError:
         raise ConfigError(
             f"unknown model {name!r}; registered models: {', '.join(list_models())}. "
-            "Add a model file (see README, 'Adding a model') or fix the name."
+            "Add a model file (see README, 'Add a model') or fix the name."
         ) from None
 
 
