@@ -274,3 +274,27 @@ def test_a_study_a_user_publishes_is_not_counted_unless_named(tool, tmp_path, ca
     assert len(mine) == len(ours) > 0
     # every project study named in the tool is one the repository publishes
     assert set(tool.PROJECT_STUDIES) <= {p.name for p in (REPO / "report" / "published").iterdir()}
+
+
+def test_jobs_at_per_dataset_settings_are_counted_not_priced_at_the_base_rate(tool, tmp_path):
+    """`dataset_params` gives one dataset other settings: its jobs stay in the count but out of the hours."""
+    models = {"autoencoder": {"params": {"epochs": 10}, "dataset_params": {"ecg3": {"window": 64}},
+                              "variants": {"default": {}}}}  # fmt: skip
+    config_path = small_config(tmp_path, models=models)
+    config = resolved(tool, config_path, "autoencoder")
+    write_job(tmp_path / "run", "autoencoder", config={**config, "epochs": 2}, device="cuda:0",
+              epoch_seconds=[0.6, 0.4])  # fmt: skip
+    _, rows, _, _ = run(tool, config_path, [tmp_path / "run"])
+    row = rows["autoencoder"]
+    assert row.jobs == 4 and row.own_settings == 2 and row.known_jobs == 2  # ecg3's 2 seeds not priced
+    assert row.work == 10 * 929 * 2
+
+
+def test_the_gpu_busy_fraction_of_a_job_record_is_read(tool, tmp_path):
+    path = write_job(tmp_path / "run", "autoencoder", config={"window": 32}, device="cuda:0", epoch_seconds=[0.5],
+                     peak=2**30)  # fmt: skip
+    job = json.loads(path.read_text())
+    job["fit_info"]["history"].update(gpu_busy_fraction=0.42, gpu_busy_steps=20)
+    path.write_text(json.dumps(job))
+    (record,) = tool.read_records([tmp_path / "run"])[0]
+    assert record.gpu_busy == 0.42 and record.gpu_peak_mib == 1024

@@ -141,3 +141,44 @@ def test_every_shipped_config_validates_and_resolves_every_variant(path):
     assert len(resolved) == twice * sum(
         len((m or {}).get("variants") or {"default": {}}) for m in config["models"].values()
     )
+    from tsad_models.models.variants import check_dataset_params
+
+    check_dataset_params(config, resolved)  # per-dataset settings resolve too
+
+
+def test_dataset_params_sit_between_params_and_the_variant():
+    from tsad_models.models.variants import check_dataset_params, job_config
+
+    config = {
+        "datasets": ["smd", "smap"],
+        "models": {
+            "pca": {
+                "params": {"window": 8},
+                "dataset_params": {"smap": {"window": 24, "step": 2}},
+                "variants": {"default": {}, "wide": {"window": 32}},
+            }
+        },
+    }
+    resolved = check_models(config)
+    by_dataset = check_dataset_params(config, resolved)
+    assert job_config(resolved, by_dataset, "pca", "default", "smd")["window"] == 8  # no entry: params
+    assert job_config(resolved, by_dataset, "pca", "default", "smap")["window"] == 24
+    assert job_config(resolved, by_dataset, "pca", "wide", "smap")["window"] == 32  # the variant's own wins
+    assert job_config(resolved, by_dataset, "pca", "wide", "smap")["step"] == 2  # the rest of the entry stays
+    assert job_config(resolved, by_dataset, "pca", "default", "smap~entity")["window"] == 24  # a derived split
+
+
+@pytest.mark.parametrize(
+    "entry, message",
+    [
+        ({"smpa": {"window": 24}}, r"models.pca.dataset_params: \['smpa'\] are not among the config's datasets"),
+        ({"smap": {"widnow": 24}}, r"models.pca.variants.default \(with models.pca.dataset_params.smap\).*widnow"),
+        ({"smap": {"window": 0}}, r"\(with models.pca.dataset_params.smap\): window and step must be >= 1"),
+    ],
+)
+def test_a_wrong_dataset_params_entry_is_refused_naming_it(entry, message):
+    from tsad_models.models.variants import check_dataset_params
+
+    config = {"datasets": ["smap"], "models": {"pca": {"dataset_params": entry, "variants": {"default": {}}}}}
+    with pytest.raises(ConfigError, match=message):
+        check_dataset_params(config, check_models(config))

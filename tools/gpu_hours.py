@@ -91,6 +91,7 @@ class Record:
     job_seconds: float | None = None  # fit + score seconds of the job record
     max_rss_mb: float | None = None
     gpu_peak_mib: float | None = None  # torch.cuda.max_memory_allocated of the job
+    gpu_busy: float | None = None  # kernel time / wall of profiled training steps (TSAD_GPU_BUSY_STEPS)
     shared_jobs: int | None = None  # jobs that shared the device in ``shared_epoch_seconds``
     shared_epoch_seconds: float | None = None
     note: str = ""
@@ -219,6 +220,7 @@ def record_from_job(job: dict, key: tuple[str, str, str, str, str], source: str)
         value = job.get(name)
         points[name] = None if value is None else int(_number(value, source, name))
     peak = info.get("max_cuda_memory_bytes")
+    busy = history.get("gpu_busy_fraction") if isinstance(history, dict) else None
     fit, score = job.get("fit_seconds"), job.get("score_seconds")
     return Record(
         source=source,
@@ -231,6 +233,7 @@ def record_from_job(job: dict, key: tuple[str, str, str, str, str], source: str)
         epoch_seconds=[_number(s, source, "an epoch's seconds") for s in seconds],
         job_seconds=None if fit is None or score is None else _number(fit, source, "fit_seconds") + float(score),
         gpu_peak_mib=None if peak is None else _number(peak, source, "max_cuda_memory_bytes") / 2**20,
+        gpu_busy=None if busy is None else _number(busy, source, "gpu_busy_fraction"),
         **points,
     )
 
@@ -286,6 +289,8 @@ def read_run_folder(folder: Path) -> tuple[list[Record], list[str]]:
     Returns the records and the benchmark files that could not be used (no job record beside them: without it
     neither the device, nor the settings, nor the epochs the job ran are known)."""
     tsvs, jobs = {}, {}
+    probe = folder / "probe.json"  # tools/gpu_probe.sh: how many jobs shared the GPU while these ran
+    shared = json.loads(probe.read_text()).get("jobs_per_gpu") if probe.is_file() else None
     for path in sorted(folder.rglob("*.tsv")):
         key = _job_key(path, "fit")
         if key is not None:
@@ -305,6 +310,9 @@ def read_run_folder(folder: Path) -> tuple[list[Record], list[str]]:
             bench = read_benchmark_tsv(tsvs[key])
             record.wall_seconds, record.max_rss_mb = bench["wall_seconds"], bench["max_rss_mb"]
             record.source = f"{tsvs[key]} + {path.name}"
+        if shared and shared > 1:
+            record.note = (f"tools/gpu_probe.sh, up to {shared} jobs sharing the GPU: a job's epoch time under "
+                           "sharing, priced as if alone (an upper bound)")  # fmt: skip
         records.append(record)
     for key, path in tsvs.items():
         if key not in jobs:
@@ -560,6 +568,7 @@ class Row:
     work: float = 0.0  # window-epochs (deep) or points (CPU) of the known-length jobs
     work_assumed: float = 0.0  # the same with unknown lengths at their dataset's measured mean
     too_short: int = 0  # jobs whose fit split is shorter than one training sample (the job would fail)
+    own_settings: int = 0  # jobs on a dataset whose ``dataset_params`` change the settings: counted, not priced
     gpu_rate: Rate | None = None
     cpu_rate: Rate | None = None
     scaled: float | None = None  # GPU seconds per window-epoch scaled from the CPU rate
@@ -590,8 +599,11 @@ def _all_points(record: Record) -> bool:
 
 
 def estimate(plan: Plan, records: list[Record], lengths: dict, scale_cpu: bool = False) -> list[Row]:
+    """One row per (model, variant) at its base settings; jobs on a dataset whose ``dataset_params`` set other
+    settings are counted in ``jobs`` and named (``own_settings``), not priced at the base settings' rate."""
     from tsad_models.models.config import config_to_dict
     from tsad_models.models.registry import model_config_class
+    from tsad_models.models.variants import dataset_params
 
     val_fraction = float(plan.config["val_fraction"])
     mean_train = {}
@@ -624,6 +636,9 @@ def estimate(plan: Plan, records: list[Record], lengths: dict, scale_cpu: bool =
             row.gpu_rate = rate_of(row.gpu_records, detector)
             row.cpu_rate = rate_of([r for r in applying if not r.gpu], detector)
             for dataset, entity, _seed in plan.jobs(model, variant):
+                if dataset_params(plan.config, model, dataset):  # other settings than the row's: not this rate
+                    row.own_settings += 1
+                    continue
                 known = (dataset, entity) in lengths
                 train = lengths[(dataset, entity)][0] if known else mean_train.get(dataset)
                 if train is None:
@@ -644,6 +659,9 @@ def estimate(plan: Plan, records: list[Record], lengths: dict, scale_cpu: bool =
                 points = sum(r.fit_points + r.val_points + r.test_points for r in usable)
                 row.cpu_point_rate = (seconds / points, usable)
             for dataset, entity, _seed in plan.jobs(model, variant):
+                if dataset_params(plan.config, model, dataset):
+                    row.own_settings += 1
+                    continue
                 known = (dataset, entity) in lengths
                 if known:
                     train, test, _ = lengths[(dataset, entity)]
@@ -755,13 +773,15 @@ def render(plan: Plan, rows: list[Row], lengths: dict, records: list[Record], un
             total += hours
             total_assumed += assumed
         stop = f"≤ {r.epochs} (patience {r.patience})" if r.patience else f"{r.epochs}"
-        unknown = r.jobs - r.known_jobs - r.too_short
+        unknown = r.jobs - r.known_jobs - r.too_short - r.own_settings
         table.append(
             [
                 r.label,
                 f"{r.jobs:,}",
                 stop,
-                f"{r.known_jobs:,}" + (f" (+{r.too_short} too short)" if r.too_short else ""),
+                f"{r.known_jobs:,}"
+                + (f" (+{r.too_short} too short)" if r.too_short else "")
+                + (f" (+{r.own_settings} at per-dataset settings, not priced)" if r.own_settings else ""),
                 f"{r.work:,.0f}",
                 rate,
                 _fmt_hours(hours),
@@ -826,7 +846,8 @@ def render(plan: Plan, rows: list[Row], lengths: dict, records: list[Record], un
             [
                 r.label,
                 f"{r.jobs:,}",
-                f"{r.known_jobs:,}",
+                f"{r.known_jobs:,}"
+                + (f" (+{r.own_settings} at per-dataset settings, not priced)" if r.own_settings else ""),
                 f"{r.cpu_point_rate[0] * 1e6:.3g} µs" if r.cpu_point_rate else "not measured",
                 _fmt_hours(hours),
                 _sources(r.cpu_point_rate[1]) if r.cpu_point_rate else r.mismatch,
@@ -887,12 +908,14 @@ def sharing_lines(deep_rows: list[Row], records: list[Record]) -> list[str]:
                 label,
                 "yes" if row is not None else "no (other settings)",
                 f"{x.gpu_peak_mib:,.0f}" if x.gpu_peak_mib else "not measured",
+                f"{x.gpu_busy:.0%}" if x.gpu_busy is not None else "not measured",
                 fits,
                 shared,
                 f"{x.source} ({x.device})",
             ]
         )
-    headers = ["record", "at this config's settings", "peak MiB", "jobs that fit by memory", "N jobs at once", "from"]
+    headers = ["record", "at this config's settings", "peak MiB", "GPU busy", "jobs that fit by memory",
+               "N jobs at once", "from"]  # fmt: skip
     lines.append(tabulate(table, headers, "github", disable_numparse=True))
     lines += [
         "",

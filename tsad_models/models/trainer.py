@@ -10,12 +10,18 @@ Input pipeline: the series is copied to the device once; a batch of windows is o
 gather from a strided view of it: no per-window Python, no per-batch host-to-device copy.
 The epoch's shuffled order is drawn on the host (NumPy, seeded, so the order does not
 depend on the device) and copied once per epoch.
+
+GPU busy fraction (``TSAD_GPU_BUSY_STEPS=N``, used by ``tools/gpu_probe.sh``): on CUDA, after the last
+epoch, N more training steps run under ``torch.profiler``; their summed kernel time over their wall time
+(``tools/benchmark_training.py``'s measure) goes to the history as ``gpu_busy_fraction``. The network's
+state is restored afterwards, so the scores and the epoch times are those of a run without it.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -65,9 +71,13 @@ class TrainHistory:
     best_epoch: int = -1
     stopped_early: bool = False
     early_stopping: str = "on"
+    gpu_busy_fraction: float | None = None  # TSAD_GPU_BUSY_STEPS on CUDA only
+    gpu_busy_steps: int = 0
 
     def as_dict(self) -> dict:
+        busy = {"gpu_busy_fraction": self.gpu_busy_fraction, "gpu_busy_steps": self.gpu_busy_steps}
         return {
+            **(busy if self.gpu_busy_fraction is not None else {}),
             "train_loss": self.train_loss,
             "val_loss": self.val_loss,
             "train_parts": self.train_parts,
@@ -127,6 +137,28 @@ class Trainer:
                 "lower the learning rate (config key lr) or clip gradients (grad_clip)"
             )
         return means
+
+    def _gpu_busy(self, detector, windows: DeviceWindows, steps: int) -> tuple[float, int]:
+        """Kernel time / wall time of ``steps`` more training steps under the profiler (state restored)."""
+        network, device = detector.network, detector.device
+        saved = {k: v.detach().clone() for k, v in network.state_dict().items()}
+        network.train()
+        order = torch.arange(len(windows), device=device)
+        batches = list(zip(range(steps), windows.batches(self.batch_size, order), strict=False))
+        torch.cuda.synchronize(device)
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as profiler:
+            start = time.perf_counter()
+            for _, batch in batches:
+                detector.training_step(batch, self.epochs - 1)
+            torch.cuda.synchronize(device)
+            wall = time.perf_counter() - start
+        network.load_state_dict(saved)
+        kernel_us = sum(
+            getattr(e, "self_device_time_total", getattr(e, "self_cuda_time_total", 0.0))
+            for e in profiler.key_averages()
+        )
+        log.info("GPU busy %.0f%% over %d profiled training steps", 100 * kernel_us / 1e6 / wall, len(batches))
+        return kernel_us / 1e6 / wall, len(batches)
 
     def fit(self, detector, train: np.ndarray, val: np.ndarray | None) -> TrainHistory:
         device, network = detector.device, detector.network
@@ -206,6 +238,9 @@ class Trainer:
                     log.info("early stop after epoch %d (best epoch %d)", epoch + 1, history.best_epoch + 1)
                     break
         bar.close()
+        steps = int(os.environ.get("TSAD_GPU_BUSY_STEPS", "0") or 0)
+        if steps > 0 and device.type == "cuda" and history.epoch_seconds:
+            history.gpu_busy_fraction, history.gpu_busy_steps = self._gpu_busy(detector, train_windows, steps)
         if best_state is not None:
             network.load_state_dict(best_state)
         elif history.epoch_seconds:

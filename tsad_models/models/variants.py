@@ -6,6 +6,11 @@
         variants:
           default: {}
           wide: {window: 64}          # a variant = overrides of the model's config dataclass
+        dataset_params:               # per dataset (optional): a paper's per-dataset settings
+          smap: {window: 32}
+
+Precedence: ``params`` < ``dataset_params[<dataset>]`` < the variant's own overrides (an ablation keeps
+its change on every dataset). A derived split (``smd~entity``) takes its dataset's (``smd``) entry.
 
 ``normalise`` (docs/protocol.md) is set per variant (or in ``params``) like any field, or for the whole
 config: ``normalise: test`` runs every variant that does not set it itself as ``<variant>~testnorm``,
@@ -40,8 +45,17 @@ def _configured(config: dict, model: str) -> tuple[dict, dict]:
     return entry.get("params") or {}, entry.get("variants") or {"default": {}}
 
 
-def variant_overrides(config: dict, model: str, variant: str) -> dict[str, Any]:
+def dataset_params(config: dict, model: str, dataset: str | None) -> dict[str, Any]:
+    """The model's ``dataset_params`` entry for ``dataset`` (a derived split ``<d>~<split>`` reads ``<d>``'s)."""
+    if dataset is None:
+        return {}
+    entry = config.get("models", {}).get(model) or {}
+    return (entry.get("dataset_params") or {}).get(dataset.split("~")[0]) or {}
+
+
+def variant_overrides(config: dict, model: str, variant: str, dataset: str | None = None) -> dict[str, Any]:
     params, variants = _configured(config, model)
+    params = {**params, **dataset_params(config, model, dataset)}
     base = variant.removesuffix(TEST_NORMALISED)
     if base not in variants:
         raise ConfigError(
@@ -83,9 +97,43 @@ def model_variants(config: dict) -> list[tuple[str, str]]:
     return out
 
 
-def resolve_model_config(config: dict, model: str, variant: str):
+def resolve_model_config(config: dict, model: str, variant: str, dataset: str | None = None):
     where = f"config key models.{model}.variants.{variant}"
-    return build_config(model_config_class(model), variant_overrides(config, model, variant), where)
+    if dataset_params(config, model, dataset):
+        where += f" (with models.{model}.dataset_params.{dataset.split('~')[0]})"
+    return build_config(model_config_class(model), variant_overrides(config, model, variant, dataset), where)
+
+
+def check_dataset_params(config: dict, resolved: dict[tuple[str, str], dict]) -> dict[tuple[str, str, str], dict]:
+    """Every (model, variant, dataset) whose config ``dataset_params`` changes, resolved and checked like a
+    variant before any job runs; a dataset key the config does not run is refused (a typo would silently
+    leave the paper's setting out)."""
+    datasets = set(config.get("datasets") or []) | set(config.get("custom_datasets") or {})
+    out = {}
+    for model, entry in (config.get("models") or {}).items():
+        by_dataset = (entry or {}).get("dataset_params") or {}
+        unknown = sorted(set(by_dataset) - datasets)
+        if unknown:
+            raise ConfigError(
+                f"config key models.{model}.dataset_params: {unknown} are not among the config's datasets "
+                f"({', '.join(sorted(datasets))}); fix the name or add the dataset to `datasets`"
+            )
+        for dataset in by_dataset:
+            for m, variant in resolved:
+                if m != model:
+                    continue
+                model_config = resolve_model_config(config, model, variant, dataset)
+                try:
+                    get_model_class(model).check_config(model_config)
+                except ValueError as exc:
+                    raise ConfigError(f"config key models.{model}.dataset_params.{dataset}: {exc}") from None
+                out[(model, variant, dataset)] = config_to_dict(model_config)
+    return out
+
+
+def job_config(resolved: dict, by_dataset: dict, model: str, variant: str, dataset: str) -> dict:
+    """The resolved config of one job: its dataset's entry where ``dataset_params`` sets one."""
+    return by_dataset.get((model, variant, dataset.split("~")[0]), resolved[(model, variant)])
 
 
 def check_models(config: dict, base_dir: str = ".") -> dict[tuple[str, str], dict]:

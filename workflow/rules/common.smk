@@ -24,7 +24,7 @@ from tsad_models.data.plan import plan_datasets
 from tsad_models.data.splits import parse_name
 from tsad_models.data.source import get_source, source_module
 from tsad_models.models.registry import get_model_class, user_model_file
-from tsad_models.models.variants import check_models, check_selection
+from tsad_models.models.variants import check_dataset_params, check_models, check_selection, job_config
 
 
 # a key given twice in a config file (e.g. a pasted second `models:` block) would silently drop the first
@@ -37,6 +37,7 @@ for configfile_path in workflow.overwrite_configfiles or [Path("config/config.ya
 validate(config, "../schemas/config.schema.yaml")
 
 RESOLVED = check_models(config)  # {(model, variant): resolved config dict}
+BY_DATASET = check_dataset_params(config, RESOLVED)  # {(model, variant, dataset): config} where dataset_params set one
 SELECTION = config.get("selection") or {}
 SELECTION_DEFAULTS = check_selection(config, RESOLVED)  # {model: default variant}; {} = no selection study
 # The datasets, their entities and the stricter splits derived from them (<dataset>~entity: each entity

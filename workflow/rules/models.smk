@@ -9,7 +9,7 @@ rule fit_score:
         scores="results/scores/{dataset}/{model}/{variant}/seed{seed}/{entity}.npz",
         info="results/scores/{dataset}/{model}/{variant}/seed{seed}/{entity}.json",
     params:
-        model_config=lambda w: RESOLVED[(w.model, w.variant)],
+        model_config=lambda w: job_config(RESOLVED, BY_DATASET, w.model, w.variant, w.dataset),
         device=config["device"],
         val_fraction=config["val_fraction"],
         model_file=lambda w: user_model_file(w.model),
