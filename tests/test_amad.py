@@ -170,3 +170,36 @@ def test_the_score_ablation_scores_the_full_model_by_reconstruction(series):
     weights = weighted / rec  # softmax over the window of -T_s D
     torch.testing.assert_close(weights.sum(dim=-1), torch.ones(len(batch)))
     assert not torch.allclose(weights, weights[:, :1].expand_as(weights))  # the discrepancy does vary
+
+
+def test_the_faster_rotary_and_divergence_give_the_per_scale_values():
+    """Issue 31's speed-ups change no value: one rotation by the weighted cos/sin tables equals the weighted sum
+    of the M rotations, and the divergence with log(m) computed once equals the textbook form."""
+    from tsad_models.models.amad import RotaryScales, js_divergence
+
+    torch.manual_seed(0)
+    rotary = RotaryScales(head_dim=8, n_scales=3)
+    with torch.no_grad():
+        rotary.weight_q.copy_(torch.tensor([0.3, -1.0, 2.0]))
+        rotary.weight_k.copy_(torch.tensor([1.0, 0.0, -0.5]))
+    q, k = torch.randn(2, 2, 12, 8), torch.randn(2, 2, 12, 8)
+
+    def one_scale(x, freqs):  # the per-scale rotation of the earlier code
+        angles = torch.arange(x.shape[-2], dtype=x.dtype)[:, None] * freqs[None, :]
+        first, second = x[..., :4], x[..., 4:]
+        return torch.cat(
+            [first * angles.cos() - second * angles.sin(), first * angles.sin() + second * angles.cos()], -1
+        )
+
+    freqs = rotary.log_freqs.exp()
+    expected_q = sum(torch.softmax(rotary.weight_q, 0)[m] * one_scale(q, freqs[m]) for m in range(3))
+    expected_k = sum(torch.softmax(rotary.weight_k, 0)[m] * one_scale(k, freqs[m]) for m in range(3))
+    got_q, got_k = rotary(q, k)
+    torch.testing.assert_close(got_q, expected_q, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(got_k, expected_k, rtol=1e-6, atol=1e-6)
+
+    p, r = torch.softmax(torch.randn(4, 12, 12) * 3, -1), torch.softmax(torch.randn(4, 12, 12) * 3, -1)
+    m = 0.5 * (p + r)
+    textbook = 0.5 * ((p * (torch.log(p + 1e-8) - torch.log(m + 1e-8))).sum(-1) +
+                      (r * (torch.log(r + 1e-8) - torch.log(m + 1e-8))).sum(-1))  # fmt: skip
+    assert torch.equal(js_divergence(p, r), textbook)
