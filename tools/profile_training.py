@@ -4,11 +4,11 @@ the top torch operators by self CPU time, and the top Python functions of the pa
     python tools/profile_training.py --model amsl [--steps 2] [--threads 1] [--entity FILE.npz] [--set key=value]
         [--before COMMIT [--repeats 3]]
 
-The step is the model's own (``DeepDetector.training_step``) on batches cut from a seeded random walk of SMD's
-shape (18,955 x 38: machine-1-2's fit split), or ``--entity``'s training split, as the trainer cuts them
-(``models.trainer.DeviceWindows``); one warm-up step, then ``--steps`` timed steps, then one step under
-torch.profiler and ``--steps`` under cProfile (each tool's overhead stays out of the timing). The projected
-epoch is the timed seconds per step x the batches of one epoch on that series (training only).
+The step is the model's own (``DeepDetector.training_step``) on batches cut from a seeded random walk (default
+SMD's shape, 18,955 x 38: machine-1-2's fit split; ``--points``, ``--channels``), or ``--entity``'s fit split,
+as the trainer cuts them (``models.trainer.DeviceWindows``); one warm-up step, then ``--steps`` timed steps,
+then one step under torch.profiler and ``--steps`` under cProfile (each tool's overhead stays out of the
+timing). The projected epoch is the timed seconds per step x the batches of one epoch on that series (training only).
 
 ``--before COMMIT``: the same model's file as it was at COMMIT (``git show``, imported beside the package with
 its registration switched off) against the current one, same settings, same seeded initial state, same
@@ -73,6 +73,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", required=True)
     parser.add_argument("--entity", help="a processed .npz (default: a seeded random walk of SMD's shape)")
+    parser.add_argument("--points", type=int, default=18_955, help="length of the random walk (no --entity)")
+    parser.add_argument("--channels", type=int, default=38, help="channels of the random walk (no --entity)")
     parser.add_argument("--steps", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (the workflow's jobs: 1)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a config override")
@@ -90,7 +92,7 @@ def main(argv=None) -> int:
         series = series[: len(series) - int(round(len(series) * 0.2))]
     else:
         rng = np.random.default_rng(0)
-        series = (np.cumsum(rng.standard_normal((18_955, 38)), axis=0) / 50).astype(np.float32)
+        series = (np.cumsum(rng.standard_normal((args.points, args.channels)), axis=0) / 50).astype(np.float32)
     detector = get_model_class(args.model)(config, seed=0, device="cpu", progress=False)
     detector.fit_preparation(series)  # as DeepDetector.fit: the model's input map (min-max, block means)
     series = detector.prepared(series)
