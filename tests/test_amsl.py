@@ -161,36 +161,3 @@ def test_the_public_fusion_switch_needs_both_memories_and_seven_views():
         build_config(model_config_class("amsl"), {"public_fusion_views_6_7": True, "memory": "global"}, "amsl")
     with pytest.raises(ConfigError, match="got memory: both and 5 views"):
         build_config(model_config_class("amsl"), {"public_fusion_views_6_7": True, "views": 5}, "amsl")
-
-
-@pytest.mark.parametrize("memory", ["both", "global", "local", "none"])
-def test_the_views_stacked_through_the_shared_modules_give_the_per_view_values(series, memory):
-    """Issue 31 runs the encoder, head and global memory once on the stacked views: the same values as a call
-    per view (the earlier code), read here from the same modules one view at a time."""
-    import torch.nn.functional as F
-
-    fit, val, test = series
-    model = detector(memory=memory).fit(fit, val)
-    net = model.network.eval()  # no dropout: the values are deterministic
-    batch = torch.from_numpy(sliding_windows(test, 18, 6)[:5].astype(np.float32))
-    views = model.make_views(batch)
-    with torch.no_grad():
-        got_rec, got_logits, got_entropy = net(views)
-        entropy = torch.zeros(len(batch))
-        for i, view in enumerate(views):
-            z = net.encoder(F.pad(view.unsqueeze(1), (net.pad_channels, 0, net.pad_time, 0)))
-            torch.testing.assert_close(got_logits[i], net.head(z))
-            reads = []
-            for mem in (net.global_memory, net.local_memories[i] if net.local_memories is not None else None):
-                if mem is not None:
-                    read, _, h = mem(z)
-                    reads.append(read)
-                    entropy = entropy + h
-            if memory == "both":
-                w = net.fusion_weights(i, z)[:, :, None, None, None]
-                z = torch.cat([z, w[:, 0] * reads[0] + w[:, 1] * reads[1]], dim=1)
-            elif reads:
-                z = torch.cat([z, reads[0]], dim=1)
-            expected = net.decoders[i](z)[:, 0, net.pad_time :, net.pad_channels :]
-            torch.testing.assert_close(got_rec[i], expected, rtol=1e-5, atol=1e-6)
-        torch.testing.assert_close(got_entropy, entropy, rtol=1e-5, atol=1e-6)

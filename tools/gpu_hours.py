@@ -61,7 +61,7 @@ PUBLISHED = REPO / "report" / "published"
 # publishes beside them is not a measurement of this project's machines until it is named with --records
 PROJECT_STUDIES = (
     "amad_cpu", "amsl_dsads_cpu", "amsl_dsads_split_cpu", "amsl_smd_cpu", "augmentation_study", "latad_smd_cpu",
-    "normalise_cpu", "peers_cpu", "splits_cpu", "tranad_lag_cpu",
+    "normalise_cpu", "paper_settings_cpu", "peers_cpu", "splits_cpu", "tranad_lag_cpu",
 )  # fmt: skip
 PROCESSED = REPO / "resources" / "processed"
 OVERHEAD_SECONDS = 10  # the per-job start-up and scoring time of the sensitivity line (not measured on a GPU)

@@ -189,32 +189,22 @@ class AMSLNetwork(nn.Module):
 
     def forward(self, views: list[torch.Tensor]):
         """Views (each B x W x C) -> reconstructions (each B x W x C), class logits (each B x R or None),
-        summed address entropy per window (B,).
-
-        The modules every view shares (the encoder, the head, the global memory) run once on the views stacked
-        along the batch (issue 31: one call on V B windows instead of V calls on B; the same function, as no
-        layer mixes windows); the local memories, fusions and decoders are the view's own."""
-        n_views, batch = len(views), len(views[0])
-        images = F.pad(torch.cat(views).unsqueeze(1), (self.pad_channels, 0, self.pad_time, 0))  # (V B, 1, W', C')
-        z_all = self.encoder(images)
-        zs = z_all.split(batch)
-        logits = list(self.head(z_all).split(batch)) if self.head is not None else [None] * n_views
-        entropy = views[0].new_zeros(batch)
-        global_reads = None
-        if self.global_memory is not None:
-            read, _, h = self.global_memory(z_all)
-            global_reads = read.split(batch)
-            entropy = entropy + h.view(n_views, batch).sum(0)  # every view's own addresses
-        reconstructions, first_reads = [], None
-        for i, z in enumerate(zs):
+        summed address entropy per window (B,)."""
+        reconstructions, logits = [], []
+        entropy = views[0].new_zeros(len(views[0]))
+        for i, view in enumerate(views):
+            image = F.pad(view.unsqueeze(1), (self.pad_channels, 0, self.pad_time, 0))  # (B, 1, W', C')
+            z = self.encoder(image)
+            logits.append(self.head(z) if self.head is not None else None)
             if self.c.memory == "none":
                 fused = None
             else:
-                reads = [global_reads[i]] if global_reads is not None else []
-                if self.local_memories is not None:
-                    read, _, h = self.local_memories[i](z)
-                    reads.append(read)
-                    entropy = entropy + h
+                reads = []
+                for memory in (self.global_memory, self.local_memories[i] if self.local_memories else None):
+                    if memory is not None:
+                        read, _, h = memory(z)
+                        reads.append(read)
+                        entropy = entropy + h  # every view's own addresses, in both settings
                 if i == 0:
                     first_reads = reads
                 if self.c.public_fusion_views_6_7 and i in (5, 6):
