@@ -30,7 +30,7 @@ import torch
 
 from tsad_models.models.config import build_config
 from tsad_models.models.registry import get_model_class, model_config_class
-from tsad_models.models.trainer import DeviceWindows
+from tsad_models.models.trainer import DeviceWindows, gpu_busy_fraction
 from tsad_models.models.windows import sliding_windows, window_starts
 
 
@@ -89,13 +89,6 @@ def endless(make):
 def sync(device):
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-
-
-def gpu_busy_fraction(prof, wall: float) -> float:
-    total_us = 0.0
-    for event in prof.key_averages():
-        total_us += getattr(event, "self_device_time_total", getattr(event, "self_cuda_time_total", 0.0))
-    return total_us / 1e6 / wall
 
 
 def main():

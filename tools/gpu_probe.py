@@ -27,8 +27,11 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+for folder in (REPO, REPO / "tools"):  # the package, and gpu_hours.py beside this file
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+
+from gpu_hours import read_benchmark_tsv  # noqa: E402
 
 PROBE_ENTITY = {"smd": "machine-1-2"}  # SMD's first machine: 23,694 training points, 38 channels
 TINY_DATASET = "ucr135"  # embedded: no download
@@ -80,10 +83,7 @@ def _job_rows(run: Path) -> list[dict]:
         history = info.get("history") or {}
         seconds = history.get("epoch_seconds") or []
         bench = run / "benchmarks" / "fit" / dataset / model / variant / seed / f"{entity}.tsv"
-        wall = None
-        if bench.is_file():
-            lines = bench.read_text().splitlines()
-            wall = float(dict(zip(lines[0].split("\t"), lines[1].split("\t"), strict=False))["s"])
+        wall = read_benchmark_tsv(bench)["wall_seconds"] if bench.is_file() else None
         peak = info.get("max_cuda_memory_bytes")
         busy = history.get("gpu_busy_fraction")
         rows.append({

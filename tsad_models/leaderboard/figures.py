@@ -60,11 +60,6 @@ def _nothing(path: Path, why: str) -> str:
     return _save(fig, path)
 
 
-def _named(frame: pd.DataFrame) -> pd.DataFrame:
-    """``model_variant``: the row's label with its protocol axes (``tables.row_label``): modes never share a bar."""
-    return labelled(frame)
-
-
 # the panels of the headline figure: the headline, the other threshold-free metric, a label-free F1 and the
 # label-leaking point-adjusted F1 the papers report (tagged [oracle]: it reads the test labels)
 HEADLINE_PANELS = [
@@ -99,10 +94,13 @@ def model_order(agg: pd.DataFrame, dataset: str) -> list[str]:
 MODE_NAMES = {1: "test-normalised", 2: "fitted on the test series", 3: "fitted on the test series, test-normalised"}
 
 
-def _mode_breaks(ax, frame: pd.DataFrame, order: list[str]) -> None:
+def _modes(rows: pd.DataFrame) -> dict[str, int]:
+    """{row label: its mode number (``_mode_order``)} of labelled rows."""
+    return dict(zip(rows.model_variant, _mode_order(rows), strict=True))
+
+
+def _mode_breaks(ax, mode: dict[str, int], order: list[str]) -> None:
     """A line and the mode's name above the first row of each mode after the papers' (rows of one mode together)."""
-    frame = labelled(frame)
-    mode = dict(zip(frame.model_variant, _mode_order(frame), strict=True))
     for k, name in enumerate(order):
         if k and mode.get(name, 0) != mode.get(order[k - 1], 0):
             ax.axhline(k - 0.5, color="0.4", lw=0.8)
@@ -110,10 +108,9 @@ def _mode_breaks(ax, frame: pd.DataFrame, order: list[str]) -> None:
                     ha="right", va="bottom", fontsize=7, color="0.3")  # fmt: skip
 
 
-def _reference_line(ax, value: float, *, vertical: bool = True) -> None:
+def _reference_line(ax, value: float) -> None:
     if np.isfinite(value):
-        line = ax.axvline if vertical else ax.axhline
-        line(value, color="black", ls="--", lw=1.0, zorder=1, label=f"{REFERENCE} (mean)")
+        ax.axvline(value, color="black", ls="--", lw=1.0, zorder=1, label=f"{REFERENCE} (mean)")
 
 
 def _reference_value(rows: pd.DataFrame) -> float:
@@ -140,11 +137,12 @@ def headline_figure(agg: pd.DataFrame, path: Path) -> str:
     for i, dataset in enumerate(datasets):
         order = orders[dataset]
         y = {name: k for k, name in enumerate(order)}
+        modes = _modes(rows[rows.dataset == dataset])
         for j, (metric, protocol, label) in enumerate(HEADLINE_PANELS):
             ax = axes[i][j]
             part = rows[(rows.dataset == dataset) & (rows.metric == metric) & (rows.protocol == protocol)]
             _reference_line(ax, _reference_value(part))
-            _mode_breaks(ax, rows[rows.dataset == dataset], order)
+            _mode_breaks(ax, modes, order)
             part = part[part.model_variant.isin(y)].dropna(subset=["mean"])
             flagged = part.flag.fillna("").astype(str) != "" if "flag" in part else pd.Series(False, index=part.index)
             for hollow, group in part.groupby(flagged.to_numpy()):
@@ -243,7 +241,7 @@ def seed_spread_figure(table: pd.DataFrame, agg: pd.DataFrame, path: Path) -> st
         part = rows[rows.dataset == dataset]
         ref = part[(part.model_variant == REFERENCE)].value
         _reference_line(ax, float(ref.mean()) if len(ref) else float("nan"))
-        _mode_breaks(ax, part, order)
+        _mode_breaks(ax, _modes(part), order)
         for seed, group in part[part.model_variant.isin(y)].groupby("seed"):
             jitter = (seeds.index(seed) - (len(seeds) - 1) / 2) * 0.12
             ax.scatter(
@@ -323,7 +321,7 @@ def runtime_figure(runtimes: pd.DataFrame, path: Path) -> str:
     if runtimes.empty:
         return _nothing(path, "No benchmark records of fit jobs.")
     plt = _plt()
-    rows = _named(runtimes)
+    rows = labelled(runtimes)
     measured = rows.job_peak_rss_mb if "job_peak_rss_mb" in rows else pd.Series(np.nan, index=rows.index)
     sampled = rows.max_rss_mb.where(measured.isna() & (rows.seconds >= SAMPLER_MIN_SECONDS))
     rows = rows.assign(measured_mb=measured, sampled_mb=sampled)

@@ -13,7 +13,7 @@ depend on the device) and copied once per epoch.
 
 GPU busy fraction (``TSAD_GPU_BUSY_STEPS=N``, used by ``tools/gpu_probe.sh``): on CUDA, after the last
 epoch, N more training steps run under ``torch.profiler``; their summed kernel time over their wall time
-(``tools/benchmark_training.py``'s measure) goes to the history as ``gpu_busy_fraction``. The network's
+(``gpu_busy_fraction``, as in tools/benchmark_training.py) goes to the history. The network's
 state is restored afterwards, so the scores and the epoch times are those of a run without it.
 """
 
@@ -33,6 +33,14 @@ from tqdm.auto import tqdm
 from .windows import window_starts
 
 log = logging.getLogger("tsad_models.trainer")
+
+
+def gpu_busy_fraction(profiler, wall: float) -> float:
+    """Summed kernel time of a torch.profiler run (CUDA activity) over its wall time in seconds."""
+    kernel_us = sum(
+        getattr(e, "self_device_time_total", getattr(e, "self_cuda_time_total", 0.0)) for e in profiler.key_averages()
+    )
+    return kernel_us / 1e6 / wall
 
 
 class DeviceWindows:
@@ -153,12 +161,9 @@ class Trainer:
             torch.cuda.synchronize(device)
             wall = time.perf_counter() - start
         network.load_state_dict(saved)
-        kernel_us = sum(
-            getattr(e, "self_device_time_total", getattr(e, "self_cuda_time_total", 0.0))
-            for e in profiler.key_averages()
-        )
-        log.info("GPU busy %.0f%% over %d profiled training steps", 100 * kernel_us / 1e6 / wall, len(batches))
-        return kernel_us / 1e6 / wall, len(batches)
+        busy = gpu_busy_fraction(profiler, wall)
+        log.info("GPU busy %.0f%% over %d profiled training steps", 100 * busy, len(batches))
+        return busy, len(batches)
 
     def fit(self, detector, train: np.ndarray, val: np.ndarray | None) -> TrainHistory:
         device, network = detector.device, detector.network

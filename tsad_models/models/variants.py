@@ -27,6 +27,7 @@ from typing import Any
 
 from ..common.axes import TEST_NORMALISED
 from ..common.errors import ConfigError
+from ..data.splits import parse_name
 from .config import build_config, config_to_dict
 from .registry import get_model_class, load_model_files, model_config_class
 
@@ -50,7 +51,7 @@ def dataset_params(config: dict, model: str, dataset: str | None) -> dict[str, A
     if dataset is None:
         return {}
     entry = config.get("models", {}).get(model) or {}
-    return (entry.get("dataset_params") or {}).get(dataset.split("~")[0]) or {}
+    return (entry.get("dataset_params") or {}).get(parse_name(dataset)[0]) or {}
 
 
 def variant_overrides(config: dict, model: str, variant: str, dataset: str | None = None) -> dict[str, Any]:
@@ -100,7 +101,7 @@ def model_variants(config: dict) -> list[tuple[str, str]]:
 def resolve_model_config(config: dict, model: str, variant: str, dataset: str | None = None):
     where = f"config key models.{model}.variants.{variant}"
     if dataset_params(config, model, dataset):
-        where += f" (with models.{model}.dataset_params.{dataset.split('~')[0]})"
+        where += f" (with models.{model}.dataset_params.{parse_name(dataset)[0]})"
     return build_config(model_config_class(model), variant_overrides(config, model, variant, dataset), where)
 
 
@@ -133,7 +134,7 @@ def check_dataset_params(config: dict, resolved: dict[tuple[str, str], dict]) ->
 
 def job_config(resolved: dict, by_dataset: dict, model: str, variant: str, dataset: str) -> dict:
     """The resolved config of one job: its dataset's entry where ``dataset_params`` sets one."""
-    return by_dataset.get((model, variant, dataset.split("~")[0]), resolved[(model, variant)])
+    return by_dataset.get((model, variant, parse_name(dataset)[0]), resolved[(model, variant)])
 
 
 def check_models(config: dict, base_dir: str = ".") -> dict[tuple[str, str], dict]:
