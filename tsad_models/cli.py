@@ -7,9 +7,11 @@ prints one JSON object: ``<metric>@<protocol>`` for thresholded metrics and
 
     tsad-bench publish --study NAME --config FILE [--results results] [--report report]
     tsad-bench render-published report/published/NAME
+    tsad-bench merge --study NAME report/published/A report/published/B@model,model/variant
 
-keep a finished run's results under ``report/published/NAME/`` (no scores), and rebuild a published
-study's leaderboard from them without retraining (``tsad_models.leaderboard.publish``).
+keep a finished run's results under ``report/published/NAME/`` (no scores), rebuild a published
+study's leaderboard from them without retraining (``tsad_models.leaderboard.publish``), and combine
+published studies that read the same data under the same evaluation (``tsad_models.leaderboard.merge``).
 """
 
 from __future__ import annotations
@@ -120,6 +122,21 @@ def _publish(args) -> int:
     return 0
 
 
+def _merge(args) -> int:
+    from .common.errors import ConfigError, DataError
+    from .leaderboard.merge import Source, merge_published
+    from .leaderboard.publish import render_published
+
+    target = Path(args.published) / args.study
+    try:
+        merge_published([Source.parse(s) for s in args.sources], target, study=args.study, note=args.note)
+        written = render_published(target)
+    except (ConfigError, DataError, FileNotFoundError) as exc:
+        raise SystemExit(f"tsad-bench {exc}") from None
+    print(f"tsad-bench: merged {len(args.sources)} studies as {target} ({len(written)} report files)")
+    return 0
+
+
 def _render_published(args) -> int:
     from .leaderboard.publish import render_published
 
@@ -191,6 +208,22 @@ def main(argv: list[str] | None = None) -> int:
     pub.add_argument("--processed", help="for such a run: its processed data folder (sha256 stated at publishing)")
     pub.add_argument("--note", default="", help="a sentence about how the results were made (kept in study.json)")
     pub.set_defaults(run=_publish)
+    mer = sub.add_parser(
+        "merge",
+        help="combine published studies that read the same data under the same evaluation",
+        description="Combine published studies into <published>/<study>/ and render its leaderboard. Refused, "
+        "naming the conflict, where two studies read a dataset's entity from different files (sha256), use "
+        "other evaluation settings, or hold one model variant on one dataset with other entities, seeds or "
+        "values (tsad_models/leaderboard/merge.py).",
+        formatter_class=defaults,
+    )
+    mer.add_argument("--study", required=True, help="the merged study's name: report/published/<study>/")
+    mer.add_argument("sources", nargs="+", metavar="STUDY[@MODELS]",
+                     help="a published study's folder, optionally @ and the models (model or model/variant, "
+                     "comma-separated) to take from it")  # fmt: skip
+    mer.add_argument("--published", default="report/published", help="where published studies live")
+    mer.add_argument("--note", default="", help="a sentence about the merged study (kept in study.json)")
+    mer.set_defaults(run=_merge)
     ren = sub.add_parser(
         "render-published",
         help="rebuild a published study's leaderboard from its files",

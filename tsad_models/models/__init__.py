@@ -14,6 +14,7 @@ BUILTIN = {
     "iforest": "tsad_models.models.iforest",  # sanity row: isolation forest on windows
     "kmeans_ad": "tsad_models.models.kmeans_ad",  # simple baseline: distance to the nearest k-means centroid (TSB-AD)
     "zscore_norm": "tsad_models.models.zscore_norm",  # simple baseline: norm of the standardised point
+    "features": "tsad_models.models.window_features",  # simple baseline: window statistics, then knn/iforest/pca/PyOD
     "autoencoder": "tsad_models.models.autoencoder",  # small deep model through the shared trainer
     "latad": "tsad_models.models.latad",  # LATAD (Choi et al. 2024): learnable augmentation + triplets
     "amad": "tsad_models.models.amad",  # AMAD (Huang and Li 2025): AutoMask attention + Max-Min, re-implemented
