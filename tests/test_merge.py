@@ -9,18 +9,16 @@ import pandas as pd
 import pytest
 
 from tsad_models.common.errors import ConfigError, DataError
-from tsad_models.leaderboard.merge import Source, merge_published
+from tsad_models.leaderboard.merge import Source, merge_published, read_spec
 from tsad_models.leaderboard.publish import render_published
 
 from .conftest import REPO
 
 PUBLISHED = REPO / "report" / "published"
-DEFAULTS = REPO / "config" / "config.yaml"
 
 
 def merge(tmp_path, *sources, study="merged"):
-    return merge_published([Source.parse(str(s)) for s in sources], tmp_path / study, study=study,
-                           defaults_file=DEFAULTS)  # fmt: skip
+    return merge_published([Source.parse(str(s)) for s in sources], tmp_path / study, study=study)
 
 
 def copy_study(name, tmp_path):
@@ -106,3 +104,31 @@ def test_a_study_without_recorded_data_checksums_is_refused(tmp_path):
 def test_an_unknown_model_to_take_is_named(tmp_path):
     with pytest.raises(ConfigError, match=r"'tranadd' is not a model or model/variant of that study; it has .*tranad/"):
         merge(tmp_path, PUBLISHED / "latad_smd_cpu", f"{PUBLISHED / 'normalise_cpu'}@tranadd")
+
+
+def test_another_list_of_protocols_only_adds_columns(tmp_path):
+    # latad_smd_cpu ran oracle, val-quantile and pot; paper_settings_cpu adds prior-ratio
+    out = merge(tmp_path, PUBLISHED / "latad_smd_cpu", f"{PUBLISHED / 'paper_settings_cpu'}@tranad")
+    tidy = pd.read_csv(out / "leaderboard_tidy.csv.gz")
+    assert "prior-ratio" in set(tidy[tidy.model == "tranad"].protocol)
+    assert "prior-ratio" not in set(tidy[tidy.model == "latad"].protocol)
+
+
+def test_a_spec_takes_models_and_datasets(tmp_path):
+    spec = tmp_path / "merge.yaml"
+    spec.write_text(
+        "study: mine\nnote: a test\nsources:\n"
+        f"  - {{study: {PUBLISHED / 'latad_smd_cpu'}, models: [latad/default, random]}}\n"
+        f"  - {{study: {PUBLISHED / 'splits_cpu'}, datasets: [dsads~entity]}}\n"
+    )
+    study, note, sources = read_spec(spec)
+    out = merge_published(sources, tmp_path / study, study=study, note=note)
+    tidy = pd.read_csv(out / "leaderboard_tidy.csv.gz")
+    assert set(zip(tidy.dataset, tidy.model, strict=True)) == {
+        ("smd", "latad"), ("smd", "random"), ("dsads~entity", "pca"), ("dsads~entity", "iforest"),
+        ("dsads~entity", "random"),
+    }  # fmt: skip
+    assert set(tidy[tidy.model == "latad"].variant) == {"default"}
+    spec.write_text("study: mine\nsources:\n  - {study: x, model: [latad]}\n")
+    with pytest.raises(ConfigError, match=r"sources\[0\] takes study, models and datasets; got \['model'\]"):
+        read_spec(spec)

@@ -124,16 +124,22 @@ def _publish(args) -> int:
 
 def _merge(args) -> int:
     from .common.errors import ConfigError, DataError
-    from .leaderboard.merge import Source, merge_published
+    from .leaderboard.merge import Source, merge_published, read_spec
     from .leaderboard.publish import render_published
 
-    target = Path(args.published) / args.study
     try:
-        merge_published([Source.parse(s) for s in args.sources], target, study=args.study, note=args.note)
+        if args.spec:
+            study, note, sources = read_spec(args.spec)
+        else:
+            study, note, sources = args.study, args.note, [Source.parse(s) for s in args.sources]
+        if not study:
+            raise ConfigError("merge: name the study (--study) or give a spec (--spec)")
+        target = Path(args.published) / study
+        merge_published(sources, target, study=study, note=note)
         written = render_published(target)
     except (ConfigError, DataError, FileNotFoundError) as exc:
         raise SystemExit(f"tsad-bench {exc}") from None
-    print(f"tsad-bench: merged {len(args.sources)} studies as {target} ({len(written)} report files)")
+    print(f"tsad-bench: merged {len(sources)} studies as {target} ({len(written)} report files)")
     return 0
 
 
@@ -217,8 +223,9 @@ def main(argv: list[str] | None = None) -> int:
         "values (tsad_models/leaderboard/merge.py).",
         formatter_class=defaults,
     )
-    mer.add_argument("--study", required=True, help="the merged study's name: report/published/<study>/")
-    mer.add_argument("sources", nargs="+", metavar="STUDY[@MODELS]",
+    mer.add_argument("--study", help="the merged study's name: report/published/<study>/")
+    mer.add_argument("--spec", help="a merge spec (YAML: study, note, sources with models and datasets) instead")
+    mer.add_argument("sources", nargs="*", metavar="STUDY[@MODELS]",
                      help="a published study's folder, optionally @ and the models (model or model/variant, "
                      "comma-separated) to take from it")  # fmt: skip
     mer.add_argument("--published", default="report/published", help="where published studies live")

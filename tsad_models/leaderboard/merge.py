@@ -3,13 +3,24 @@
     tsad-bench merge --study headline report/published/latad_smd_cpu report/published/normalise_cpu@tranad,usad
 
 Each source is a published study's folder, optionally with ``@`` and the models (``model`` or
-``model/variant``, comma-separated) to take from it.  The merge refuses, naming the conflict:
+``model/variant``, comma-separated) to take from it; a merge spec (YAML, ``--spec``) can also name the
+datasets to take from a source:
+
+    study: headline
+    note: ...
+    sources:
+      - {study: report/published/latad_smd_cpu, models: [latad/default, latad/no_gat]}
+      - {study: report/published/splits_cpu, datasets: [dsads, dsads~entity]}
+
+The merge refuses, naming the conflict:
 
 - **data**: the same dataset and entity read by files of different sha256 (``provenance.csv``), or by a job
   that recorded none: the processed data changed between the studies (a new preprocessing), so their
   numbers are not of the same series;
 - **evaluation**: different evaluation settings (the config's ``evaluation`` section and ``val_fraction``,
-  each over the defaults of ``config/config.yaml``): the same scores would give other numbers;
+  each over the defaults of the workflow's config schema): the same scores would give other numbers.  The
+  list of ``protocols`` may differ, and ``window_classification`` may be off in one study: a protocol one
+  study did not run is a column its rows leave empty (n/a);
 - **rows**: one model variant on one dataset from two studies, unless both hold the same entities, seeds
   and values (a deterministic row, e.g. ``random``, run twice): otherwise its settings or its entities
   differ, and the merged row would mix them.  Take it from one study with ``@``.
@@ -38,12 +49,32 @@ from .publish import _save_gzip
 ROW_KEY = ["dataset", "model", "variant"]
 CELL = ["dataset", "model", "variant", "seed", "entity", "metric", "protocol"]
 EVALUATION_KEYS = ("evaluation", "val_fraction")  # what turns the same scores into other numbers
+SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+def schema_defaults(schema: str | Path = SCHEMA) -> dict:
+    """The evaluation settings a study config that leaves them out runs with (the schema's defaults)."""
+    properties = yaml.safe_load(Path(schema).read_text())["properties"]
+    evaluation = {k: v.get("default") for k, v in properties["evaluation"]["properties"].items()}
+    return {"evaluation": evaluation, "val_fraction": properties["val_fraction"]["default"]}
+
+
+def _compared(settings, other) -> object:
+    """The evaluation settings that change a shared column's numbers: not the list of protocols (it adds
+    columns), and AMSL's window protocol only where both studies ran it."""
+    if not isinstance(settings, dict):
+        return settings
+    out = {k: v for k, v in settings.items() if k != "protocols"}
+    if settings.get("window_classification") is None or other.get("window_classification") is None:
+        out = {k: v for k, v in out.items() if k not in ("window_classification", "window_quantile")}
+    return out
 
 
 @dataclass
 class Source:
     path: Path
     models: tuple[str, ...] = ()  # "model" or "model/variant"; empty: every row
+    datasets: tuple[str, ...] = ()  # empty: every dataset
 
     @classmethod
     def parse(cls, text: str) -> Source:
@@ -54,11 +85,35 @@ class Source:
     def name(self) -> str:
         return self.path.name
 
+    def describe(self) -> str:
+        said = [f"models {', '.join(self.models)}"] * bool(self.models)
+        said += [f"datasets {', '.join(self.datasets)}"] * bool(self.datasets)
+        return "; ".join(said)
+
     def takes(self, frame: pd.DataFrame) -> pd.Series:
-        if not self.models:
-            return pd.Series(True, index=frame.index)
-        labels = frame.model + "/" + frame.variant.astype(str)
-        return frame.model.isin(self.models) | labels.isin(self.models)
+        taken = pd.Series(True, index=frame.index)
+        if self.models:
+            labels = frame.model + "/" + frame.variant.astype(str)
+            taken &= frame.model.isin(self.models) | labels.isin(self.models)
+        if self.datasets:
+            taken &= frame.dataset.isin(self.datasets)
+        return taken
+
+
+def read_spec(path: str | Path) -> tuple[str, str, list[Source]]:
+    """(study, note, sources) of a merge spec file; a bad key is refused naming it."""
+    spec = yaml.safe_load(Path(path).read_text()) or {}
+    unknown = sorted(set(spec) - {"study", "note", "sources"})
+    if unknown or "study" not in spec or not isinstance(spec.get("sources"), list):
+        raise ConfigError(f"merge spec {path}: needs study and a list of sources (and may have a note); "
+                          f"unknown keys: {unknown}")  # fmt: skip
+    sources = []
+    for i, entry in enumerate(spec["sources"]):
+        bad = sorted(set(entry) - {"study", "models", "datasets"}) if isinstance(entry, dict) else ["(not a mapping)"]
+        if bad or "study" not in entry:
+            raise ConfigError(f"merge spec {path}: sources[{i}] takes study, models and datasets; got {bad or entry}")
+        sources.append(Source(Path(entry["study"]), tuple(entry.get("models", ())), tuple(entry.get("datasets", ()))))
+    return spec["study"], spec.get("note", ""), sources
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -94,6 +149,12 @@ def _load(source: Source) -> dict:
             f"merge: {folder}@{','.join(source.models)}: {missing[0]!r} is not a model or model/variant of that "
             f"study; it has {', '.join(sorted(set(tidy.model + '/' + tidy.variant)))}"
         )
+    missing = [d for d in source.datasets if d not in set(tidy.dataset)]
+    if missing:
+        raise ConfigError(
+            f"merge: {folder}: dataset {missing[0]!r} is not in that study; "
+            f"it has {', '.join(sorted(set(tidy.dataset)))}"
+        )
     parts = {"tidy": tidy[taken]}
     for key, name in (("pak", "pak_curves.csv.gz"), ("runtimes", "runtimes.csv"), ("provenance", "provenance.csv")):
         frame = _read_csv(folder / name)
@@ -101,7 +162,7 @@ def _load(source: Source) -> dict:
     with gzip.open(folder / "jobs.json.gz", "rt", encoding="utf-8") as handle:
         jobs = pd.DataFrame({"record": json.load(handle)})
     if len(jobs):
-        jobs_frame = pd.DataFrame([{"model": r["model"], "variant": r["variant"]} for r in jobs.record])
+        jobs_frame = pd.DataFrame([{k: r[k] for k in ("dataset", "model", "variant")} for r in jobs.record])
         jobs = jobs[source.takes(jobs_frame).to_numpy()]
     parts["jobs"] = list(jobs.record)
     parts["about"] = json.loads((folder / "study.json").read_text())
@@ -137,9 +198,10 @@ def check_evaluation(loaded: dict[str, dict], defaults: dict) -> None:
     (first, reference), *others = settings.items()
     for study, value in others:
         for key in EVALUATION_KEYS:
-            if value[key] != reference[key]:
+            mine, theirs = _compared(value[key], reference[key]), _compared(reference[key], value[key])
+            if mine != theirs:
                 raise ConfigError(
-                    f"merge: config key {key} differs: {first} has {reference[key]!r}, {study} has {value[key]!r}; "
+                    f"merge: config key {key} differs: {first} has {theirs!r}, {study} has {mine!r}; "
                     "the same scores give other numbers under other evaluation settings: re-evaluate one study "
                     "with the other's settings before merging"
                 )
@@ -172,15 +234,14 @@ def merged_rows(loaded: dict[str, dict]) -> dict[tuple[str, str, str], str]:
     return owner
 
 
-def merge_published(sources: list[Source], study_dir: str | Path, *, study: str, note: str = "",
-                    defaults_file: str | Path = "config/config.yaml") -> Path:  # fmt: skip
+def merge_published(sources: list[Source], study_dir: str | Path, *, study: str, note: str = "") -> Path:
     """Write the merged study to ``study_dir`` (a published study's files, rendered by ``render_published``)."""
     if len(sources) < 2:
         raise ConfigError("merge: name at least two published studies to merge")
     names = [s.name for s in sources]
     if len(set(names)) != len(names):
         raise ConfigError(f"merge: a study is named twice among {names}")
-    defaults = yaml.safe_load(Path(defaults_file).read_text())
+    defaults = schema_defaults()
     loaded = {s.name: _load(s) for s in sources}
     check_data(loaded)
     check_evaluation(loaded, defaults)
@@ -211,7 +272,7 @@ def merge_published(sources: list[Source], study_dir: str | Path, *, study: str,
     config = []
     for source in sources:
         about = loaded[source.name]["about"]
-        selection = f", models {', '.join(source.models)}" if source.models else ""
+        selection = f"; {source.describe()}" if source.models or source.datasets else ""
         config += [f"# ---- from {source.name} ({about['config_file']}{selection}) ----", about["config"].rstrip(), ""]
     about = {
         "study": study,
@@ -223,7 +284,12 @@ def merge_published(sources: list[Source], study_dir: str | Path, *, study: str,
         "jobs": len(jobs),
         "note": note,
         "sources": {
-            s.name: {"published": loaded[s.name]["about"]["published"], "rows": taken[s.name]} for s in sources
+            s.name: {
+                "published": loaded[s.name]["about"]["published"],
+                "took": s.describe() or "everything",
+                "rows": taken[s.name],
+            }  # fmt: skip
+            for s in sources
         },
     }
     save_text_atomic(study_dir / "study.json", json.dumps(about, indent=1))

@@ -130,6 +130,27 @@ def publish(
     return study_dir
 
 
+def settings_section(jobs_file: Path) -> str:
+    """The page's section on each row's settings (``leaderboard.settings``)."""
+    from tabulate import tabulate
+
+    from .settings import settings_table
+
+    with gzip.open(jobs_file, "rt", encoding="utf-8") as handle:
+        table = settings_table(json.load(handle))
+    return "\n".join([
+        "## Settings of each row",
+        "",
+        "Each row's jobs against its model's config defaults at the current code (`defaults are` says whose "
+        "settings those are): `the defaults`, or every field that differs with the default beside it. A "
+        "study at reduced settings shows here how it was reduced. Fit mode and normalisation are in the row's "
+        "name.",
+        "",
+        tabulate(table, headers="keys", tablefmt="github", showindex=False) if len(table) else "(no job records)",
+        "",
+    ])  # fmt: skip
+
+
 def render_published(study_dir: str | Path) -> list[str]:
     """The study's leaderboard from its published files, without retraining (no score traces: no scores kept)."""
     study_dir = Path(study_dir)
@@ -147,6 +168,9 @@ def render_published(study_dir: str | Path) -> list[str]:
     ]
     save_text_atomic(study_dir / "study.md", "\n".join(lines))
     sections = [str(study_dir / "study.md")]
+    if (study_dir / "jobs.json.gz").is_file():
+        save_text_atomic(study_dir / "settings.md", settings_section(study_dir / "jobs.json.gz"))
+        sections.append(str(study_dir / "settings.md"))
     sections += [str(study_dir / "selection.md")] if (study_dir / "selection.md").is_file() else []
     written = render_report(
         str(study_dir / "leaderboard_tidy.csv.gz"),
