@@ -1,7 +1,8 @@
 """What settings each row ran at: its jobs' configs against the model's config defaults.
 
 A model's config defaults are a source's settings (a paper's, its public code's SMD script, or ours where no
-paper gives any: ``DEFAULTS_ARE``); a row whose jobs ran other values says which and by how much
+paper gives any: ``DEFAULTS_ARE``), with the paper's per-dataset values where the config class states them
+(``PAPER_BY_DATASET``); a row whose jobs ran other values says which and by how much
 ("epochs 2 (default 5)"), so a reduced CPU row is never read as a paper's.  The protocol axes (``fit``,
 ``normalise``) are left out: the row's name carries them.  Read from the job records a published study keeps
 (``jobs.json.gz``).
@@ -20,11 +21,11 @@ DEFAULTS_ARE = {
     "latad": "the paper's sizes and training",
     "amsl": "the public code's sizes",
     "amad": "Anomaly Transformer's sizes (AMAD's own are not retrievable)",
-    "anomaly_transformer": "the public code's SMD script",
-    "dcdetector": "the public code's SMD script",
-    "timesnet": "the public code's SMD script",
+    "anomaly_transformer": "the public code's scripts (SMD's; SMAP's and MSL's epochs there)",
+    "dcdetector": "the public code's scripts (SMD's; SMAP's and MSL's epochs there)",
+    "timesnet": "the public code's SMD script (its SMAP and MSL scripts' values are not transcribed)",
     "tranad": "the paper's settings (lr: SMAP's)",
-    "usad": "the paper's settings",
+    "usad": "the paper's settings (its latent per dataset on SMAP and MSL)",
     "omnianomaly": "the public code's ExpConfig",
 }
 OURS = "the package's (no paper gives any)"
@@ -35,12 +36,16 @@ def _config(value) -> dict:
     return ast.literal_eval(value) if isinstance(value, str) else dict(value)
 
 
-def departures(model: str, config: dict) -> list[str]:
-    """``field value (default d)`` for each field of ``config`` that is not the model's default."""
+def departures(model: str, config: dict, dataset: str = "") -> list[str]:
+    """``field value (default d)`` for each field of ``config`` that is not the model's default on ``dataset``:
+    its config default, or the paper's own value for that dataset where the config class states one
+    (``PAPER_BY_DATASET``, e.g. USAD's latent per dataset; a derived split takes its dataset's)."""
     try:
-        defaults = dataclasses.asdict(model_config_class(model)())
+        config_class = model_config_class(model)
+        defaults = dataclasses.asdict(config_class())
     except Exception:  # a user's model no longer importable here: its settings cannot be compared
         return ["not comparable: the model's config class is not available"]
+    defaults.update(getattr(config_class, "PAPER_BY_DATASET", {}).get(dataset.split("~")[0], {}))
     out = []
     for key, value in sorted(config.items()):
         if key in AXIS_FIELDS or key not in defaults:
@@ -56,7 +61,7 @@ def settings_table(jobs: list[dict]) -> pd.DataFrame:
     rows = {}
     for job in jobs:
         key = (job["model"], str(job["variant"]), job["dataset"])
-        said = "; ".join(departures(job["model"], _config(job["config"]))) or "the defaults"
+        said = "; ".join(departures(job["model"], _config(job["config"]), job["dataset"])) or "the defaults"
         rows.setdefault(key, set()).add(said)
     lines = []
     for (model, variant), group in pd.Series(rows).groupby(level=[0, 1]):

@@ -1,0 +1,72 @@
+"""The headline (issue 32): every row says what settings it ran, the README's first table is the papers' mode of
+the published headline study only, and the README holds exactly what the published files give."""
+
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from tsad_models.leaderboard.headline import headline_rows, readme_block
+from tsad_models.leaderboard.merge import Source, merge_published
+from tsad_models.leaderboard.publish import render_published
+from tsad_models.leaderboard.settings import departures, settings_table
+
+from .conftest import REPO
+
+PUBLISHED = REPO / "report" / "published"
+
+
+def test_a_row_at_its_models_defaults_or_its_papers_per_dataset_value_says_so():
+    assert departures("usad", {"latent": 55, "epochs": 250, "normalise": "test"}, "smap") == []
+    assert departures("usad", {"latent": 55}, "smap~entity") == []  # a derived split takes its dataset's
+    assert departures("usad", {"latent": 55}, "smd") == ["latent 55 (default 40)"]
+    assert departures("tranad", {"epochs": 2, "fit": "train"}, "smd") == ["epochs 2 (default 5)"]
+    jobs = [
+        {"model": "usad", "variant": "default", "dataset": d, "config": {"latent": m}}
+        for d, m in (("smap", 55), ("msl", 33), ("smd", 40))
+    ] + [{"model": "knn", "variant": "default", "dataset": "smd", "config": "{'train_stride': 2, 'k': 1}"}]
+    table = settings_table(jobs).set_index("model")
+    assert table.loc["usad/default", "settings"] == "the defaults"
+    assert table.loc["usad/default", "datasets"] == "msl, smap, smd"
+    assert table.loc["knn/default", "settings"] == "train_stride 2 (default 1)"
+    assert "no paper" in table.loc["knn/default", "defaults are"]
+
+
+@pytest.fixture(scope="module")
+def two_modes(tmp_path_factory):
+    """A merged study with train- and test-normalised rows (normalise_cpu) beside LATAD's."""
+    out = tmp_path_factory.mktemp("headline") / "two_modes"
+    merge_published([Source(PUBLISHED / "latad_smd_cpu", ("latad/default",)), Source(PUBLISHED / "normalise_cpu")],
+                    out, study="two_modes")  # fmt: skip
+    render_published(out)
+    return out
+
+
+def test_the_headline_table_holds_the_papers_mode_only_ranked_with_random_as_the_floor(two_modes):
+    rows = headline_rows(two_modes, top=3)
+    assert not rows.empty
+    assert not rows.model.str.contains("test-normalised|fit on test").any()
+    board = pd.read_csv(two_modes / "leaderboard.csv")
+    assert (board.normalise == "test").any(), "the study has test-normalised rows to leave out"
+    for _, part in rows.groupby("dataset"):
+        ranked = [r for r in part["rank"] if r != ""]
+        assert ranked == sorted(ranked) and ranked[:3] == [1, 2, 3]
+        assert "random" in set(part.model)
+    latad = rows[rows.model == "latad"]
+    if len(latad):
+        assert latad.settings.iloc[0].startswith("differs: ")
+
+
+@pytest.mark.skipif(not (PUBLISHED / "headline").is_dir(), reason="report/published/headline is not published yet")
+def test_the_readme_opens_with_the_published_headline(tmp_path):
+    copy = tmp_path / "headline"
+    shutil.copytree(PUBLISHED / "headline", copy, ignore=shutil.ignore_patterns("figures", "*.html", "*.png"))
+    render_published(copy)
+    result = subprocess.run([sys.executable, str(REPO / "tools" / "readme_headline.py"), "--study", str(copy)],
+                            capture_output=True, text=True, check=True)  # fmt: skip
+    readme = (REPO / "README.md").read_text()
+    assert readme_block(readme) == result.stdout.rstrip("\n"), "run tools/readme_headline.py --write"
+    # the first screen: the block starts within the README's first 40 lines
+    assert readme.index("<!-- headline:start -->") < len("\n".join(readme.splitlines()[:40]))
