@@ -70,3 +70,21 @@ def test_the_readme_opens_with_the_published_headline(tmp_path):
     assert readme_block(readme) == result.stdout.rstrip("\n"), "run tools/readme_headline.py --write"
     # the first screen: the block starts within the README's first 40 lines
     assert readme.index("<!-- headline:start -->") < len("\n".join(readme.splitlines()[:40]))
+
+
+def test_a_baseline_above_a_published_number_under_its_own_protocol_is_said_plainly():
+    from tsad_models.leaderboard.tables import window_verdicts
+
+    tidy = pd.read_csv(PUBLISHED / "amsl_dsads_split_cpu" / "leaderboard_tidy.csv.gz")
+    tidy["entity"] = "all"  # one pooled entity: its rows are the dataset's
+    [said] = window_verdicts(tidy)
+    assert "no row here reaches AMSL's published mF1 of 0.9352" in said and "the best is pca (0.816)" in said
+    assert "No stricter split of these recordings is in this study" in said
+    better = tidy.copy()
+    rows = (better.model == "pca") & (better.metric == "mf1") & (better.protocol == "amsl-window")
+    better.loc[rows, "value"] = 0.95
+    stricter = better[rows].assign(dataset="dsads~entity")
+    [said] = window_verdicts(pd.concat([better, stricter]))
+    assert "pca (0.950) reach(es) AMSL's published mF1 of 0.9352 (its Table 3) or more" in said
+    assert said.split("window protocol, ")[1].startswith("pca (0.950) reach(es)"), "only pca is above"
+    assert "`dsads~entity`: no pooling of subjects" in said

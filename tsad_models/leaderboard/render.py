@@ -25,6 +25,7 @@ from .tables import (
     random_ratio_table,
     row_label,
     summary_table,
+    window_verdicts,
 )
 
 
@@ -147,6 +148,7 @@ def render_report(
             "",
             tabulate(window, headers="keys", tablefmt="github", showindex=False),
             "",
+            *[f"{sentence}\n" for sentence in window_verdicts(table)],
         ]
     per_entity = table[(table.entity != "all") & (table.metric == "f1") & (table.protocol == "val-quantile")]
     if not per_entity.empty:
