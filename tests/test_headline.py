@@ -11,11 +11,16 @@ import pytest
 from tsad_models.leaderboard.headline import headline_rows, readme_block
 from tsad_models.leaderboard.merge import Source, merge_published
 from tsad_models.leaderboard.publish import render_published
-from tsad_models.leaderboard.settings import departures, settings_table
+from tsad_models.leaderboard.settings import settings_table
+from tsad_models.models.settings import describe_settings
 
 from .conftest import REPO
 
 PUBLISHED = REPO / "report" / "published"
+
+
+def departures(model, config, dataset):
+    return describe_settings(model, config, dataset)["departures"]
 
 
 def test_a_row_at_its_models_defaults_or_its_papers_per_dataset_value_says_so():
@@ -23,15 +28,35 @@ def test_a_row_at_its_models_defaults_or_its_papers_per_dataset_value_says_so():
     assert departures("usad", {"latent": 55}, "smap~entity") == []  # a derived split takes its dataset's
     assert departures("usad", {"latent": 55}, "smd") == ["latent 55 (default 40)"]
     assert departures("tranad", {"epochs": 2, "fit": "train"}, "smd") == ["epochs 2 (default 5)"]
+    assert describe_settings("timesnet", {}, "msl")["short"] == "public code (SMD's)"
+    assert describe_settings("timesnet", {}, "smd")["short"] == "public code"
+    assert describe_settings("anomaly_transformer", {"epochs": 3}, "smap")["short"] == "public code"
+    assert describe_settings("usad", {"latent": 55}, "smap")["short"] == "paper"
+    assert describe_settings("knn", {"train_stride": 2}, "smd")["short"] == "differs: train_stride 2 (of 1)"
     jobs = [
-        {"model": "usad", "variant": "default", "dataset": d, "config": {"latent": m}}
+        {"model": "usad", "variant": "default", "dataset": d, "settings": describe_settings("usad", {"latent": m}, d)}
         for d, m in (("smap", 55), ("msl", 33), ("smd", 40))
-    ] + [{"model": "knn", "variant": "default", "dataset": "smd", "config": "{'train_stride': 2, 'k': 1}"}]
+    ] + [{"model": "knn", "variant": "default", "dataset": "smd",
+          "settings": describe_settings("knn", {"train_stride": 2, "k": 1}, "smd")},
+         {"model": "pca", "variant": "default", "dataset": "smd"}]  # fmt: skip
     table = settings_table(jobs).set_index("model")
     assert table.loc["usad/default", "settings"] == "the defaults"
     assert table.loc["usad/default", "datasets"] == "msl, smap, smd"
     assert table.loc["knn/default", "settings"] == "train_stride 2 (default 1)"
     assert "no paper" in table.loc["knn/default", "defaults are"]
+    assert table.loc["pca/default", "settings"] == "not recorded"
+
+
+def test_every_new_job_records_its_settings(processed_ucr135, tmp_path):
+    from tsad_models.models.config import build_config
+    from tsad_models.models.registry import model_config_class
+
+    from .helpers import run_job
+
+    config = build_config(model_config_class("knn"), {"window": 8, "train_stride": 3}, "knn")
+    info = run_job(processed_ucr135, "knn", config, tmp_path)
+    assert info["settings"]["departures"] == ["train_stride 3 (default 1)", "window 8 (default 16)"]
+    assert info["settings"]["short"].startswith("differs: ")
 
 
 @pytest.fixture(scope="module")

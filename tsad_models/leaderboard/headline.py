@@ -3,8 +3,9 @@
 One small table per dataset (split), in the papers' mode only (fitted on the training split, test series
 normalised with the training split's statistics): the ``top`` rows by the leaderboard's rank (VUS-PR, ties by
 F1 at the label-free ``val-quantile`` threshold), ``random`` always shown as the floor, each row's settings
-in short (``leaderboard.settings``).  ``README.md`` holds it between two markers; ``tools/readme_headline.py``
-writes it and a test checks that the README's block is what the published files give.
+in short, as its jobs recorded them (``models.settings``).  ``README.md`` holds it between two markers;
+``tools/readme_headline.py`` writes it and a test checks that the README's block is what the published files
+give.
 """
 
 from __future__ import annotations
@@ -15,29 +16,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..models.registry import model_config_class
-from .settings import DEFAULTS_ARE, settings_table
+from .settings import short_settings
 from .tables import row_label
 
 START, END = "<!-- headline:start -->", "<!-- headline:end -->"
 ORDER = ["smd", "smap", "msl", "dsads_amsl", "dsads", "dsads~entity"]
-
-
-def short_settings(said: str, model: str, dataset: str) -> str:
-    """``paper``/``public code``/``defaults`` where a row ran its model's defaults (``public code (SMD's)`` where
-    those are an SMD script run on another dataset), else ``differs: ...`` with the first two departures and
-    how many more."""
-    if said == "the defaults":
-        whose = DEFAULTS_ARE.get(model, "")
-        if "paper" not in whose and "public code" not in whose:
-            return "defaults"
-        tag = "paper" if "paper" in whose else "public code"
-        by_dataset = getattr(model_config_class(model), "PAPER_BY_DATASET", {})
-        base = dataset.split("~")[0]
-        return f"{tag} (SMD's)" if "SMD" in whose and base != "smd" and base not in by_dataset else tag
-    parts = said.split("; ")
-    short = [p.replace(" (default ", " (of ") for p in parts[:2]]
-    return "differs: " + ", ".join(short) + (f", +{len(parts) - 2}" if len(parts) > 2 else "")
 
 
 def headline_rows(study_dir: str | Path, top: int = 5) -> pd.DataFrame:
@@ -45,11 +28,7 @@ def headline_rows(study_dir: str | Path, top: int = 5) -> pd.DataFrame:
     board = pd.read_csv(study_dir / "leaderboard.csv", keep_default_na=False, na_values=[""])
     board = board[(board.entity == "all") & (board.fit == "train") & (board.normalise == "train")]
     with gzip.open(study_dir / "jobs.json.gz", "rt", encoding="utf-8") as handle:
-        settings = settings_table(json.load(handle))
-    said = {}
-    for row in settings.itertuples():
-        for dataset in row.datasets.split(", "):
-            said[(row.model, dataset)] = row.settings
+        said = short_settings(json.load(handle))
     lines = []
     datasets = [d for d in ORDER if d in set(board.dataset)] + sorted(set(board.dataset) - set(ORDER))
     for dataset in datasets:
@@ -72,7 +51,7 @@ def headline_rows(study_dir: str | Path, top: int = 5) -> pd.DataFrame:
                 "- random": "" if row.model == "random" or floor != floor else f"{row.mean - floor:+.3f}",
                 "F1 [val-quantile]": f1_text,
                 "seeds": int(row.seeds),
-                "settings": short_settings(said.get((f"{row.model}/{row.variant}", dataset), "?"), row.model, dataset),
+                "settings": said.get((f"{row.model}/{row.variant}", dataset), "not recorded"),
             })  # fmt: skip
     return pd.DataFrame(lines)
 

@@ -141,10 +141,11 @@ def settings_section(jobs_file: Path) -> str:
     return "\n".join([
         "## Settings of each row",
         "",
-        "Each row's jobs against its model's config defaults at the current code (`defaults are` says whose "
-        "settings those are): `the defaults`, or every field that differs with the default beside it. A "
-        "study at reduced settings shows here how it was reduced. Fit mode and normalisation are in the row's "
-        "name.",
+        "Each row's jobs against its model's config defaults, as the jobs recorded them (`defaults are` says "
+        "whose settings those are; jobs that predate the record were described at publishing, from their "
+        "config, by tools/record_settings.py): `the defaults`, or every field that differs with the default "
+        "beside it. A study at reduced settings shows here how it was reduced. Fit mode and normalisation are "
+        "in the row's name.",
         "",
         tabulate(table, headers="keys", tablefmt="github", showindex=False) if len(table) else "(no job records)",
         "",

@@ -26,6 +26,7 @@ from ..common.provenance import job_provenance
 from ..data.entity import load_entity
 from .config import config_to_dict
 from .registry import get_model_class
+from .settings import describe_settings
 
 log = logging.getLogger("tsad_models.run")
 
@@ -208,6 +209,8 @@ def fit_and_score(
         # the job's own peak resident memory (Snakemake's sampler misses jobs shorter than its first sample)
         "peak_rss_mb": _peak_rss_mb(),
         "fit_info": detector.fit_info,
+        # its config against the model's defaults on this dataset (a paper's, a public code's or ours)
+        "settings": describe_settings(model, config, Path(entity_path).parent.name),
         "provenance": job_provenance(
             data_path=entity_path, config=job, device=str(detector.fit_info.get("device", "cpu"))
         ),
