@@ -32,6 +32,9 @@ def main(folders: list[str]) -> int:
     described = f"at publishing, from the job's config, against the defaults of commit {commit()}"
     for folder in folders:
         path = Path(folder) / "jobs.json.gz"
+        if not path.is_file():
+            print(f"{folder}: no jobs.json.gz (not a published workflow run), left as it is")
+            continue
         with gzip.open(path, "rt", encoding="utf-8") as handle:
             jobs = json.load(handle)
         added = 0
