@@ -33,6 +33,10 @@ def test_a_row_at_its_models_defaults_or_its_papers_per_dataset_value_says_so():
     assert describe_settings("anomaly_transformer", {"epochs": 3}, "smap")["short"] == "public code"
     assert describe_settings("usad", {"latent": 55}, "smap")["short"] == "paper"
     assert describe_settings("knn", {"train_stride": 2}, "smd")["short"] == "differs: train_stride 2 (of 1)"
+    assert describe_settings("random", {}, "smd")["short"] == "defaults"
+    assert describe_settings("features", {}, "msl")["short"] == "defaults"
+    assert describe_settings("tranad", {}, "msl")["short"] == "paper"
+    assert describe_settings("omnianomaly", {}, "smd")["short"] == "public code"
     jobs = [
         {"model": "usad", "variant": "default", "dataset": d, "settings": describe_settings("usad", {"latent": m}, d)}
         for d, m in (("smap", 55), ("msl", 33), ("smd", 40))
@@ -43,7 +47,7 @@ def test_a_row_at_its_models_defaults_or_its_papers_per_dataset_value_says_so():
     assert table.loc["usad/default", "settings"] == "the defaults"
     assert table.loc["usad/default", "datasets"] == "msl, smap, smd"
     assert table.loc["knn/default", "settings"] == "train_stride 2 (default 1)"
-    assert "no paper" in table.loc["knn/default", "defaults are"]
+    assert "package's own" in table.loc["knn/default", "defaults are"]
     assert table.loc["pca/default", "settings"] == "not recorded"
 
 

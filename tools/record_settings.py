@@ -4,7 +4,10 @@
 
 Each job record of a study's ``jobs.json.gz`` without ``settings`` gets them, computed from the job's own
 config against the model's defaults at this commit (``tsad_models.models.settings.describe_settings``), with
-``described`` saying so. Jobs that have them are left as they are; a model that no longer exists is named.
+``described`` saying so. Jobs that have them are left as they are, unless ``--redo "why"``: then every job's
+settings are described again from its config, and ``described`` says why.
+
+    .venv/bin/python tools/record_settings.py --redo "the short tag of 530888f called the package's defaults paper" DIR
 """
 
 from __future__ import annotations
@@ -29,7 +32,12 @@ def commit() -> str:
 
 
 def main(folders: list[str]) -> int:
+    redo = None
+    if folders[:1] == ["--redo"]:
+        redo, folders = folders[1], folders[2:]
     described = f"at publishing, from the job's config, against the defaults of commit {commit()}"
+    if redo:
+        described = f"again at commit {commit()}, from the job's config ({redo})"
     for folder in folders:
         path = Path(folder) / "jobs.json.gz"
         if not path.is_file():
@@ -39,7 +47,7 @@ def main(folders: list[str]) -> int:
             jobs = json.load(handle)
         added = 0
         for job in jobs:
-            if "settings" in job:
+            if "settings" in job and not redo:
                 continue
             config = ast.literal_eval(job["config"]) if isinstance(job["config"], str) else job["config"]
             job["settings"] = {**describe_settings(job["model"], config, job["dataset"]), "described": described}

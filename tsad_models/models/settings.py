@@ -25,7 +25,7 @@ DEFAULTS_ARE = {
     "usad": "the paper's settings (its latent per dataset on SMAP and MSL)",
     "omnianomaly": "the public code's ExpConfig",
 }
-OURS = "the package's (no paper gives any)"
+OURS = "the package's own (no published setting to follow)"
 AXIS_FIELDS = {"fit", "normalise"}
 
 
@@ -54,9 +54,9 @@ def describe_settings(model: str, config: dict, dataset: str) -> dict:
     if departures:
         short = [d.replace(" (default ", " (of ") for d in departures[:2]]
         tag = "differs: " + ", ".join(short) + (f", +{len(departures) - 2}" if len(departures) > 2 else "")
-    elif "paper" in whose or "public code" in whose:
-        tag = "paper" if "paper" in whose else "public code"
-        tag += " (SMD's)" if "SMD" in whose and base != "smd" and base not in by_dataset else ""
-    else:
+    elif model not in DEFAULTS_ARE:
         tag = "defaults"
+    else:
+        tag = "paper" if whose.startswith("the paper's") else "public code"
+        tag += " (SMD's)" if "SMD" in whose and base != "smd" and base not in by_dataset else ""
     return {"departures": departures, "defaults_are": whose, "short": tag}
