@@ -117,3 +117,13 @@ def test_a_baseline_above_a_published_number_under_its_own_protocol_is_said_plai
     assert "pca (0.950) reach(es) AMSL's published mF1 of 0.9352 (its Table 3) or more" in said
     assert said.split("window protocol, ")[1].startswith("pca (0.950) reach(es)"), "only pca is above"
     assert "`dsads~entity`: no pooling of subjects" in said
+
+
+def test_rows_missing_on_some_datasets_are_named(tmp_path):
+    from tsad_models.leaderboard.headline import coverage
+
+    out = tmp_path / "partial"
+    merge_published([Source(PUBLISHED / "headline_features"), Source(PUBLISHED / "latad_smd_cpu", ("latad/no_gat",))],
+                    out, study="partial")  # fmt: skip
+    render_published(out)
+    assert coverage(out) == "Not on every dataset yet: latad/no_gat on smd only."

@@ -56,6 +56,26 @@ def headline_rows(study_dir: str | Path, top: int = 5) -> pd.DataFrame:
     return pd.DataFrame(lines)
 
 
+def coverage(study_dir: str | Path) -> str:
+    """A sentence naming the rows (papers' mode) that some of the study's datasets lack, or ""."""
+    columns = ["dataset", "model", "variant", "fit", "normalise"]
+    board = pd.read_csv(Path(study_dir) / "leaderboard.csv", usecols=columns)
+    board = board[(board.fit == "train") & (board.normalise == "train")]
+    datasets = set(board.dataset)
+    held: dict[str, set] = {}
+    for row in board.drop_duplicates().itertuples():
+        held.setdefault(row_label(row.model, row.variant), set()).add(row.dataset)
+    partial: dict[str, list[str]] = {}
+    for label, where in sorted(held.items()):
+        if where != datasets:
+            order = dict.fromkeys([*ORDER, *sorted(datasets)])
+            partial.setdefault(", ".join(d for d in order if d in where), []).append(label)
+    if not partial:
+        return ""
+    said = "; ".join(f"{', '.join(labels)} on {where} only" for where, labels in sorted(partial.items()))
+    return f"Not on every dataset yet: {said}."
+
+
 def headline_block(study_dir: str | Path, top: int = 5, link: str = "report/published/headline/leaderboard.md") -> str:
     """The README's block (between the markers): a caption, one table over the datasets, the link."""
     from tabulate import tabulate
@@ -72,7 +92,8 @@ def headline_block(study_dir: str | Path, top: int = 5, link: str = "report/publ
         f"modes: [the headline page]({link})."
     )
     table = tabulate(rows, headers="keys", tablefmt="github", showindex=False, disable_numparse=True)
-    return "\n".join([START, caption, "", table, END])
+    missing = coverage(study_dir)
+    return "\n".join([START, caption, "", table, *(["", missing] if missing else []), END])
 
 
 def replace_block(text: str, block: str) -> str:
