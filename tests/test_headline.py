@@ -88,7 +88,6 @@ def test_the_headline_table_holds_the_papers_mode_only_ranked_with_random_as_the
         assert latad.settings.iloc[0].startswith("differs: ")
 
 
-@pytest.mark.skipif(not (PUBLISHED / "headline").is_dir(), reason="report/published/headline is not published yet")
 def test_the_readme_opens_with_the_published_headline(tmp_path):
     copy = tmp_path / "headline"
     shutil.copytree(PUBLISHED / "headline", copy, ignore=shutil.ignore_patterns("figures", "*.html", "*.png"))
