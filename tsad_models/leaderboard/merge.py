@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import datetime
 import gzip
-import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,10 +116,7 @@ def read_spec(path: str | Path) -> tuple[str, str, list[Source]]:
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
-    if path.suffix == ".gz":
-        with gzip.open(path, "rt", encoding="utf-8") as handle:
-            return pd.read_csv(io.StringIO(handle.read()), keep_default_na=False, na_values=[""])
-    return pd.read_csv(path, keep_default_na=False, na_values=[""])
+    return pd.read_csv(path, keep_default_na=False, na_values=[""])  # .gz is read as gzip by its suffix
 
 
 def evaluation_settings(config_text: str, defaults: dict) -> dict:
@@ -160,11 +156,9 @@ def _load(source: Source) -> dict:
         frame = _read_csv(folder / name)
         parts[key] = frame[source.takes(frame)]
     with gzip.open(folder / "jobs.json.gz", "rt", encoding="utf-8") as handle:
-        jobs = pd.DataFrame({"record": json.load(handle)})
-    if len(jobs):
-        jobs_frame = pd.DataFrame([{k: r[k] for k in ("dataset", "model", "variant")} for r in jobs.record])
-        jobs = jobs[source.takes(jobs_frame).to_numpy()]
-    parts["jobs"] = list(jobs.record)
+        jobs = json.load(handle)
+    keys = pd.DataFrame([{k: r[k] for k in ("dataset", "model", "variant")} for r in jobs], columns=ROW_KEY)
+    parts["jobs"] = [job for job, taken in zip(jobs, source.takes(keys), strict=True) if taken]
     parts["about"] = json.loads((folder / "study.json").read_text())
     return parts
 
